@@ -1,0 +1,91 @@
+"""Runtime settings from the environment (prefix SOHOA_); read once at an edge, never at import."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_PROFILE = Path(__file__).parent / "profiles" / "default.toml"
+
+# `sohoa services up` writes the embedded S3 server's generated credentials here; real
+# environment variables always win over it.
+EMBEDDED_ENV_FILE = "var/sohoa.env"
+
+
+class SohoaSettings(BaseSettings):
+    """Everything a Sohoa process needs to know about its surroundings."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SOHOA_",
+        env_file=EMBEDDED_ENV_FILE,
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    redis_url: str = Field(
+        default="redis://127.0.0.1:6379/0",
+        validation_alias=AliasChoices("SOHOA_REDIS_URL", "REDIS_URL", "redis_url"),
+        description="Broker and result backend. Must use maxmemory-policy noeviction.",
+    )
+    s3_endpoint_url: str | None = Field(
+        default="http://127.0.0.1:8333",
+        description="S3 endpoint; empty means AWS's own endpoints for s3_region.",
+    )
+    s3_access_key: SecretStr = SecretStr("")
+    s3_secret_key: SecretStr = SecretStr("")
+    s3_region: str = "us-east-1"
+    bucket: str = Field(default="sohoa", description="Bucket for derivatives, records, reports.")
+    masters_bucket: str | None = Field(
+        default=None, description="Separate, private bucket for masters; default: `bucket`."
+    )
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8333/sohoa",
+        description="Where the public part of the bucket is reachable (IIIF ids, links).",
+    )
+    profile_path: Path = DEFAULT_PROFILE
+    var_dir: Path = Path("var")
+    quarantine_dir: Path | None = Field(
+        default=None, description="Where rejected files and their reasons go; default var/quarantine."
+    )
+    multipart_threshold_mb: int = Field(default=256, ge=5, le=5000)
+    multipart_chunk_mb: int = Field(default=64, ge=5, le=5000)
+    upload_threads: int = Field(default=8, ge=1, le=64)
+
+    worker_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    # A task must finish well before the broker hands its message to another worker.
+    task_soft_time_limit: int = Field(default=840, ge=1)
+    task_time_limit: int = Field(default=900, ge=1)
+    visibility_timeout: int = Field(default=3600, ge=10)
+    unacked_restore_interval: float = Field(default=60.0, gt=0)
+    task_max_retries: int = Field(default=5, ge=0)
+    retry_backoff_max: int = Field(default=120, ge=1)
+
+    @model_validator(mode="after")
+    def _check_time_limits(self) -> SohoaSettings:
+        if self.task_time_limit >= self.visibility_timeout:
+            raise ValueError(
+                f"task_time_limit ({self.task_time_limit} s) must be below the broker's "
+                f"visibility_timeout ({self.visibility_timeout} s), or a running task is handed "
+                "to a second worker; lower SOHOA_TASK_TIME_LIMIT or raise "
+                "SOHOA_VISIBILITY_TIMEOUT."
+            )
+        if self.task_soft_time_limit >= self.task_time_limit:
+            raise ValueError("task_soft_time_limit must be below task_time_limit.")
+        return self
+
+    @property
+    def masters_bucket_name(self) -> str:
+        return self.masters_bucket or self.bucket
+
+    @property
+    def quarantine_path(self) -> Path:
+        return self.quarantine_dir or self.var_dir / "quarantine"
+
+
+def load_settings(**overrides: object) -> SohoaSettings:
+    """Read the settings once; call this at an edge (CLI main, worker start, API start)."""
+    return SohoaSettings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,125 @@
+"""The one error tree: permanent (bad input, never retried) vs retryable (a service is away)."""
+
+from __future__ import annotations
+
+
+class SohoaError(Exception):
+    """Root of every error Sohoa raises on purpose."""
+
+    code = "INTERNAL"
+
+    def __init__(self, message: str, *, file: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.file = file
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"code": self.code, "message": self.message, "file": self.file}
+
+
+# --- permanent: the input is at fault; retrying cannot help, so the file is quarantined ---------
+
+
+class PermanentError(SohoaError):
+    """Bad input: never retried, ends in quarantine with a stable code and a remedy."""
+
+    code = "PERMANENT"
+
+
+class EmptyFileError(PermanentError):
+    """The file has no bytes at all."""
+
+    code = "EMPTY_FILE"
+
+
+class NotAnImageError(PermanentError):
+    """The bytes are not any image format we can recognise."""
+
+    code = "NOT_AN_IMAGE"
+
+
+class UnsupportedFormatError(PermanentError):
+    """A recognised format that Sohoa refuses to decode (PDF, EPS, PSD, HEIC…)."""
+
+    code = "UNSUPPORTED_FORMAT"
+
+
+class CorruptImageError(PermanentError):
+    """The image's data cannot be decoded."""
+
+    code = "CORRUPT"
+
+
+class TruncatedImageError(PermanentError):
+    """The file ends before the image's data does (an interrupted copy)."""
+
+    code = "TRUNCATED"
+
+
+class PixelLimitError(PermanentError):
+    """The image declares more pixels than the profile's ceiling (or is a decompression bomb)."""
+
+    code = "PIXEL_LIMIT"
+
+
+class FileTooLargeError(PermanentError):
+    """The file is larger than the profile allows."""
+
+    code = "FILE_TOO_LARGE"
+
+
+class BadNameError(PermanentError):
+    """The file name does not follow the collection's naming pattern."""
+
+    code = "BAD_NAME"
+
+
+# --- retryable: a service is unavailable; back off with jitter, a bounded number of times -------
+
+
+class RetryableError(SohoaError):
+    """A service we depend on failed in a way that may pass; retried with bounded backoff."""
+
+    code = "RETRYABLE"
+
+
+class StorageUnavailableError(RetryableError):
+    """The object store did not answer, or answered with a server-side error."""
+
+    code = "STORAGE_UNAVAILABLE"
+
+
+class IntegrityError(RetryableError):
+    """Bytes read back from storage do not match what was sent (corrupted in transit)."""
+
+    code = "INTEGRITY"
+
+    def __init__(self, message: str, *, file: str | None = None, expected: str, found: str) -> None:
+        super().__init__(message, file=file)
+        self.expected = expected
+        self.found = found
+
+
+class ConcurrentUpdateError(RetryableError):
+    """Another writer changed an object between our read and our conditional write."""
+
+    code = "CONCURRENT_UPDATE"
+
+
+# --- configuration: neither the file's fault nor passing; stop and tell the operator ------------
+
+
+class ConfigurationError(SohoaError):
+    """The deployment is wrong (missing bucket, bad credentials, unsafe Redis); sources are kept."""
+
+    code = "CONFIGURATION"
+
+
+class RecordInvalidError(SohoaError):
+    """A record we built does not validate against its schema: a bug, never the user's input."""
+
+    code = "INTERNAL"
+
+    def __init__(self, message: str, *, problems: list[str]) -> None:
+        super().__init__(message)
+        self.problems = problems
