@@ -49,7 +49,8 @@ class SohoaSettings(BaseSettings):
     profile_path: Path = DEFAULT_PROFILE
     var_dir: Path = Path("var")
     quarantine_dir: Path | None = Field(
-        default=None, description="Where rejected files and their reasons go; default var/quarantine."
+        default=None,
+        description="Where rejected files and their reasons go; default var/quarantine.",
     )
     multipart_threshold_mb: int = Field(default=256, ge=5, le=5000)
     multipart_chunk_mb: int = Field(default=64, ge=5, le=5000)
@@ -60,7 +61,9 @@ class SohoaSettings(BaseSettings):
     task_soft_time_limit: int = Field(default=840, ge=1)
     task_time_limit: int = Field(default=900, ge=1)
     visibility_timeout: int = Field(default=3600, ge=10)
-    unacked_restore_interval: float = Field(default=60.0, gt=0)
+    # kombu sweeps for unacknowledged messages every interval × throttle seconds.
+    unacked_restore_interval: int = Field(default=10, ge=1)
+    unacked_restore_throttle: int = Field(default=10, ge=1)
     task_max_retries: int = Field(default=5, ge=0)
     retry_backoff_max: int = Field(default=120, ge=1)
 

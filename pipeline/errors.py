@@ -89,6 +89,12 @@ class StorageUnavailableError(RetryableError):
     code = "STORAGE_UNAVAILABLE"
 
 
+class BrokerUnavailableError(RetryableError):
+    """Redis did not answer at the configured URL."""
+
+    code = "BROKER_UNAVAILABLE"
+
+
 class IntegrityError(RetryableError):
     """Bytes read back from storage do not match what was sent (corrupted in transit)."""
 

@@ -1,0 +1,408 @@
+"""S3-compatible object store (boto3): conditional writes, verified uploads; maps boto errors."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from config.settings import SohoaSettings
+from pipeline.core.fixity import md5_base64
+from pipeline.errors import (
+    ConcurrentUpdateError,
+    ConfigurationError,
+    IntegrityError,
+    StorageUnavailableError,
+)
+
+log = logging.getLogger(__name__)
+
+_READ_CHUNK = 8 * 1024 * 1024
+# Codes that mean the deployment is wrong; retrying will not help, and the source is kept.
+_CONFIG_CODES = {
+    "NoSuchBucket",
+    "AccessDenied",
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "InvalidBucketName",
+    "AllAccessDisabled",
+}
+_MISSING = {"404", "NoSuchKey", "NotFound"}
+_PRECONDITION = {"412", "PreconditionFailed"}
+# Some servers answer a conditional write racing another with 409 instead of 412.
+_CONFLICT = {"409", "ConditionalRequestConflict", "OperationAborted"}
+
+
+@dataclass(frozen=True)
+class PutResult:
+    """What a write did: `created` is False when an identical object was already there."""
+
+    bucket: str
+    key: str
+    size: int
+    created: bool
+    etag: str | None = None
+
+
+def make_client(settings: SohoaSettings) -> Any:
+    """A boto3 S3 client with checksum behaviour set explicitly (boto3 ≥ 1.36 defaults add CRC
+    trailers that several S3-compatible servers reject); integrity is our own SHA-256."""
+    config = Config(
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+        s3={"addressing_style": "path"},
+        retries={"max_attempts": 3, "mode": "standard"},
+        connect_timeout=5,
+        read_timeout=60,
+        max_pool_connections=max(10, settings.upload_threads * 2),
+    )
+    return boto3.client(
+        "s3",
+        endpoint_url=settings.s3_endpoint_url or None,
+        aws_access_key_id=settings.s3_access_key.get_secret_value() or None,
+        aws_secret_access_key=settings.s3_secret_key.get_secret_value() or None,
+        region_name=settings.s3_region,
+        config=config,
+    )
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _status(exc: ClientError) -> str:
+    return str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
+
+
+class S3Store:
+    """The bucket(s) as Sohoa uses them; every method raises only the project's errors."""
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        bucket: str,
+        masters_bucket: str,
+        multipart_threshold: int = 256 * 1024 * 1024,
+        multipart_chunk: int = 64 * 1024 * 1024,
+    ) -> None:
+        self.client = client
+        self.bucket = bucket
+        self.masters_bucket = masters_bucket
+        self.multipart_threshold = multipart_threshold
+        self.multipart_chunk = multipart_chunk
+
+    @classmethod
+    def from_settings(cls, settings: SohoaSettings) -> S3Store:
+        return cls(
+            make_client(settings),
+            bucket=settings.bucket,
+            masters_bucket=settings.masters_bucket_name,
+            multipart_threshold=settings.multipart_threshold_mb * 1024 * 1024,
+            multipart_chunk=settings.multipart_chunk_mb * 1024 * 1024,
+        )
+
+    # --- errors --------------------------------------------------------------------------------
+
+    def _fail(self, exc: Exception, action: str, bucket: str, key: str = "") -> Exception:
+        where = f"s3://{bucket}/{key}" if key else f"bucket {bucket!r}"
+        if isinstance(exc, ClientError):
+            code, status = error_code(exc), _status(exc)
+            if code in _CONFIG_CODES or status in ("401", "403"):
+                return ConfigurationError(
+                    f"Storage refused to {action} {where} ({code or status}): check that the "
+                    "bucket exists and SOHOA_S3_ACCESS_KEY / SOHOA_S3_SECRET_KEY are right."
+                )
+            if code in ("BadDigest", "InvalidDigest", "XAmzContentSHA256Mismatch"):
+                return IntegrityError(
+                    f"Storage received different bytes than were sent for {where} ({code}); "
+                    "the upload will be retried.",
+                    expected="Content-MD5 of the sent bytes",
+                    found=code,
+                )
+            return StorageUnavailableError(
+                f"Storage failed to {action} {where} ({code or status}); will retry."
+            )
+        return StorageUnavailableError(
+            f"Storage at the configured endpoint did not answer while trying to {action} "
+            f"{where} ({type(exc).__name__}); will retry."
+        )
+
+    # --- buckets -------------------------------------------------------------------------------
+
+    def check_buckets(self) -> None:
+        """Raise ConfigurationError, naming the remedy, unless every bucket is reachable."""
+        for bucket in {self.bucket, self.masters_bucket}:
+            try:
+                self.client.head_bucket(Bucket=bucket)
+            except ClientError as exc:
+                if _status(exc) == "404" or error_code(exc) in ("NoSuchBucket", "404"):
+                    raise ConfigurationError(
+                        f"Bucket {bucket!r} does not exist: create it (`sohoa services up` does "
+                        "for the embedded server) or set SOHOA_BUCKET."
+                    ) from None
+                raise self._fail(exc, "open", bucket) from None
+            except BotoCoreError as exc:
+                raise self._fail(exc, "open", bucket) from None
+
+    def ensure_bucket(self, bucket: str) -> bool:
+        """Create a private bucket if missing; True when it was created."""
+        try:
+            self.client.head_bucket(Bucket=bucket)
+            return False
+        except ClientError as exc:
+            if _status(exc) != "404" and error_code(exc) not in ("NoSuchBucket", "404"):
+                raise self._fail(exc, "open", bucket) from None
+        except BotoCoreError as exc:
+            raise self._fail(exc, "open", bucket) from None
+        try:
+            self.client.create_bucket(Bucket=bucket)
+        except ClientError as exc:
+            if error_code(exc) not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                raise self._fail(exc, "create", bucket) from None
+        return True
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def head(self, key: str, *, bucket: str | None = None) -> dict[str, Any] | None:
+        bucket = bucket or self.bucket
+        try:
+            response: dict[str, Any] = self.client.head_object(Bucket=bucket, Key=key)
+            return response
+        except ClientError as exc:
+            if error_code(exc) in _MISSING or _status(exc) == "404":
+                return None
+            raise self._fail(exc, "inspect", bucket, key) from None
+        except BotoCoreError as exc:
+            raise self._fail(exc, "inspect", bucket, key) from None
+
+    def get_bytes(self, key: str, *, bucket: str | None = None) -> tuple[bytes, str] | None:
+        """The object's bytes and ETag, or None when it does not exist."""
+        bucket = bucket or self.bucket
+        try:
+            response = self.client.get_object(Bucket=bucket, Key=key)
+            return response["Body"].read(), response.get("ETag", "")
+        except ClientError as exc:
+            if error_code(exc) in _MISSING or _status(exc) == "404":
+                return None
+            raise self._fail(exc, "read", bucket, key) from None
+        except BotoCoreError as exc:
+            raise self._fail(exc, "read", bucket, key) from None
+
+    def hash_object(self, key: str, *, bucket: str | None = None) -> tuple[str, int] | None:
+        """SHA-256 and size of the stored bytes, streamed back from the server."""
+        bucket = bucket or self.bucket
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            body = self.client.get_object(Bucket=bucket, Key=key)["Body"]
+            for chunk in iter(lambda: body.read(_READ_CHUNK), b""):
+                digest.update(chunk)
+                size += len(chunk)
+        except ClientError as exc:
+            if error_code(exc) in _MISSING or _status(exc) == "404":
+                return None
+            raise self._fail(exc, "read back", bucket, key) from None
+        except BotoCoreError as exc:
+            raise self._fail(exc, "read back", bucket, key) from None
+        return digest.hexdigest(), size
+
+    def list_keys(self, prefix: str, *, bucket: str | None = None) -> Iterator[str]:
+        bucket = bucket or self.bucket
+        try:
+            paginator = self.client.get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    yield item["Key"]
+        except ClientError as exc:
+            raise self._fail(exc, "list", bucket, prefix) from None
+        except BotoCoreError as exc:
+            raise self._fail(exc, "list", bucket, prefix) from None
+
+    def read_json(self, key: str) -> tuple[Any, str] | None:
+        found = self.get_bytes(key)
+        if found is None:
+            return None
+        data, etag = found
+        return json.loads(data), etag
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def put_bytes(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        content_type: str,
+        bucket: str | None = None,
+        metadata: dict[str, str] | None = None,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+    ) -> PutResult:
+        """One PUT with Content-MD5, so bytes damaged in transit are refused by the server.
+
+        With `if_none_match`, an existing object is left alone (created=False); with `if_match`,
+        a changed object raises ConcurrentUpdateError.
+        """
+        bucket = bucket or self.bucket
+        args: dict[str, Any] = {
+            "Bucket": bucket,
+            "Key": key,
+            "Body": data,
+            "ContentType": content_type,
+            "ContentMD5": md5_base64(data),
+            "Metadata": metadata or {},
+        }
+        if if_none_match:
+            args["IfNoneMatch"] = "*"
+        if if_match:
+            args["IfMatch"] = if_match
+        try:
+            response = self.client.put_object(**args)
+        except ClientError as exc:
+            code, status = error_code(exc), _status(exc)
+            if code in _PRECONDITION or status == "412" or code in _CONFLICT or status == "409":
+                if if_none_match and not if_match:
+                    return PutResult(bucket, key, len(data), created=False)
+                raise ConcurrentUpdateError(f"s3://{bucket}/{key} changed under us") from None
+            raise self._fail(exc, "write", bucket, key) from None
+        except BotoCoreError as exc:
+            raise self._fail(exc, "write", bucket, key) from None
+        return PutResult(bucket, key, len(data), created=True, etag=response.get("ETag"))
+
+    def put_once_multipart(
+        self, key: str, data: bytes, *, content_type: str, bucket: str, metadata: dict[str, str]
+    ) -> PutResult:
+        """Multipart upload completed with If-None-Match; aborted on any failure."""
+        try:
+            upload = self.client.create_multipart_upload(
+                Bucket=bucket, Key=key, ContentType=content_type, Metadata=metadata
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise self._fail(exc, "start an upload to", bucket, key) from None
+        upload_id = upload["UploadId"]
+        try:
+            parts = []
+            view = memoryview(data)
+            for number, start in enumerate(range(0, len(data), self.multipart_chunk), start=1):
+                chunk = view[start : start + self.multipart_chunk]
+                part = self.client.upload_part(
+                    Bucket=bucket,
+                    Key=key,
+                    UploadId=upload_id,
+                    PartNumber=number,
+                    Body=bytes(chunk),
+                    ContentMD5=md5_base64(chunk),
+                )
+                parts.append({"PartNumber": number, "ETag": part["ETag"]})
+            self.client.complete_multipart_upload(
+                Bucket=bucket,
+                Key=key,
+                UploadId=upload_id,
+                MultipartUpload={"Parts": parts},
+                IfNoneMatch="*",
+            )
+        except ClientError as exc:
+            self._abort(bucket, key, upload_id)
+            if error_code(exc) in _PRECONDITION or _status(exc) in ("412", "409"):
+                return PutResult(bucket, key, len(data), created=False)
+            raise self._fail(exc, "upload", bucket, key) from None
+        except BaseException as exc:
+            self._abort(bucket, key, upload_id)
+            if isinstance(exc, BotoCoreError):
+                raise self._fail(exc, "upload", bucket, key) from None
+            raise
+        return PutResult(bucket, key, len(data), created=True)
+
+    def _abort(self, bucket: str, key: str, upload_id: str) -> None:
+        try:
+            self.client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+        except (ClientError, BotoCoreError):
+            log.warning("could not abort multipart upload %s of s3://%s/%s", upload_id, bucket, key)
+
+    def store_master(
+        self, key: str, data: bytes, *, sha256: str, content_type: str, name: str
+    ) -> PutResult:
+        """Store a master once (If-None-Match) and prove it by hashing it back from the server.
+
+        A repeated or concurrent upload of the same bytes is a no-op; the key contains the
+        SHA-256, so an existing object with other bytes is damage and is reported, not replaced.
+        """
+        bucket = self.masters_bucket
+        metadata = {"sha256": sha256}
+        if len(data) >= self.multipart_threshold:
+            result = self.put_once_multipart(
+                key, data, content_type=content_type, bucket=bucket, metadata=metadata
+            )
+        else:
+            result = self.put_bytes(
+                key,
+                data,
+                content_type=content_type,
+                bucket=bucket,
+                metadata=metadata,
+                if_none_match=True,
+            )
+        found = self.hash_object(key, bucket=bucket)
+        if found is None:
+            raise StorageUnavailableError(
+                f"Master of {name!r} was accepted by storage but cannot be read back from "
+                f"s3://{bucket}/{key}; will retry."
+            )
+        found_sha, found_size = found
+        if found_sha != sha256 or found_size != len(data):
+            if result.created:
+                # Our own write came back wrong: remove it so the retry can write it again.
+                self.delete(key, bucket=bucket)
+            raise IntegrityError(
+                f"Master of {name!r} in s3://{bucket}/{key} does not match the source: "
+                f"expected SHA-256 {sha256} ({len(data)} bytes), found {found_sha} "
+                f"({found_size} bytes).",
+                file=name,
+                expected=sha256,
+                found=found_sha,
+            )
+        return result
+
+    def delete(self, key: str, *, bucket: str | None = None) -> None:
+        bucket = bucket or self.bucket
+        try:
+            self.client.delete_object(Bucket=bucket, Key=key)
+        except (ClientError, BotoCoreError) as exc:
+            raise self._fail(exc, "delete", bucket, key) from None
+
+    def update_json(
+        self, key: str, change: Callable[[Any | None], Any | None], *, attempts: int = 20
+    ) -> Any:
+        """Read-modify-write with a compare-and-swap on the ETag, so concurrent writers never
+        lose each other's update. `change` gets the current value (None if absent) and returns
+        the new one, or None to leave the object as it is."""
+        for _ in range(attempts):
+            found = self.read_json(key)
+            current, etag = (found[0], found[1]) if found else (None, None)
+            new = change(current)
+            if new is None:
+                return current
+            body = json.dumps(new, ensure_ascii=False, sort_keys=True, indent=1).encode("utf-8")
+            try:
+                written = self.put_bytes(
+                    key,
+                    body,
+                    content_type="application/json; charset=utf-8",
+                    if_match=etag,
+                    if_none_match=etag is None,
+                )
+            except ConcurrentUpdateError:
+                continue
+            if written.created:
+                return new
+        raise ConcurrentUpdateError(
+            f"s3://{self.bucket}/{key} kept changing under {attempts} attempts to update it"
+        )

@@ -1,0 +1,347 @@
+"""The `sohoa` command: parse arguments, read settings once, call services, render results."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import click
+
+from config.settings import SohoaSettings, load_settings
+from pipeline import __version__
+from pipeline.core.inventory import Inventory, parse_inventory_csv
+from pipeline.core.naming import to_object_slug
+from pipeline.errors import SohoaError
+from schemas import inventory_columns
+
+
+def _settings(ctx: click.Context) -> SohoaSettings:
+    settings: SohoaSettings = ctx.obj["settings"]
+    return settings
+
+
+def _fail(message: str, code: int = 2) -> None:
+    click.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="sohoa")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.pass_context
+def main(ctx: click.Context, verbose: int) -> None:
+    """Sohoa (số hóa): turn museum scans into a verified catalogue in S3-compatible storage.
+
+    Settings come from SOHOA_* environment variables (and var/sohoa.env, written by
+    `sohoa services up`); see the README for the list.
+    """
+    logging.basicConfig(
+        level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)],
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        ctx.obj = {"settings": load_settings()}
+    except Exception as exc:
+        _fail(f"invalid settings: {exc}")
+
+
+# --- ingest --------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--inventory",
+    "inventory_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Inventory sheet (CSV, UTF-8) describing the objects; its rows join the records.",
+)
+@click.option("--wait/--no-wait", default=False, help="Wait for every file and print a summary.")
+@click.option("--interactive", is_flag=True, help="Use the interactive queue (ahead of bulk).")
+@click.option("--batch-id", help="Name for this batch (default: a new id).")
+@click.option("--timeout", type=float, default=None, help="With --wait: give up after N seconds.")
+@click.pass_context
+def ingest(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    inventory_path: Path | None,
+    wait: bool,
+    interactive: bool,
+    batch_id: str | None,
+    timeout: float | None,
+) -> None:
+    """Queue scans (files or folders) for processing.
+
+    Each file becomes one task on the queue; workers store it (master, derivatives, scan
+    record) or quarantine it with a reason, then publish its artefact's catalogue record.
+    Exit status with --wait: 0 when every file was stored, 1 when any was quarantined or failed.
+
+    \b
+    Examples:
+      sohoa ingest scans/ --inventory scans/inventory.csv --wait
+      sohoa ingest BTCVH.GS.0012_front_1.tif --interactive
+    """
+    settings = _settings(ctx)
+    outcome = run_ingest(
+        settings,
+        list(paths),
+        inventory_path=inventory_path,
+        wait=wait,
+        interactive=interactive,
+        batch_id=batch_id,
+        timeout=timeout,
+    )
+    sys.exit(0 if outcome is None or outcome.ok else 1)
+
+
+def run_ingest(
+    settings: SohoaSettings,
+    paths: list[Path],
+    *,
+    inventory_path: Path | None,
+    wait: bool,
+    interactive: bool = False,
+    batch_id: str | None = None,
+    timeout: float | None = None,
+) -> Any:
+    from pipeline.adapters.redis_broker import check_broker
+    from pipeline.services.batch import collect_files, summarise
+    from pipeline.services.context import Context
+    from pipeline.services.models import ProcessScanTask, PublishRecordTask
+    from pipeline.services.publish import register_inventory
+    from workers import client
+    from workers.app import configure_app
+
+    started = time.monotonic()
+    batch_id = batch_id or time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+    selection = collect_files(paths)
+    for path in selection.missing:
+        click.secho(f"warning: {path} does not exist; skipped", fg="yellow", err=True)
+    for path, why in selection.skipped:
+        click.echo(f"skipped {path.name}: {why}", err=True)
+    try:
+        check_broker(settings.redis_url)
+        sctx = Context.from_settings(settings)
+        sctx.store.check_buckets()
+    except SohoaError as exc:
+        _fail(exc.message)
+    configure_app(settings)
+
+    inventory: Inventory | None = None
+    changed_objects: list[str] = []
+    if inventory_path is not None:
+        inventory = parse_inventory_csv(inventory_path.read_bytes(), columns=inventory_columns())
+        for problem in inventory.problems:
+            click.secho(
+                f"inventory {inventory_path.name}, line {problem.line}: {problem.message}",
+                fg="yellow",
+                err=True,
+            )
+        changed_objects = register_inventory(sctx, inventory)
+        click.echo(
+            f"Inventory: {len(inventory.rows)} rows loaded, {len(inventory.problems)} problems, "
+            f"{len(changed_objects)} new or changed."
+        )
+
+    if not selection.files:
+        click.echo("No files to ingest.")
+    ids = [
+        client.send_scan(
+            ProcessScanTask(path=str(path), batch_id=batch_id), interactive=interactive
+        )
+        for path in selection.files
+    ]
+    # Objects whose inventory row changed get their record rebuilt even if no scan is new.
+    scanned = _objects_of(selection.files, settings)
+    for slug in sorted(set(changed_objects) - scanned):
+        client.send_publish(PublishRecordTask(object=slug))
+    click.echo(f"Batch {batch_id}: {len(ids)} files queued.")
+    if not wait:
+        click.echo("Follow progress with the worker's log; `sohoa show ACCESSION` when done.")
+        return None
+    if not client.live_workers():
+        click.secho(
+            "warning: no worker answers; the files stay queued until one starts "
+            "(`sohoa worker`, or `make run`).",
+            fg="yellow",
+            err=True,
+        )
+    results = client.wait_for(ids, on_progress=_progress, timeout=timeout)
+    click.echo("", err=True)
+    publish_ids = [r["publish_task_id"] for r in results.values() if r.get("publish_task_id")]
+    client.wait_for(publish_ids, timeout=timeout)
+    summary = summarise(list(results.values()))
+    unfinished = len(ids) - len(results)
+    _print_summary(summary, batch_id, time.monotonic() - started, unfinished, settings)
+    if inventory is not None:
+        _print_inventory_gaps(inventory, summary.objects)
+    if unfinished:
+        summary.failed += unfinished
+    return summary
+
+
+def _objects_of(files: list[Path], settings: SohoaSettings) -> set[str]:
+    from config.profile import load_profile
+    from pipeline.core.naming import parse_scan_name
+
+    pattern = load_profile(settings.profile_path).naming.pattern
+    objects = set()
+    for path in files:
+        try:
+            objects.add(parse_scan_name(path.name, pattern).object_slug)
+        except SohoaError:
+            continue
+    return objects
+
+
+def _progress(done: dict[str, dict[str, Any]], total: int) -> None:
+    stored = sum(1 for r in done.values() if r.get("status") == "stored")
+    rejected = sum(1 for r in done.values() if r.get("status") == "quarantined")
+    failed = len(done) - stored - rejected
+    click.echo(
+        f"\r  {len(done)}/{total} done: {stored} stored, {rejected} quarantined, {failed} failed ",
+        nl=False,
+        err=True,
+    )
+
+
+def _print_summary(
+    summary: Any, batch_id: str, seconds: float, unfinished: int, settings: SohoaSettings
+) -> None:
+    click.echo(f"\nBatch {batch_id} finished in {seconds:.1f} s")
+    click.echo(f"  objects:     {len(summary.objects)}")
+    click.echo(
+        f"  scans:       {summary.stored} stored "
+        f"({summary.stored - summary.already_stored} new, {summary.already_stored} already there)"
+    )
+    click.echo(f"  bytes:       {summary.bytes_stored / 2**20:,.1f} MiB written")
+    click.echo(f"  quarantined: {summary.quarantined}   failed: {summary.failed}")
+    if unfinished:
+        click.secho(f"  unfinished:  {unfinished} (timed out; still queued)", fg="yellow")
+    for problem in summary.problems:
+        click.secho(f"  ✗ {problem.get('code')}: {problem.get('message')}", fg="red")
+    if summary.quarantined:
+        click.echo(f"  Rejected files and their reasons are in {settings.quarantine_path}/")
+
+
+def _print_inventory_gaps(inventory: Inventory, scanned: set[str]) -> None:
+    unscanned = sorted(slug for slug in inventory.rows if slug not in scanned)
+    for slug in unscanned:
+        click.echo(
+            f"  note: inventory row {inventory.rows[slug].accession_number} has no scans yet"
+        )
+    for slug in sorted(scanned - set(inventory.rows)):
+        click.echo(f"  note: object {slug} has scans but no inventory row")
+
+
+# --- show ----------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("accession")
+@click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
+@click.pass_context
+def show(ctx: click.Context, accession: str, as_json: bool) -> None:
+    """Show the catalogue record of one artefact, by accession number.
+
+    \b
+    Example:  sohoa show BTCVH.GS.0012
+    """
+    from pipeline.services.context import Context
+    from pipeline.services.publish import read_record
+
+    settings = _settings(ctx)
+    try:
+        slug = to_object_slug(accession)
+        record = read_record(Context.from_settings(settings), slug)
+    except ValueError as exc:
+        _fail(str(exc))
+        return
+    except SohoaError as exc:
+        _fail(exc.message)
+        return
+    if record is None:
+        _fail(
+            f"no record for {accession!r} (looked for records/{slug}.json in bucket "
+            f"{settings.bucket!r}); check the number, or ingest its scans first.",
+            code=1,
+        )
+        return
+    if as_json:
+        click.echo(json.dumps(record.model_dump(mode="json"), ensure_ascii=False, indent=2))
+        return
+    inv = record.inventory
+    click.secho(f"{record.accession_number}", bold=True)
+    if inv is not None:
+        for label, value in (
+            ("Tên", inv.name_vi),
+            ("Name", inv.name_en),
+            ("Loại / type", inv.object_type),
+            ("Chất liệu / material", inv.material),
+            ("Niên đại / period", inv.period),
+            ("Kích thước / size", inv.dimensions),
+            ("Nguồn gốc / provenance", inv.provenance),
+        ):
+            if value:
+                click.echo(f"  {label:<24} {value}")
+    click.echo(f"  {'Views':<24} {len(record.views)}")
+    for view in record.views:
+        click.echo(
+            f"    {view.view:<8} #{view.seq}  {view.width}×{view.height} {view.format} "
+            f"{view.bit_depth}-bit  {view.source_name}"
+        )
+        click.echo(f"             master s3://{view.master.bucket}/{view.master.key}")
+    for warning in record.warnings:
+        click.secho(f"  ! {warning}", fg="yellow")
+    click.echo(f"  record: s3://{settings.bucket}/records/{record.object}.json")
+
+
+# --- worker --------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("-c", "--concurrency", type=int, help="Worker processes (default: CPU cores).")
+@click.option(
+    "-Q",
+    "--queues",
+    default="sohoa.interactive,sohoa.bulk",
+    show_default=True,
+    help="Queues to consume, comma-separated.",
+)
+@click.option("--loglevel", default="INFO", show_default=True)
+@click.pass_context
+def worker(ctx: click.Context, concurrency: int | None, queues: str, loglevel: str) -> None:
+    """Run a Celery worker that processes scans (stop it with Ctrl-C or SIGTERM)."""
+    from pipeline.adapters.redis_broker import check_broker
+    from pipeline.services.context import Context
+    from workers.app import configure_app
+
+    settings = _settings(ctx)
+    if concurrency:
+        settings = settings.model_copy(update={"worker_concurrency": concurrency})
+    try:
+        check_broker(settings.redis_url)
+        Context.from_settings(settings).store.check_buckets()
+    except SohoaError as exc:
+        _fail(exc.message)
+    app = configure_app(settings)
+    app.worker_main(
+        [
+            "worker",
+            f"--loglevel={loglevel}",
+            f"--queues={queues}",
+            f"--concurrency={settings.worker_concurrency}",
+            f"--hostname=sohoa-{uuid.uuid4().hex[:8]}@%h",
+            "--without-gossip",
+            "--without-mingle",
+        ]
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The pure core: bytes, arrays, images and models in and out; no I/O, clock, network or env."""

@@ -1,0 +1,193 @@
+"""Catalogue models (scan and artefact records, inventory rows) and merging them; pure."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pipeline.core.naming import view_sort_key
+
+SCHEMA_VERSION = 1
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class InventoryRow(_Model):
+    """One row of the archivists' inventory (columns in schemas/inventory.schema.json)."""
+
+    accession_number: str = Field(min_length=1, max_length=200)
+    name_vi: str = ""
+    name_en: str = ""
+    object_type: str = ""
+    material: str = ""
+    period: str = ""
+    date_range: str = ""
+    dimensions: str = ""
+    provenance: str = ""
+    current_location: str = ""
+    rights: str = ""
+    notes: str = ""
+
+
+class StoredObject(_Model):
+    """An object in the bucket and the digest it was verified against."""
+
+    bucket: str
+    key: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size: int = Field(ge=0)
+    media_type: str
+
+
+class DerivativeRef(StoredObject):
+    """A derivative JPEG: where it is and how big it is."""
+
+    width: int = Field(ge=1)
+    height: int = Field(ge=1)
+
+
+class ScanRecord(_Model):
+    """What one scan is and where its bytes went: `scans/{object}/{scan_id}.json`."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    scan_id: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the master bytes")
+    object: str
+    accession: str
+    view: str
+    seq: int = Field(ge=0)
+    source_names: list[str] = Field(min_length=1)
+    format: str
+    media_type: str
+    width: int = Field(ge=1)
+    height: int = Field(ge=1)
+    mode: str
+    bit_depth: int
+    pages: int = Field(ge=1)
+    icc_profile: str | None
+    orientation: int | None
+    file_size: int = Field(ge=1)
+    md5: str = Field(pattern=r"^[0-9a-f]{32}$")
+    master: StoredObject
+    derivatives: dict[str, DerivativeRef]
+    warnings: list[str] = []
+    profile: str
+    pipeline_version: str
+    processed_at: datetime
+
+
+class ViewEntry(_Model):
+    """One view of an artefact, as listed in its record."""
+
+    scan_id: str = Field(pattern=r"^[0-9a-f]{64}$")
+    view: str
+    seq: int
+    source_name: str
+    format: str
+    width: int
+    height: int
+    bit_depth: int
+    pages: int
+    icc_profile: str | None
+    master: StoredObject
+    derivatives: dict[str, DerivativeRef]
+
+
+class ArtefactRecord(_Model):
+    """The catalogue record of one artefact: `records/{object}.json`, the public contract."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    object: str
+    accession_number: str
+    inventory: InventoryRow | None
+    views: list[ViewEntry]
+    status: Literal["ready"] = "ready"
+    warnings: list[str] = []
+    profile: str
+    pipeline_version: str
+    updated_at: datetime
+
+
+def to_view_entry(scan: ScanRecord) -> ViewEntry:
+    return ViewEntry(
+        scan_id=scan.scan_id,
+        view=scan.view,
+        seq=scan.seq,
+        source_name=scan.source_names[0],
+        format=scan.format,
+        width=scan.width,
+        height=scan.height,
+        bit_depth=scan.bit_depth,
+        pages=scan.pages,
+        icc_profile=scan.icc_profile,
+        master=scan.master,
+        derivatives=scan.derivatives,
+    )
+
+
+def build_record(
+    object_slug: str,
+    scans: list[ScanRecord],
+    inventory: InventoryRow | None,
+    *,
+    previous: ArtefactRecord | None,
+    profile: str,
+    pipeline_version: str,
+    now: datetime,
+) -> ArtefactRecord:
+    """Merge an artefact's scans and inventory row; keep `updated_at` when nothing changed."""
+    ordered = sorted(scans, key=lambda s: (*view_sort_key(s.view, s.seq), s.scan_id))
+    warnings: list[str] = []
+    if inventory is None:
+        warnings.append(
+            "No inventory row for this object: add its accession number to the inventory sheet "
+            "and ingest again to complete the record."
+        )
+    seen: dict[tuple[str, int], str] = {}
+    for scan in ordered:
+        key = (scan.view, scan.seq)
+        if key in seen:
+            warnings.append(
+                f"Two different scans claim view {scan.view} #{scan.seq}: "
+                f"{seen[key]} and {scan.source_names[0]}; rename one of them."
+            )
+        seen[key] = scan.source_names[0]
+    accession = inventory.accession_number if inventory else ordered[0].accession
+    record = ArtefactRecord(
+        object=object_slug,
+        accession_number=accession,
+        inventory=inventory,
+        views=[to_view_entry(scan) for scan in ordered],
+        warnings=warnings,
+        profile=profile,
+        pipeline_version=pipeline_version,
+        updated_at=now,
+    )
+    if previous is not None and same_content(previous, record):
+        return previous
+    return record
+
+
+def same_content(a: ArtefactRecord, b: ArtefactRecord) -> bool:
+    """Equal apart from the time stamp: then the stored record is left as it is."""
+    return a.model_dump(exclude={"updated_at"}) == b.model_dump(exclude={"updated_at"})
+
+
+def json_schemas() -> dict[str, dict[str, object]]:
+    """The JSON Schemas (2020-12) of the persisted records, as committed under schemas/."""
+    out: dict[str, dict[str, object]] = {}
+    for name, model, title in (
+        ("record", ArtefactRecord, "Catalogue record: records/{object}.json"),
+        ("scan", ScanRecord, "Scan record: scans/{object}/{scan_id}.json"),
+    ):
+        schema = model.model_json_schema(mode="serialization")
+        out[name] = {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": f"https://sohoa.invalid/schemas/{name}.schema.json",
+            **schema,
+            "title": title,
+        }
+    return out

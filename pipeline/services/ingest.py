@@ -1,0 +1,232 @@
+"""Ingest one scan: read once, hash, decode, store the master, derivatives and the scan record."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pipeline import __version__
+from pipeline.core.derivatives import make_derivatives
+from pipeline.core.fixity import digest_bytes
+from pipeline.core.imaging import decode_scan, to_display_image
+from pipeline.core.naming import ParsedName, parse_scan_name, to_nfc
+from pipeline.core.records import DerivativeRef, ScanRecord, StoredObject
+from pipeline.errors import (
+    ConfigurationError,
+    FileTooLargeError,
+    PermanentError,
+    RetryableError,
+    SohoaError,
+)
+from pipeline.services.context import Context
+from pipeline.services.models import ProcessScanTask, ScanResult
+from pipeline.services.quarantine import quarantine_file
+
+log = logging.getLogger(__name__)
+
+
+def master_key(object_slug: str, scan_id: str, extension: str) -> str:
+    return f"masters/{object_slug}/{scan_id}.{extension}"
+
+
+def derivative_key(object_slug: str, scan_id: str, name: str) -> str:
+    return f"derivatives/{object_slug}/{scan_id}/{name}.jpg"
+
+
+def scan_record_key(object_slug: str, scan_id: str) -> str:
+    return f"scans/{object_slug}/{scan_id}.json"
+
+
+def process_scan(ctx: Context, task: ProcessScanTask) -> ScanResult:
+    """Store one file and prove it, or quarantine it with a reason; never half of both.
+
+    Permanent errors quarantine the file. Retryable and configuration errors propagate (the
+    caller decides to retry or stop); the source is untouched. Anything else is a bug: logged
+    with its traceback and quarantined as INTERNAL, so one bad file never stops the worker.
+    """
+    started = time.monotonic()
+    path = Path(task.path)
+    name = path.name
+    sha256: str | None = None
+    try:
+        if not path.is_file():
+            return ScanResult(
+                status="failed",
+                path=task.path,
+                name=name,
+                code="SOURCE_MISSING",
+                message=f"File {name!r} is no longer at {task.path}: it was moved or deleted "
+                "before a worker reached it; drop it again.",
+            )
+        _check_size(path, ctx)
+        data = path.read_bytes()
+        digests = digest_bytes(data)
+        sha256 = digests.sha256
+        parsed = parse_scan_name(name, ctx.profile.naming.pattern)
+        result = _store_scan(ctx, path, data, digests.sha256, digests.md5, parsed)
+    except PermanentError as exc:
+        return _quarantined(ctx, task, path, exc, sha256, started)
+    except (RetryableError, ConfigurationError):
+        raise
+    except Exception as exc:
+        log.exception("internal error while processing %s", task.path)
+        error = SohoaError(
+            f"File {name!r} hit an internal error in Sohoa ({type(exc).__name__}); the file "
+            "itself may be fine: report it to the maintainers with the worker log, then drop "
+            "it again.",
+            file=name,
+        )
+        return _quarantined(ctx, task, path, error, sha256, started)
+    return result.model_copy(update={"seconds": round(time.monotonic() - started, 3)})
+
+
+def _check_size(path: Path, ctx: Context) -> None:
+    limit = ctx.profile.limits.max_file_mb * 1024 * 1024
+    size = path.stat().st_size
+    if size > limit:
+        raise FileTooLargeError(
+            f"File {path.name!r} is {size / 2**20:,.0f} MB, above the profile's limit of "
+            f"{limit / 2**20:,.0f} MB: raise limits.max_file_mb if it is genuine.",
+            file=path.name,
+        )
+
+
+def _store_scan(
+    ctx: Context, path: Path, data: bytes, sha256: str, md5: str, parsed: ParsedName
+) -> ScanResult:
+    store = ctx.store
+    slug = parsed.object_slug
+    record_key = scan_record_key(slug, sha256)
+    name = to_nfc(path.name)
+    existing = store.read_json(record_key)
+    if existing is not None and _master_present(ctx, ScanRecord.model_validate(existing[0])):
+        # Same bytes seen before and verified then: only remember this name too.
+        _remember_name(ctx, record_key, path.name)
+        return ScanResult(
+            status="stored",
+            path=str(path),
+            name=name,
+            object=slug,
+            scan_id=sha256,
+            already_stored=True,
+        )
+
+    decoded = decode_scan(data, name=name, max_pixels=ctx.profile.limits.max_pixels)
+    derivatives = make_derivatives(to_display_image(decoded), ctx.profile.derivatives)
+    fmt = decoded.format
+    key = master_key(slug, sha256, fmt.extension)
+    stored = store.store_master(key, data, sha256=sha256, content_type=fmt.media_type, name=name)
+    refs: dict[str, DerivativeRef] = {}
+    for item in derivatives:
+        dkey = derivative_key(slug, sha256, item.name)
+        store.put_bytes(dkey, item.data, content_type="image/jpeg")
+        refs[item.name] = DerivativeRef(
+            bucket=store.bucket,
+            key=dkey,
+            sha256=digest_bytes(item.data).sha256,
+            size=len(item.data),
+            media_type="image/jpeg",
+            width=item.width,
+            height=item.height,
+        )
+    warnings = list(decoded.warnings)
+    if not parsed.view_known:
+        warnings.append(
+            f"View {parsed.view!r} is not one of the known views (front, back, left, right, "
+            "top, bottom, detail, mark); kept as written."
+        )
+    record = ScanRecord(
+        scan_id=sha256,
+        object=slug,
+        accession=parsed.accession,
+        view=parsed.view,
+        seq=parsed.seq,
+        source_names=[path.name],
+        format=fmt.pillow_format,
+        media_type=fmt.media_type,
+        width=decoded.width,
+        height=decoded.height,
+        mode=decoded.mode,
+        bit_depth=decoded.bit_depth,
+        pages=decoded.pages,
+        icc_profile=decoded.icc_description,
+        orientation=decoded.orientation,
+        file_size=len(data),
+        md5=md5,
+        master=StoredObject(
+            bucket=stored.bucket, key=key, sha256=sha256, size=len(data), media_type=fmt.media_type
+        ),
+        derivatives=refs,
+        warnings=warnings,
+        profile=ctx.profile.name,
+        pipeline_version=__version__,
+        processed_at=datetime.now(UTC).replace(microsecond=0),
+    )
+    # Written last: a scan record exists only once everything it points at is stored.
+    store.update_json(record_key, lambda current: _merge_scan(current, record))
+    return ScanResult(
+        status="stored",
+        path=str(path),
+        name=name,
+        object=slug,
+        scan_id=sha256,
+        bytes_stored=len(data) + sum(ref.size for ref in refs.values()),
+        master_created=stored.created,
+    )
+
+
+def _master_present(ctx: Context, record: ScanRecord) -> bool:
+    head = ctx.store.head(record.master.key, bucket=record.master.bucket)
+    return (
+        head is not None
+        and head.get("ContentLength") == record.master.size
+        and head.get("Metadata", {}).get("sha256") == record.scan_id
+    )
+
+
+def _merge_scan(current: dict[str, Any] | None, record: ScanRecord) -> dict[str, Any] | None:
+    if current is None:
+        return record.model_dump(mode="json")
+    return _add_names(current, record.source_names)
+
+
+def _remember_name(ctx: Context, key: str, source_name: str) -> None:
+    ctx.store.update_json(key, lambda cur: _add_names(cur, [source_name]) if cur else None)
+
+
+def _add_names(current: dict[str, Any], names: list[str]) -> dict[str, Any] | None:
+    """The same bytes under another name are the same scan: keep every name it arrived as."""
+    known = list(current["source_names"])
+    new = [n for n in names if n not in known]
+    return {**current, "source_names": known + new} if new else None
+
+
+def _quarantined(
+    ctx: Context,
+    task: ProcessScanTask,
+    path: Path,
+    error: SohoaError,
+    sha256: str | None,
+    started: float,
+) -> ScanResult:
+    target = quarantine_file(
+        path,
+        error,
+        quarantine_dir=ctx.settings.quarantine_path,
+        batch_id=task.batch_id,
+        sha256=sha256,
+    )
+    log.warning("quarantined %s: %s %s", path, error.code, error.message)
+    return ScanResult(
+        status="quarantined",
+        path=str(path),
+        name=to_nfc(path.name),
+        scan_id=sha256,
+        code=error.code,
+        message=error.message,
+        quarantine_path=str(target),
+        seconds=round(time.monotonic() - started, 3),
+    )

@@ -1,0 +1,54 @@
+"""Celery payloads (`...Task`) and service results (`...Result`): validated at the edges."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProcessScanTask(_Message):
+    """Process one file: a reference to its bytes, never the bytes."""
+
+    path: str = Field(min_length=1, description="Absolute path on storage shared with workers")
+    batch_id: str | None = None
+
+
+class PublishRecordTask(_Message):
+    """Merge one artefact's scans and inventory row into its catalogue record."""
+
+    object: str = Field(min_length=1, max_length=200)
+
+
+ScanStatus = Literal["stored", "quarantined", "failed"]
+
+
+class ScanResult(_Message):
+    """What happened to one file; `code` and `message` are set unless it was stored."""
+
+    status: ScanStatus
+    path: str
+    name: str
+    object: str | None = None
+    scan_id: str | None = None
+    code: str | None = None
+    message: str | None = None
+    bytes_stored: int = 0
+    master_created: bool = False
+    already_stored: bool = False
+    quarantine_path: str | None = None
+    seconds: float = 0.0
+    publish_task_id: str | None = None
+
+
+class PublishResult(_Message):
+    """What publishing one artefact did."""
+
+    object: str
+    status: Literal["written", "unchanged", "no_scans"]
+    views: int = 0
+    key: str | None = None

@@ -1,0 +1,115 @@
+"""Publish an artefact: merge its scans and inventory row into a schema-valid catalogue record."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import jsonschema
+
+from pipeline import __version__
+from pipeline.core.inventory import Inventory
+from pipeline.core.records import ArtefactRecord, InventoryRow, ScanRecord, build_record
+from pipeline.errors import RecordInvalidError
+from pipeline.services.context import Context
+from pipeline.services.models import PublishResult
+from schemas import load_schema
+
+
+def record_key(object_slug: str) -> str:
+    return f"records/{object_slug}.json"
+
+
+def inventory_key(object_slug: str) -> str:
+    return f"inventory/{object_slug}.json"
+
+
+def validate_record(data: dict[str, Any]) -> None:
+    """Collect every schema violation of a record before raising (a bug if it ever fires)."""
+    validator = jsonschema.Draft202012Validator(load_schema("record"))
+    problems = [
+        f"{'/'.join(str(p) for p in error.absolute_path) or '(root)'}: {error.message}"
+        for error in validator.iter_errors(data)
+    ]
+    if problems:
+        raise RecordInvalidError(
+            f"record {data.get('object')!r} does not validate against schemas/record",
+            problems=problems,
+        )
+
+
+def load_scans(ctx: Context, object_slug: str) -> list[ScanRecord]:
+    scans = []
+    for key in ctx.store.list_keys(f"scans/{object_slug}/"):
+        found = ctx.store.read_json(key)
+        if found is not None:
+            scans.append(ScanRecord.model_validate(found[0]))
+    return scans
+
+
+def load_inventory_row(ctx: Context, object_slug: str) -> InventoryRow | None:
+    found = ctx.store.read_json(inventory_key(object_slug))
+    return InventoryRow.model_validate(found[0]) if found else None
+
+
+def publish_record(ctx: Context, object_slug: str) -> PublishResult:
+    """Write `records/{object}.json` from what the bucket holds now.
+
+    The scans are listed inside the compare-and-swap loop, after the record's ETag is read: of
+    two concurrent publishers, the one that writes last has seen every scan written before it.
+    """
+    outcome: dict[str, Any] = {"status": "unchanged", "views": 0}
+
+    def change(current: dict[str, Any] | None) -> dict[str, Any] | None:
+        scans = load_scans(ctx, object_slug)
+        outcome["views"] = len(scans)
+        if not scans:
+            outcome["status"] = "no_scans"
+            return None
+        previous = ArtefactRecord.model_validate(current) if current else None
+        record = build_record(
+            object_slug,
+            scans,
+            load_inventory_row(ctx, object_slug),
+            previous=previous,
+            profile=ctx.profile.name,
+            pipeline_version=__version__,
+            now=datetime.now(UTC).replace(microsecond=0),
+        )
+        if record is previous:
+            outcome["status"] = "unchanged"
+            return None
+        data = record.model_dump(mode="json")
+        validate_record(data)
+        outcome["status"] = "written"
+        return data
+
+    ctx.store.update_json(record_key(object_slug), change)
+    return PublishResult(
+        object=object_slug,
+        status=outcome["status"],
+        views=outcome["views"],
+        key=record_key(object_slug),
+    )
+
+
+def register_inventory(ctx: Context, inventory: Inventory) -> list[str]:
+    """Store each inventory row as `inventory/{object}.json`; return the objects that changed."""
+    changed: list[str] = []
+    for slug, row in sorted(inventory.rows.items()):
+        wanted = row.model_dump(mode="json")
+
+        def change(current: dict[str, Any] | None, wanted: dict[str, Any] = wanted) -> Any:
+            return None if current == wanted else wanted
+
+        before = ctx.store.read_json(inventory_key(slug))
+        if before is not None and before[0] == wanted:
+            continue
+        ctx.store.update_json(inventory_key(slug), change)
+        changed.append(slug)
+    return changed
+
+
+def read_record(ctx: Context, object_slug: str) -> ArtefactRecord | None:
+    found = ctx.store.read_json(record_key(object_slug))
+    return ArtefactRecord.model_validate(found[0]) if found else None

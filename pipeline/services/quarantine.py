@@ -1,0 +1,72 @@
+"""Put a rejected file aside with a JSON reason (code, sentence, remedy); the source is kept."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pipeline import __version__
+from pipeline.errors import SohoaError
+
+
+def quarantine_file(
+    source: Path,
+    error: SohoaError,
+    *,
+    quarantine_dir: Path,
+    batch_id: str | None,
+    sha256: str | None = None,
+) -> Path:
+    """Copy `source` into the quarantine folder beside `<name>.reason.json`; return the copy.
+
+    A copy, not a move: the archivist's original stays where it was until they act on it, and
+    re-quarantining the same file is idempotent (same bytes, same place).
+    """
+    folder = quarantine_dir / (batch_id or "unbatched")
+    folder.mkdir(parents=True, exist_ok=True)
+    target = _free_name(folder, source.name, sha256)
+    if source.exists():
+        tmp = target.with_name(target.name + ".part")
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+    reason = {
+        "code": error.code,
+        "message": error.message,
+        "file": str(source),
+        "name": source.name,
+        "sha256": sha256,
+        "size": source.stat().st_size if source.exists() else None,
+        "batch_id": batch_id,
+        "quarantined_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "pipeline_version": __version__,
+    }
+    reason_path = target.with_name(target.name + ".reason.json")
+    reason_path.write_text(json.dumps(reason, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    return target
+
+
+def _free_name(folder: Path, name: str, sha256: str | None) -> Path:
+    target = folder / name
+    if not target.exists():
+        return target
+    # The same file quarantined again lands on itself; a different file of that name does not.
+    if sha256 and _sha256_of(target) == sha256:
+        return target
+    stem, dot, ext = name.rpartition(".")
+    for n in range(2, 10_000):
+        candidate = folder / (f"{stem} ({n}).{ext}" if dot else f"{name} ({n})")
+        if not candidate.exists():
+            return candidate
+    raise RuntimeError(f"too many quarantined files named {name!r} in {folder}")
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

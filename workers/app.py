@@ -1,0 +1,70 @@
+"""The Celery app: configured from settings at an edge (worker start, CLI), never at import."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from kombu import Queue
+
+from config.settings import SohoaSettings
+
+# Interactive drops (an archivist waiting) and overnight bulk get their own queues, so that a
+# worker consuming both can be told to serve the first before the second.
+INTERACTIVE_QUEUE = "sohoa.interactive"
+BULK_QUEUE = "sohoa.bulk"
+QUEUES = (INTERACTIVE_QUEUE, BULK_QUEUE)
+
+app = Celery("sohoa", include=["workers.tasks"])
+app.conf.update(task_serializer="json", accept_content=["json"], result_serializer="json")
+
+
+def celery_config(settings: SohoaSettings) -> dict[str, Any]:
+    """Everything Celery needs, derived from settings (a pure function, tested on its own)."""
+    return {
+        "broker_url": settings.redis_url,
+        "result_backend": settings.redis_url,
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": {
+            "visibility_timeout": settings.visibility_timeout,
+            "unacked_restore_interval": settings.unacked_restore_interval,
+            "unacked_restore_throttle": settings.unacked_restore_throttle,
+        },
+        "result_backend_transport_options": {"visibility_timeout": settings.visibility_timeout},
+        "result_expires": 7 * 24 * 3600,
+        "result_extended": True,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        # A task is acknowledged only once done, and given back if its worker dies: safe because
+        # every task is idempotent (identity comes from content).
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_time_limit": settings.task_time_limit,
+        "task_soft_time_limit": settings.task_soft_time_limit,
+        "task_track_started": True,
+        "task_default_queue": BULK_QUEUE,
+        "task_queues": [Queue(name) for name in QUEUES],
+        "task_routes": {"sohoa.publish_record": {"queue": INTERACTIVE_QUEUE}},
+        "worker_concurrency": settings.worker_concurrency,
+        "worker_hijack_root_logger": False,
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        "enable_utc": True,
+    }
+
+
+def configure_app(settings: SohoaSettings) -> Celery:
+    """Apply settings to the app; the settings travel with it to the worker's children."""
+    app.conf.update(celery_config(settings))
+    # The object itself (secrets included) reaches the prefork children through fork.
+    app.conf.sohoa_settings = settings
+    return app
+
+
+def settings_of(celery_app: Celery) -> SohoaSettings:
+    settings = celery_app.conf.get("sohoa_settings")
+    if not isinstance(settings, SohoaSettings):
+        raise RuntimeError("the Celery app was not configured: call configure_app(settings)")
+    return settings

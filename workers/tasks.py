@@ -1,0 +1,92 @@
+"""Thin Celery tasks: validate the payload, call one service, let the error class decide."""
+
+from __future__ import annotations
+
+import logging
+import random
+from pathlib import Path
+from typing import Any
+
+from celery import Task
+from celery.signals import worker_process_init
+
+from pipeline.errors import ConfigurationError, RetryableError, SohoaError
+from pipeline.services import ingest, publish
+from pipeline.services.context import Context
+from pipeline.services.models import ProcessScanTask, PublishRecordTask, ScanResult
+from workers.app import INTERACTIVE_QUEUE, app, settings_of
+
+log = logging.getLogger(__name__)
+
+_context: Context | None = None
+
+
+@worker_process_init.connect
+def _forget_parent_context(**_: Any) -> None:
+    # boto3 clients and sockets must not cross a fork: each child builds its own.
+    global _context
+    _context = None
+
+
+def get_context() -> Context:
+    global _context
+    if _context is None:
+        _context = Context.from_settings(settings_of(app))
+    return _context
+
+
+def backoff_seconds(retries: int, *, cap: int) -> float:
+    """Exponential backoff with full jitter, so retries of many tasks do not arrive together."""
+    return random.uniform(1.0, float(min(cap, 2 ** (retries + 1))))
+
+
+def _retry_or_give_up(task: Task, exc: RetryableError) -> None:
+    settings = settings_of(app)
+    if task.request.retries >= settings.task_max_retries:
+        return
+    countdown = backoff_seconds(task.request.retries, cap=settings.retry_backoff_max)
+    log.warning("retrying %s in %.1f s: %s", task.name, countdown, exc.message)
+    raise task.retry(exc=exc, countdown=countdown, max_retries=settings.task_max_retries)
+
+
+def _failed(payload: ProcessScanTask, exc: SohoaError, note: str) -> dict[str, Any]:
+    return ScanResult(
+        status="failed",
+        path=payload.path,
+        name=Path(payload.path).name,
+        code=exc.code,
+        message=f"{exc.message} {note}",
+    ).model_dump()
+
+
+@app.task(name="sohoa.process_scan", bind=True)
+def process_scan(self: Task, payload: dict[str, Any]) -> dict[str, Any]:
+    """Store one scan (or quarantine it), then ask for its artefact's record to be published."""
+    task = ProcessScanTask.model_validate(payload)
+    try:
+        result = ingest.process_scan(get_context(), task)
+    except RetryableError as exc:
+        _retry_or_give_up(self, exc)
+        return _failed(
+            task, exc, "Gave up after retries; the source file is untouched: run the ingest again."
+        )
+    except ConfigurationError as exc:
+        log.error("configuration error: %s", exc.message)
+        return _failed(task, exc, "The source file is untouched.")
+    if result.status == "stored" and result.object:
+        sent = publish_record.apply_async(
+            kwargs={"payload": {"object": result.object}}, queue=INTERACTIVE_QUEUE
+        )
+        result = result.model_copy(update={"publish_task_id": sent.id})
+    return result.model_dump()
+
+
+@app.task(name="sohoa.publish_record", bind=True)
+def publish_record(self: Task, payload: dict[str, Any]) -> dict[str, Any]:
+    """Rebuild one artefact's catalogue record from the bucket (idempotent)."""
+    task = PublishRecordTask.model_validate(payload)
+    try:
+        return publish.publish_record(get_context(), task.object).model_dump()
+    except RetryableError as exc:
+        _retry_or_give_up(self, exc)
+        raise
