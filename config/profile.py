@@ -1,4 +1,4 @@
-"""Processing profiles: validated TOML files (sizes, quality, naming, limits); no I/O beyond reading one."""
+"""Processing profiles: validated TOML files of sizes, quality, naming and limits; read only."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The public contract: JSON Schemas (2020-12) for records, scan results, inventory rows, reasons."""
+"""The public contract: JSON Schemas (2020-12) of records, scan records and inventory rows."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Decode untrusted scan bytes fully and safely, and turn them into 8-bit sRGB; never touches I/O."""
+"""Decode untrusted scan bytes fully and safely and turn them into 8-bit sRGB; no I/O."""
 
 from __future__ import annotations
 
