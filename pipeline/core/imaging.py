@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import struct
 import warnings
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,8 +70,9 @@ class DecodedScan:
 def decode_scan(data: bytes, *, name: str, max_pixels: int) -> DecodedScan:
     """Decode every page of `data`, or raise a PermanentError that names the file and remedy."""
     fmt = sniff_format(data[:32], name=name)
-    # Pillow's own ceiling is process-wide; the profile's ceiling replaces it deliberately.
-    Image.MAX_IMAGE_PIXELS = max_pixels
+    # Pillow's own ceiling (~89 MP, process-wide) would reject legitimate scans and word the
+    # error its own way: the profile's ceiling replaces it, checked on every page's header.
+    Image.MAX_IMAGE_PIXELS = None
     found_warnings: list[str] = []
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -79,6 +81,8 @@ def decode_scan(data: bytes, *, name: str, max_pixels: int) -> DecodedScan:
             _check_pixels(image.size, name=name, max_pixels=max_pixels)
             orientation = _read_orientation(image)
             icc = image.info.get("icc_profile") or None
+            if fmt.pillow_format == "PNG":
+                _check_png_chunks(data, name=name)
             first, pages = _load_every_page(image, data, fmt, name=name, max_pixels=max_pixels)
         found_warnings = _check_warnings(caught, name=name)
     except PermanentError:
@@ -172,6 +176,33 @@ def _check_tiff_extents(image: Image.Image, size: int, *, name: str, page: int) 
                 f"{size:,}; the copy was interrupted, copy it again from the original.",
                 file=name,
             )
+
+
+def _check_png_chunks(data: bytes, *, name: str) -> None:
+    """Pillow does not check IDAT CRCs, and a damaged deflate stream can still inflate: walk
+    every chunk, check its CRC, and require IEND."""
+    pos = 8
+    while pos + 12 <= len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind = data[pos + 4 : pos + 8]
+        end = pos + 12 + length
+        if end > len(data):
+            break
+        (crc,) = struct.unpack(">I", data[end - 4 : end])
+        if zlib.crc32(data[pos + 4 : end - 4]) != crc:
+            raise CorruptImageError(
+                f"File {name!r} is a damaged PNG: chunk {kind.decode('latin-1')!r} at byte "
+                f"{pos:,} fails its checksum; export or copy it again from the original.",
+                file=name,
+            )
+        if kind == b"IEND":
+            return
+        pos = end
+    raise TruncatedImageError(
+        f"File {name!r} is truncated: the PNG ends before its IEND chunk; the copy was "
+        "interrupted, copy it again from the original.",
+        file=name,
+    )
 
 
 def _check_warnings(caught: list[warnings.WarningMessage], *, name: str) -> list[str]:
