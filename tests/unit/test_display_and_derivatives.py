@@ -35,7 +35,9 @@ def test_16_bit_greyscale_is_scaled():
     assert np.asarray(image)[0, 0] == 255
 
 
-@pytest.mark.parametrize(("orientation", "size"), [(1, (300, 200)), (6, (200, 300)), (8, (200, 300))])
+@pytest.mark.parametrize(
+    ("orientation", "size"), [(1, (300, 200)), (6, (200, 300)), (8, (200, 300))]
+)
 def test_exif_orientation_is_applied_exactly_once(orientation, size):
     picture = Image.fromarray(gradient_rgb(300, 200))
     exif = Image.Exif()

@@ -5,9 +5,8 @@ import zlib
 import numpy as np
 import pytest
 import tifffile
-from PIL import Image
 
-from pipeline.core.imaging import decode_scan, to_display_image
+from pipeline.core.imaging import decode_scan
 from pipeline.core.sniff import sniff_format
 from pipeline.errors import (
     CorruptImageError,
@@ -109,7 +108,9 @@ def test_png_with_broken_crc_is_corrupt():
 
 def _png_with_size(width: int, height: int) -> bytes:
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))

@@ -1,0 +1,73 @@
+# Sohoa — every routine action is a target. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install run demo stop services-up services-down status worker test test-unit \
+	test-integration check lint format typecheck schemas bench clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Sohoa needs Python 3.11+"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the pinned dependencies
+
+run: $(STAMP) ## Start the embedded services and a worker, process the sample collection, show it
+	$(BIN)/sohoa demo
+
+demo: run
+
+stop: $(STAMP) ## Stop what `make run` started (worker, SeaweedFS, Redis if ours), by PID
+	$(BIN)/sohoa services down
+
+services-up: $(STAMP) ## Start the embedded Redis (if none answers) and SeaweedFS, create buckets
+	$(BIN)/sohoa services up
+
+services-down: stop ## Same as `make stop`
+
+status: $(STAMP) ## Show the embedded services and workers
+	$(BIN)/sohoa services status
+
+worker: $(STAMP) ## Run a worker in the foreground (Ctrl-C to stop)
+	$(BIN)/sohoa worker
+
+test: $(STAMP) ## Run the whole suite (unit + integration; starts its own SeaweedFS)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-unit: $(STAMP) ## Run the unit tests only (pure core, no services)
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+test-integration: $(STAMP) ## Run the integration tests (real Redis, SeaweedFS, workers)
+	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
+
+check: lint typecheck ## Lint, format check and type check
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP) ## Reformat the code
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy pipeline workers config schemas
+
+schemas: $(STAMP) ## Regenerate schemas/record.schema.json and scan.schema.json from the models
+	$(BIN)/python -c 'import json; from pipeline.core.records import json_schemas; \
+	[open(f"schemas/{n}.schema.json", "w").write(json.dumps(s, ensure_ascii=False, indent=2) + "\n") \
+	 for n, s in json_schemas().items()]'
+
+clean: ## Stop services and delete var/ (the embedded bucket data too) and .venv
+	-test -x $(BIN)/sohoa && $(BIN)/sohoa services down
+	rm -rf var $(VENV)

@@ -1,0 +1,195 @@
+"""Shared fixtures: real servers for integration tests, started here and stopped here."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import redis
+
+from config.settings import SohoaSettings
+from pipeline.adapters import embedded
+from pipeline.adapters.s3_store import S3Store
+
+ROOT = Path(__file__).resolve().parents[1]
+MACHINE_REDIS = "redis://127.0.0.1:6379"
+# A database of the machine's Redis that only these tests use; flushed before and after.
+TEST_REDIS_DB = 13
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/integration" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+
+
+@dataclass(frozen=True)
+class S3Server:
+    endpoint: str
+    access_key: str
+    secret_key: str
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """A private SeaweedFS on free ports, with credentials enforced."""
+    home = tmp_path_factory.mktemp("seaweedfs")
+    access_key, secret_key = "test-" + secrets.token_hex(6), secrets.token_urlsafe(24)
+    server = embedded.start_seaweedfs(
+        home / "data",
+        access_key=access_key,
+        secret_key=secret_key,
+        ports=embedded.find_free_seaweed_ports(),
+        log_path=home / "weed.log",
+    )
+    try:
+        yield S3Server(server.url, access_key, secret_key)
+    finally:
+        embedded.stop_process(server.pid, name_hint="weed", start_ticks=server.start_ticks)
+
+
+@pytest.fixture(scope="session")
+def redis_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The machine's Redis if it answers (never restarted, never flushed whole), else our own."""
+    if embedded.is_redis_up(MACHINE_REDIS):
+        yield f"{MACHINE_REDIS}/{TEST_REDIS_DB}"
+        return
+    home = tmp_path_factory.mktemp("redis")
+    port = embedded.find_free_ports(1, grpc_twins=False)[0]
+    server = embedded.start_redis(home / "data", port=port, log_path=home / "redis.log")
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        embedded.stop_process(server.pid, name_hint="redis-server", start_ticks=server.start_ticks)
+
+
+@pytest.fixture()
+def clean_redis(redis_base: str) -> Iterator[str]:
+    client = redis.Redis.from_url(redis_base)
+    client.flushdb()
+    try:
+        yield redis_base
+    finally:
+        client.flushdb()
+        client.close()
+
+
+def make_settings(
+    s3: S3Server, redis_url: str, var_dir: Path, **overrides: object
+) -> SohoaSettings:
+    values: dict[str, object] = {
+        "redis_url": redis_url,
+        "s3_endpoint_url": s3.endpoint,
+        "s3_access_key": s3.access_key,
+        "s3_secret_key": s3.secret_key,
+        "bucket": "t-" + uuid.uuid4().hex[:12],
+        "var_dir": var_dir,
+        # Short broker timeouts: a message of a killed worker comes back in seconds, not an hour.
+        "visibility_timeout": 60,
+        "task_time_limit": 50,
+        "task_soft_time_limit": 45,
+        "unacked_restore_interval": 1,
+        "unacked_restore_throttle": 1,
+        "worker_concurrency": 2,
+        "task_max_retries": 2,
+        "retry_backoff_max": 2,
+    }
+    values.update(overrides)
+    return SohoaSettings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
+def settings_env(settings: SohoaSettings) -> dict[str, str]:
+    """The environment a subprocess needs to see the same settings (and nothing of ours)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOHOA_", "REDIS_URL", "AWS_"))}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        secret = getattr(settings, name)
+        text = secret.get_secret_value() if hasattr(secret, "get_secret_value") else str(value)
+        env[f"SOHOA_{name.upper()}"] = text
+    return env
+
+
+@dataclass
+class Stack:
+    """Real Redis + SeaweedFS + one real worker process, with a bucket of its own."""
+
+    settings: SohoaSettings
+    env: dict[str, str]
+    store: S3Store
+    home: Path
+    worker: subprocess.Popen[bytes] | None = None
+    worker_log: Path | None = None
+    extra: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def sohoa(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        """Run the real `sohoa` command with this stack's settings."""
+        return subprocess.run(
+            [sys.executable, "-m", "pipeline.cli", *args],
+            env=self.env,
+            cwd=self.home,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def start_worker(self, concurrency: int = 2) -> subprocess.Popen[bytes]:
+        log_path = self.home / f"worker-{len(self.extra)}.log"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pipeline.cli", "worker", "-c", str(concurrency)],
+            env=self.env,
+            cwd=self.home,
+            stdout=log_path.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.extra.append(proc)
+        self.worker, self.worker_log = proc, log_path
+        wait_for_worker(self.settings, proc, log_path)
+        return proc
+
+    def stop_workers(self) -> None:
+        for proc in self.extra:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(timeout=10)
+
+
+def wait_for_worker(settings: SohoaSettings, proc: subprocess.Popen[bytes], log: Path) -> None:
+    from workers.app import configure_app
+
+    app = configure_app(settings)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"worker exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        if app.control.ping(timeout=0.5):
+            return
+    raise RuntimeError(f"worker did not answer within 60 s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture()
+def stack(s3_server: S3Server, clean_redis: str, tmp_path: Path) -> Iterator[Stack]:
+    """A fresh bucket and Redis database, with one worker process running."""
+    settings = make_settings(s3_server, clean_redis, tmp_path / "var")
+    store = S3Store.from_settings(settings)
+    store.ensure_bucket(settings.bucket)
+    built = Stack(settings=settings, env=settings_env(settings), store=store, home=tmp_path)
+    try:
+        built.start_worker()
+        yield built
+    finally:
+        built.stop_workers()
