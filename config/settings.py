@@ -10,8 +10,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_PROFILE = Path(__file__).parent / "profiles" / "default.toml"
 
-# `sohoa services up` writes the embedded S3 server's generated credentials here; real
-# environment variables always win over it.
+# `sohoa services up` writes the embedded S3 server's generated credentials here (relative to
+# the working directory, or under SOHOA_VAR_DIR: see load_settings).
 EMBEDDED_ENV_FILE = "var/sohoa.env"
 
 
@@ -90,5 +90,10 @@ class SohoaSettings(BaseSettings):
 
 
 def load_settings(**overrides: object) -> SohoaSettings:
-    """Read the settings once; call this at an edge (CLI main, worker start, API start)."""
-    return SohoaSettings(**overrides)  # type: ignore[arg-type]
+    """Read the settings once; call this at an edge (CLI main, worker start, API start).
+
+    The env file `sohoa services up` writes lives in the var directory, wherever
+    SOHOA_VAR_DIR puts it; real environment variables always win over it.
+    """
+    var_dir = Path(os.environ.get("SOHOA_VAR_DIR") or "var")
+    return SohoaSettings(_env_file=var_dir / "sohoa.env", **overrides)  # type: ignore[arg-type]

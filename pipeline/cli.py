@@ -16,6 +16,7 @@ from config.settings import SohoaSettings, load_settings
 from pipeline import __version__
 from pipeline.core.inventory import Inventory, parse_inventory_csv
 from pipeline.core.naming import to_object_slug
+from pipeline.core.records import ArtefactRecord
 from pipeline.errors import SohoaError
 from schemas import inventory_columns
 
@@ -122,8 +123,10 @@ def run_ingest(
     selection = collect_files(paths)
     for path in selection.missing:
         click.secho(f"warning: {path} does not exist; skipped", fg="yellow", err=True)
+    inventory_file = inventory_path.resolve() if inventory_path else None
     for path, why in selection.skipped:
-        click.echo(f"skipped {path.name}: {why}", err=True)
+        if path != inventory_file:
+            click.echo(f"skipped {path.name}: {why}", err=True)
     try:
         check_broker(settings.redis_url)
         sctx = Context.from_settings(settings)
@@ -172,7 +175,8 @@ def run_ingest(
             err=True,
         )
     results = client.wait_for(ids, on_progress=_progress, timeout=timeout)
-    click.echo("", err=True)
+    if sys.stderr.isatty():
+        click.echo("", err=True)
     publish_ids = [r["publish_task_id"] for r in results.values() if r.get("publish_task_id")]
     client.wait_for(publish_ids, timeout=timeout)
     summary = summarise(list(results.values()))
@@ -200,14 +204,15 @@ def _objects_of(files: list[Path], settings: SohoaSettings) -> set[str]:
 
 
 def _progress(done: dict[str, dict[str, Any]], total: int) -> None:
+    """One status line, redrawn in place on a terminal; in a log, only the final count."""
+    interactive = sys.stderr.isatty()
+    if not interactive and len(done) < total:
+        return
     stored = sum(1 for r in done.values() if r.get("status") == "stored")
     rejected = sum(1 for r in done.values() if r.get("status") == "quarantined")
     failed = len(done) - stored - rejected
-    click.echo(
-        f"\r  {len(done)}/{total} done: {stored} stored, {rejected} quarantined, {failed} failed ",
-        nl=False,
-        err=True,
-    )
+    line = f"  {len(done)}/{total} done: {stored} stored, {rejected} quarantined, {failed} failed"
+    click.echo(("\r" + line) if interactive else line, nl=not interactive, err=True)
 
 
 def _print_summary(
@@ -275,6 +280,11 @@ def show(ctx: click.Context, accession: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(record.model_dump(mode="json"), ensure_ascii=False, indent=2))
         return
+    render_record(record, settings)
+
+
+def render_record(record: ArtefactRecord, settings: SohoaSettings) -> None:
+    """A catalogue record for people: inventory data in vi and en, then every view."""
     inv = record.inventory
     click.secho(f"{record.accession_number}", bold=True)
     if inv is not None:
@@ -299,6 +309,163 @@ def show(ctx: click.Context, accession: str, as_json: bool) -> None:
     for warning in record.warnings:
         click.secho(f"  ! {warning}", fg="yellow")
     click.echo(f"  record: s3://{settings.bucket}/records/{record.object}.json")
+
+
+# --- services and the demo -----------------------------------------------------------------------
+
+
+@main.group()
+def services() -> None:
+    """Embedded services for one machine: Redis (if none answers) and SeaweedFS's S3."""
+
+
+@services.command("up")
+@click.pass_context
+def services_up_command(ctx: click.Context) -> None:
+    """Start what is missing (idempotent) and create the buckets."""
+    _bring_up(_settings(ctx))
+
+
+@services.command("down")
+@click.pass_context
+def services_down_command(ctx: click.Context) -> None:
+    """Stop what `services up` and `demo` started, by PID (never a Redis that was not ours)."""
+    from pipeline.services.embedded import services_down
+
+    stopped = services_down(_settings(ctx))
+    click.echo(f"Stopped: {', '.join(stopped)}." if stopped else "Nothing of ours was running.")
+
+
+@services.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@click.pass_context
+def services_status_command(ctx: click.Context, as_json: bool) -> None:
+    """Show whether Redis, SeaweedFS and the demo worker run and answer."""
+    from pipeline.services.embedded import services_status, worker_running
+
+    settings = _settings(ctx)
+    status = services_status(settings)
+    status["worker"] = {"pid": worker_running(settings)}
+    if as_json:
+        click.echo(json.dumps(status, indent=2))
+        return
+    for name in ("redis", "seaweedfs"):
+        item = status[name]
+        state = "answering" if item["answering"] else "not answering"
+        owner = f"ours, pid {item['pid']}" if item["ours"] and item["pid"] else "not started by us"
+        click.echo(f"  {name:<10} {state:<14} {item['url']}  ({owner})")
+    pid = status["worker"]["pid"]
+    click.echo(
+        f"  {'worker':<10} {'running' if pid else 'not running':<14} "
+        + (f"pid {pid}" if pid else "")
+    )
+
+
+def _bring_up(settings: SohoaSettings) -> SohoaSettings:
+    from pipeline.services.embedded import refresh_settings, services_up
+
+    try:
+        state = services_up(settings)
+    except SohoaError as exc:
+        _fail(exc.message)
+    for name in state.started:
+        click.echo(f"  started {name}")
+    for name in state.reused:
+        click.echo(f"  reusing {name}")
+    if state.ports_moved:
+        click.secho("  note: a default SeaweedFS port was busy; moved to free ports", fg="yellow")
+    for bucket in state.buckets_created:
+        click.echo(f"  created bucket {bucket}")
+    click.echo(f"  S3 endpoint {state.s3_endpoint_url} (credentials in var/sohoa.env)")
+    return refresh_settings(settings)
+
+
+@main.command()
+@click.option("--size", default=1600, show_default=True, help="Long edge of the sample scans (px).")
+@click.pass_context
+def demo(ctx: click.Context, size: int) -> None:
+    """What `make run` does: services up, a worker, a generated sample collection, ingested.
+
+    Running it again reuses everything and adds no duplicates.
+    """
+    from pipeline.services.embedded import worker_up
+    from workers import client
+    from workers.app import configure_app
+
+    settings = _settings(ctx)
+    click.secho("1. Services", bold=True)
+    settings = _bring_up(settings)
+    configure_app(settings)
+    try:
+        pid, started = worker_up(settings, is_ready=lambda: bool(client.live_workers(0.5)))
+    except SohoaError as exc:
+        _fail(exc.message)
+    click.echo(
+        f"  {'started' if started else 'reusing'} worker (pid {pid}), log var/embedded/worker.log"
+    )
+
+    click.secho("2. Sample collection", bold=True)
+    collection, problems = _demo_inputs(settings.var_dir / "demo", size)
+    objects = sorted({scan.accession for scan in collection.scans})
+    click.echo(f"  {len(collection.scans)} scans of {len(objects)} artefacts in {collection.root}")
+
+    click.secho("3. Ingest (through the queue, waiting for the worker)", bold=True)
+    summary = run_ingest(
+        settings,
+        [collection.root],
+        inventory_path=collection.inventory_csv,
+        wait=True,
+        batch_id="demo-collection",
+    )
+    click.secho("4. Bad input, on purpose: these must be quarantined, not stored", bold=True)
+    rejected = run_ingest(
+        settings, [problems], inventory_path=None, wait=True, batch_id="demo-problems"
+    )
+
+    ok = summary.ok and rejected.quarantined == len(list(problems.iterdir()))
+    example = _show_example(settings, objects)
+    click.secho("\nDone." if ok else "\nThe demo did not end as expected.", bold=True,
+                fg="green" if ok else "red")  # fmt: skip
+    steps = [
+        (f"sohoa show {example}", "one artefact's record (add --json for the stored JSON)"),
+        ("sohoa ingest DIR --inventory CSV --wait", "your own scans"),
+        (f"ls {settings.quarantine_path}/demo-problems", "rejected files with a .reason.json each"),
+        ("make status   /   make stop", "the services, and stopping them"),
+    ]
+    click.echo("Try next (the `sohoa` command is .venv/bin/sohoa):")
+    for command, what in steps:
+        click.echo(f"  {command:<44} {what}")
+    sys.exit(0 if ok else 1)
+
+
+def _show_example(settings: SohoaSettings, accessions: list[str]) -> str:
+    """Print the record of the artefact with the most views; return its accession number."""
+    from pipeline.services.context import Context
+    from pipeline.services.publish import read_record
+
+    sctx = Context.from_settings(settings)
+    records = [r for r in (read_record(sctx, to_object_slug(a)) for a in accessions) if r]
+    best = max(records, key=lambda r: (len(r.views), r.inventory is not None))
+    click.secho("5. One record, as `sohoa show` prints it", bold=True)
+    render_record(best, settings)
+    return best.accession_number
+
+
+def _demo_inputs(home: Path, size: int) -> tuple[Any, Path]:
+    from pipeline.samples import generate_collection
+
+    started = time.monotonic()
+    collection = generate_collection(home / "collection", size=size)
+    click.echo(
+        f"  generated in {time.monotonic() - started:.1f} s (deterministic: same bytes each run)"
+    )
+    problems = home / "problems"
+    problems.mkdir(parents=True, exist_ok=True)
+    first = collection.scans[0].path.read_bytes()
+    (problems / "DEMO.LOI.1_front_1.jpg").write_bytes(first[: len(first) // 3])
+    (problems / "DEMO.LOI.2_front_1.jpg").write_text("Đây không phải là ảnh (not an image).\n")
+    (problems / "DEMO.LOI.3_front_1.tif").write_bytes(b"")
+    return collection, problems
 
 
 # --- worker --------------------------------------------------------------------------------------
