@@ -54,7 +54,6 @@ class SohoaSettings(BaseSettings):
     )
     multipart_threshold_mb: int = Field(default=256, ge=5, le=5000)
     multipart_chunk_mb: int = Field(default=64, ge=5, le=5000)
-    upload_threads: int = Field(default=8, ge=1, le=64)
 
     worker_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     # A task must finish well before the broker hands its message to another worker.
@@ -76,6 +75,10 @@ class SohoaSettings(BaseSettings):
                 "to a second worker; lower SOHOA_TASK_TIME_LIMIT or raise "
                 "SOHOA_VISIBILITY_TIMEOUT."
             )
+        if self.retry_backoff_max >= self.visibility_timeout:
+            # A retry's countdown is held unacknowledged by the worker: past the visibility
+            # timeout the broker hands the same task to a second worker.
+            raise ValueError("retry_backoff_max must be below visibility_timeout.")
         if self.task_soft_time_limit >= self.task_time_limit:
             raise ValueError("task_soft_time_limit must be below task_time_limit.")
         return self

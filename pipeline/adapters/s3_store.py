@@ -61,7 +61,7 @@ def make_client(settings: SohoaSettings) -> Any:
         retries={"max_attempts": 3, "mode": "standard"},
         connect_timeout=5,
         read_timeout=60,
-        max_pool_connections=max(10, settings.upload_threads * 2),
+        max_pool_connections=10,
     )
     return boto3.client(
         "s3",
