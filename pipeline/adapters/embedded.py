@@ -540,8 +540,10 @@ def is_process_alive(pid: int, name_hint: str, start_ticks: int | None = None) -
         return False
     # A zombie has an empty command line. redis-server rewrites its title to
     # "/path/redis-server 127.0.0.1:port", hence the match on the start of the base name.
-    program = os.path.basename(cmdline.split(b"\0", 1)[0].decode(errors="replace"))
-    if not re.match(rf"{re.escape(name_hint)}(\s|$)", program):
+    # A Python program (`python -m pipeline.cli`) is known by its module argument instead.
+    argv = cmdline.decode(errors="replace").split("\0")
+    program = os.path.basename(argv[0])
+    if not re.match(rf"{re.escape(name_hint)}(\s|$)", program) and name_hint not in argv[1:]:
         return False
     return start_ticks is None or read_start_ticks(pid) == start_ticks
 
@@ -610,6 +612,7 @@ def write_private_file(path: Path, text: str) -> None:
 def start_worker(
     argv: list[str],
     *,
+    name_hint: str,
     cwd: Path,
     env: dict[str, str],
     log_path: Path,
@@ -619,7 +622,6 @@ def start_worker(
     """Start a Sohoa worker in its own session (it outlives `make run`); wait until it answers."""
     started = time.monotonic()
     proc, log_offset = _spawn(argv, log_path=log_path, cwd=cwd, env=env)
-    name_hint = os.path.basename(argv[0])
     _wait_until_ready(proc, "The worker", name_hint, is_ready, timeout, log_path, log_offset, ())
     return ServerProcess(
         name="worker",

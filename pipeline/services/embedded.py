@@ -426,9 +426,9 @@ def _locked(home: Path) -> Iterator[None]:
 
 # --- the demo's worker ----------------------------------------------------------------------
 
-# The worker runs as `python -m pipeline.cli worker`: its program is this interpreter, and the
-# recorded start time tells it apart from any other Python process that reused the PID.
-_WORKER = os.path.basename(sys.executable)
+# The worker runs as `python -m pipeline.cli worker`, whatever the interpreter's name; the
+# recorded start time tells it apart from any other process that reused the PID.
+_WORKER = "pipeline.cli"
 
 
 def worker_up(settings: SohoaSettings, *, is_ready: Callable[[], bool]) -> tuple[int, bool]:
@@ -445,7 +445,8 @@ def worker_up(settings: SohoaSettings, *, is_ready: Callable[[], bool]) -> tuple
         if known and is_process_alive(known["pid"], _WORKER, known.get("start_ticks")):
             return int(known["pid"]), False
         process = start_worker(
-            [sys.executable, "-m", "pipeline.cli", "worker"],
+            [sys.executable, "-m", _WORKER, "worker"],
+            name_hint=_WORKER,
             cwd=Path.cwd(),
             env=dict(os.environ),
             log_path=home / "worker.log",
