@@ -11,6 +11,12 @@ def test_time_limit_must_stay_below_the_visibility_timeout():
         SohoaSettings(task_time_limit=4000, visibility_timeout=3600, _env_file=None)
 
 
+def test_retry_backoff_must_stay_below_the_visibility_timeout():
+    with pytest.raises(ValidationError, match="retry_backoff_max"):
+        SohoaSettings(visibility_timeout=120, task_time_limit=60, task_soft_time_limit=50,
+                      retry_backoff_max=120, _env_file=None)  # fmt: skip
+
+
 def test_redis_url_is_taken_from_the_conventional_variable(monkeypatch):
     monkeypatch.delenv("SOHOA_REDIS_URL", raising=False)
     monkeypatch.setenv("REDIS_URL", "redis://example.invalid:6390/3")
@@ -25,7 +31,8 @@ def test_secrets_do_not_show_in_the_settings_repr():
 
 def test_celery_is_configured_for_at_least_once_delivery():
     conf = celery_config(SohoaSettings(visibility_timeout=120, task_time_limit=60,
-                                       task_soft_time_limit=50, _env_file=None))  # fmt: skip
+                                       task_soft_time_limit=50, retry_backoff_max=30,
+                                       _env_file=None))  # fmt: skip
     assert conf["task_acks_late"] and conf["task_reject_on_worker_lost"]
     assert conf["worker_prefetch_multiplier"] == 1
     assert conf["task_time_limit"] < conf["broker_transport_options"]["visibility_timeout"]
