@@ -160,7 +160,7 @@ class Stack:
     def stop_workers(self) -> None:
         for proc in self.extra:
             if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
+                proc.send_signal(signal.SIGTERM)  # warm shutdown, as an operator would
                 try:
                     proc.wait(timeout=20)
                 except subprocess.TimeoutExpired:

@@ -176,3 +176,40 @@ def test_a_16_bit_tiff_master_keeps_its_bits(stack: Stack, tmp_path: Path) -> No
     assert view["bit_depth"] == 16
     data, _ = stack.store.get_bytes(view["master"]["key"])
     assert np.array_equal(tifffile.imread(io.BytesIO(data)), samples)
+
+
+def test_the_sample_collection_is_stored_and_verified_per_object(
+    stack: Stack, tmp_path: Path
+) -> None:
+    from pipeline.samples import generate_collection
+
+    collection = generate_collection(tmp_path / "collection", size=400)
+    done = stack.sohoa(
+        "ingest", str(collection.root), "--inventory", str(collection.inventory_csv), "--wait"
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "has no scans yet" in done.stdout  # the unphotographed inventory row is reported
+
+    by_object: dict[str, list] = {}
+    for scan in collection.scans:
+        by_object.setdefault(to_object_slug(scan.accession), []).append(scan)
+    validator = jsonschema.Draft202012Validator(load_schema("record"))
+    for slug, scans in by_object.items():
+        record = stack.store.read_json(f"records/{slug}.json")[0]
+        validator.validate(record)
+        assert record["inventory"] is not None, f"{slug} lost its inventory row"
+        expected = {hashlib.sha256(s.path.read_bytes()).hexdigest(): s for s in scans}
+        assert {v["scan_id"] for v in record["views"]} == set(expected)
+        for view in record["views"]:
+            source = expected[view["scan_id"]]
+            assert view["view"] == source.view
+            assert view["bit_depth"] == source.bit_depth
+            found = stack.store.hash_object(view["master"]["key"], bucket=view["master"]["bucket"])
+            assert found == (view["scan_id"], source.path.stat().st_size)
+            thumb, _ = stack.store.get_bytes(view["derivatives"]["thumb"]["key"])
+            picture = Image.open(io.BytesIO(thumb))
+            picture.load()
+            # Upright: the thumbnail's long edge follows the orientation the camera recorded.
+            rotated = source.exif_orientation in (5, 6, 7, 8)
+            stored_landscape = view["width"] >= view["height"]
+            assert (picture.width >= picture.height) == (stored_landscape != rotated)
