@@ -171,48 +171,49 @@ class S3Store:
 
     # --- reading -------------------------------------------------------------------------------
 
-    def head(self, key: str, *, bucket: str | None = None) -> dict[str, Any] | None:
-        bucket = bucket or self.bucket
+    def _read(self, action: str, bucket: str, key: str, call: Callable[[], Any]) -> Any | None:
+        """Run one read; None when the object does not exist, other failures mapped."""
         try:
-            response: dict[str, Any] = self.client.head_object(Bucket=bucket, Key=key)
-            return response
+            return call()
         except ClientError as exc:
             if error_code(exc) in _MISSING or _status(exc) == "404":
                 return None
-            raise self._fail(exc, "inspect", bucket, key) from None
+            raise self._fail(exc, action, bucket, key) from None
         except BotoCoreError as exc:
-            raise self._fail(exc, "inspect", bucket, key) from None
+            raise self._fail(exc, action, bucket, key) from None
+
+    def head(self, key: str, *, bucket: str | None = None) -> dict[str, Any] | None:
+        bucket = bucket or self.bucket
+        found: dict[str, Any] | None = self._read(
+            "inspect", bucket, key, lambda: self.client.head_object(Bucket=bucket, Key=key)
+        )
+        return found
 
     def get_bytes(self, key: str, *, bucket: str | None = None) -> tuple[bytes, str] | None:
         """The object's bytes and ETag, or None when it does not exist."""
         bucket = bucket or self.bucket
-        try:
+
+        def fetch() -> tuple[bytes, str]:
             response = self.client.get_object(Bucket=bucket, Key=key)
             return response["Body"].read(), response.get("ETag", "")
-        except ClientError as exc:
-            if error_code(exc) in _MISSING or _status(exc) == "404":
-                return None
-            raise self._fail(exc, "read", bucket, key) from None
-        except BotoCoreError as exc:
-            raise self._fail(exc, "read", bucket, key) from None
+
+        found: tuple[bytes, str] | None = self._read("read", bucket, key, fetch)
+        return found
 
     def hash_object(self, key: str, *, bucket: str | None = None) -> tuple[str, int] | None:
         """SHA-256 and size of the stored bytes, streamed back from the server."""
         bucket = bucket or self.bucket
-        digest = hashlib.sha256()
-        size = 0
-        try:
+
+        def digest() -> tuple[str, int]:
             body = self.client.get_object(Bucket=bucket, Key=key)["Body"]
+            sha, size = hashlib.sha256(), 0
             for chunk in iter(lambda: body.read(_READ_CHUNK), b""):
-                digest.update(chunk)
+                sha.update(chunk)
                 size += len(chunk)
-        except ClientError as exc:
-            if error_code(exc) in _MISSING or _status(exc) == "404":
-                return None
-            raise self._fail(exc, "read back", bucket, key) from None
-        except BotoCoreError as exc:
-            raise self._fail(exc, "read back", bucket, key) from None
-        return digest.hexdigest(), size
+            return sha.hexdigest(), size
+
+        found: tuple[str, int] | None = self._read("read back", bucket, key, digest)
+        return found
 
     def list_keys(self, prefix: str, *, bucket: str | None = None) -> Iterator[str]:
         bucket = bucket or self.bucket

@@ -112,20 +112,8 @@ class ArtefactRecord(_Model):
 
 
 def to_view_entry(scan: ScanRecord) -> ViewEntry:
-    return ViewEntry(
-        scan_id=scan.scan_id,
-        view=scan.view,
-        seq=scan.seq,
-        source_name=scan.source_names[0],
-        format=scan.format,
-        width=scan.width,
-        height=scan.height,
-        bit_depth=scan.bit_depth,
-        pages=scan.pages,
-        icc_profile=scan.icc_profile,
-        master=scan.master,
-        derivatives=scan.derivatives,
-    )
+    shared = set(ViewEntry.model_fields) - {"source_name"}
+    return ViewEntry(source_name=scan.source_names[0], **scan.model_dump(include=shared))
 
 
 def build_record(
