@@ -123,16 +123,18 @@ class S3Store:
             if code in ("BadDigest", "InvalidDigest", "XAmzContentSHA256Mismatch"):
                 return IntegrityError(
                     f"Storage received different bytes than were sent for {where} ({code}); "
-                    "the upload will be retried.",
+                    "the bytes were damaged in transit.",
                     expected="Content-MD5 of the sent bytes",
                     found=code,
                 )
             return StorageUnavailableError(
-                f"Storage failed to {action} {where} ({code or status}); will retry."
+                f"Storage failed to {action} {where} ({code or status}); it may be overloaded "
+                "or restarting."
             )
         return StorageUnavailableError(
             f"Storage at the configured endpoint did not answer while trying to {action} "
-            f"{where} ({type(exc).__name__}); will retry."
+            f"{where} ({type(exc).__name__}): check that it is running (`make status`) and "
+            "reachable."
         )
 
     # --- buckets -------------------------------------------------------------------------------
@@ -355,7 +357,7 @@ class S3Store:
         if found is None:
             raise StorageUnavailableError(
                 f"Master of {name!r} was accepted by storage but cannot be read back from "
-                f"s3://{bucket}/{key}; will retry."
+                f"s3://{bucket}/{key}."
             )
         found_sha, found_size = found
         if found_sha != sha256 or found_size != len(data):
