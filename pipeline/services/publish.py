@@ -99,15 +99,14 @@ def register_inventory(ctx: Context, inventory: Inventory) -> list[str]:
     for slug, row in sorted(inventory.rows.items()):
         wanted = row.model_dump(mode="json")
 
-        def change(current: dict[str, Any] | None, wanted: dict[str, Any] = wanted) -> Any:
-            return None if current == wanted else wanted
+        def change(current: Any, wanted: dict[str, Any] = wanted, slug: str = slug) -> Any:
+            if current == wanted:
+                return None
+            changed.append(slug)
+            return wanted
 
-        before = ctx.store.read_json(inventory_key(slug))
-        if before is not None and before[0] == wanted:
-            continue
         ctx.store.update_json(inventory_key(slug), change)
-        changed.append(slug)
-    return changed
+    return sorted(set(changed))
 
 
 def read_record(ctx: Context, object_slug: str) -> ArtefactRecord | None:
