@@ -36,6 +36,14 @@ class NamingSettings(_Strict):
         return value
 
 
+class IiifSettings(_Strict):
+    """Static IIIF Image API 3 level-0 tiles, written beside the derivatives."""
+
+    enabled: bool = True
+    tile_size: int = Field(default=512, ge=128, le=4096)
+    quality: int = Field(default=85, ge=1, le=100)
+
+
 class LimitSettings(_Strict):
     max_pixels: int = Field(default=300_000_000, ge=1_000_000)
     max_file_mb: int = Field(default=4096, ge=1)
@@ -47,6 +55,7 @@ class ProcessingProfile(_Strict):
     name: str = "default"
     derivatives: DerivativeSettings = DerivativeSettings()
     naming: NamingSettings = NamingSettings()
+    iiif: IiifSettings = IiifSettings()
     limits: LimitSettings = LimitSettings()
 
 

@@ -67,7 +67,10 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     try:
         yield S3Server(server.url, access_key, secret_key)
     finally:
-        embedded.stop_process(server.pid, name_hint="weed", start_ticks=server.start_ticks)
+        # Its data is thrown away: no need to wait long for a graceful stop.
+        embedded.stop_process(
+            server.pid, name_hint="weed", start_ticks=server.start_ticks, timeout=3
+        )
 
 
 @pytest.fixture(scope="session")

@@ -50,6 +50,15 @@ class DerivativeRef(StoredObject):
     height: int = Field(ge=1)
 
 
+class IiifRef(_Model):
+    """Where a scan's static IIIF tiles are: `{base_key}/info.json` and the tiles below it."""
+
+    bucket: str
+    base_key: str
+    files: int = Field(ge=1)
+    size: int = Field(ge=0, description="Bytes of all the files together")
+
+
 class ScanRecord(_Model):
     """What one scan is and where its bytes went: `scans/{object}/{scan_id}.json`."""
 
@@ -62,8 +71,10 @@ class ScanRecord(_Model):
     source_names: list[str] = Field(min_length=1)
     format: str
     media_type: str
-    width: int = Field(ge=1)
+    width: int = Field(ge=1, description="Of the stored master, before orientation")
     height: int = Field(ge=1)
+    upright_width: int = Field(ge=1, description="As displayed, after orientation")
+    upright_height: int = Field(ge=1)
     mode: str
     bit_depth: int
     pages: int = Field(ge=1)
@@ -73,6 +84,7 @@ class ScanRecord(_Model):
     md5: str = Field(pattern=r"^[0-9a-f]{32}$")
     master: StoredObject
     derivatives: dict[str, DerivativeRef]
+    iiif: IiifRef | None = None
     warnings: list[str] = []
     profile: str
     pipeline_version: str
@@ -89,11 +101,14 @@ class ViewEntry(_Model):
     format: str
     width: int
     height: int
+    upright_width: int | None = None
+    upright_height: int | None = None
     bit_depth: int
     pages: int
     icc_profile: str | None
     master: StoredObject
     derivatives: dict[str, DerivativeRef]
+    iiif: IiifRef | None = None
 
 
 class ArtefactRecord(_Model):

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
+
 from pipeline import __version__
 from pipeline.core.derivatives import make_derivatives
 from pipeline.core.fixity import digest_bytes
+from pipeline.core.iiif import make_iiif_tiles, to_media_type
 from pipeline.core.imaging import decode_scan, to_display_image
 from pipeline.core.naming import ParsedName, parse_scan_name, to_nfc
-from pipeline.core.records import DerivativeRef, ScanRecord, StoredObject
+from pipeline.core.records import DerivativeRef, IiifRef, ScanRecord, StoredObject
 from pipeline.errors import (
     ConfigurationError,
     FileTooLargeError,
@@ -38,6 +42,14 @@ def derivative_key(object_slug: str, scan_id: str, name: str) -> str:
 
 def scan_record_key(object_slug: str, scan_id: str) -> str:
     return f"scans/{object_slug}/{scan_id}.json"
+
+
+def iiif_base_key(scan_id: str) -> str:
+    return f"iiif/{scan_id}"
+
+
+# Tiles are many small objects: a few uploads in flight hide the round trips.
+_TILE_UPLOADS = 8
 
 
 def process_scan(ctx: Context, task: ProcessScanTask) -> ScanResult:
@@ -115,7 +127,8 @@ def _store_scan(
         )
 
     decoded = decode_scan(data, name=name, max_pixels=ctx.profile.limits.max_pixels)
-    derivatives = make_derivatives(to_display_image(decoded), ctx.profile.derivatives)
+    upright = to_display_image(decoded)
+    derivatives = make_derivatives(upright, ctx.profile.derivatives)
     fmt = decoded.format
     key = master_key(slug, sha256, fmt.extension)
     stored = store.store_master(key, data, sha256=sha256, content_type=fmt.media_type, name=name)
@@ -132,6 +145,7 @@ def _store_scan(
             width=item.width,
             height=item.height,
         )
+    iiif = _store_tiles(ctx, upright, sha256) if ctx.profile.iiif.enabled else None
     warnings = list(decoded.warnings)
     if not parsed.view_known:
         warnings.append(
@@ -149,6 +163,8 @@ def _store_scan(
         media_type=fmt.media_type,
         width=decoded.width,
         height=decoded.height,
+        upright_width=upright.width,
+        upright_height=upright.height,
         mode=decoded.mode,
         bit_depth=decoded.bit_depth,
         pages=decoded.pages,
@@ -160,6 +176,7 @@ def _store_scan(
             bucket=stored.bucket, key=key, sha256=sha256, size=len(data), media_type=fmt.media_type
         ),
         derivatives=refs,
+        iiif=iiif,
         warnings=warnings,
         profile=ctx.profile.name,
         pipeline_version=__version__,
@@ -173,8 +190,41 @@ def _store_scan(
         name=name,
         object=slug,
         scan_id=sha256,
-        bytes_stored=len(data) + sum(ref.size for ref in refs.values()),
+        bytes_stored=len(data)
+        + sum(ref.size for ref in refs.values())
+        + (iiif.size if iiif else 0),
         master_created=stored.created,
+    )
+
+
+def _store_tiles(ctx: Context, upright: Image.Image, scan_id: str) -> IiifRef:
+    """Write the scan's level-0 tiles; info.json last, so it never points at missing tiles."""
+    settings = ctx.profile.iiif
+    base = iiif_base_key(scan_id)
+    tiles = make_iiif_tiles(
+        upright,
+        image_id=f"{ctx.settings.public_base_url.rstrip('/')}/{base}",
+        tile_size=settings.tile_size,
+        quality=settings.quality,
+        max_long_edge=ctx.profile.derivatives.access,
+    )
+    images = [item for item in tiles.files if item[0] != "info.json"]
+    info = [item for item in tiles.files if item[0] == "info.json"]
+
+    def put(item: tuple[str, bytes]) -> None:
+        path, body = item
+        ctx.store.put_bytes(f"{base}/{path}", body, content_type=to_media_type(path))
+
+    with ThreadPoolExecutor(max_workers=_TILE_UPLOADS) as pool:
+        # list() re-raises the first upload error here, after the others have finished.
+        list(pool.map(put, images))
+    for item in info:
+        put(item)
+    return IiifRef(
+        bucket=ctx.store.bucket,
+        base_key=base,
+        files=len(tiles.files),
+        size=sum(len(body) for _, body in tiles.files),
     )
 
 

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 import jsonschema
 
 from pipeline import __version__
+from pipeline.core.iiif import PRESENTATION_CONTEXT, build_manifest
 from pipeline.core.inventory import Inventory
 from pipeline.core.records import ArtefactRecord, InventoryRow, ScanRecord, build_record
-from pipeline.errors import RecordInvalidError
+from pipeline.errors import ConcurrentUpdateError, RecordInvalidError
 from pipeline.services.context import Context
 from pipeline.services.models import PublishResult
 from schemas import load_schema
+
+MANIFEST_MEDIA_TYPE = f'application/ld+json;profile="{PRESENTATION_CONTEXT}"'
 
 
 def record_key(object_slug: str) -> str:
@@ -22,6 +26,10 @@ def record_key(object_slug: str) -> str:
 
 def inventory_key(object_slug: str) -> str:
     return f"inventory/{object_slug}.json"
+
+
+def manifest_key(object_slug: str) -> str:
+    return f"manifests/{object_slug}.json"
 
 
 def validate_record(data: dict[str, Any]) -> None:
@@ -85,12 +93,50 @@ def publish_record(ctx: Context, object_slug: str) -> PublishResult:
         return data
 
     ctx.store.update_json(record_key(object_slug), change)
+    write_manifest(ctx, object_slug)
     return PublishResult(
         object=object_slug,
         status=outcome["status"],
         views=outcome["views"],
         key=record_key(object_slug),
     )
+
+
+def write_manifest(ctx: Context, object_slug: str, *, attempts: int = 20) -> bool:
+    """Write `manifests/{object}.json` (IIIF Presentation 3) from the record as it stands.
+
+    A publisher that built its manifest from a record another publisher has since replaced
+    builds it again, so the last manifest written always matches the last record.
+    """
+    public = ctx.settings.public_base_url.rstrip("/")
+    key = manifest_key(object_slug)
+    for _ in range(attempts):
+        found = ctx.store.read_json(record_key(object_slug))
+        if found is None:
+            return False
+        record = ArtefactRecord.model_validate(found[0])
+        if not record.views or any(view.iiif is None for view in record.views):
+            return False
+        manifest = build_manifest(
+            record,
+            manifest_id=f"{public}/{key}",
+            iiif_base=f"{public}/iiif",
+            max_long_edge=ctx.profile.derivatives.access,
+            upright_sizes={
+                v.scan_id: (v.upright_width, v.upright_height)
+                for v in record.views
+                if v.upright_width and v.upright_height
+            },
+            public_base=public,
+        )
+        body = json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")
+        stored = ctx.store.get_bytes(key)
+        if stored is None or stored[0] != body:
+            ctx.store.put_bytes(key, body, content_type=MANIFEST_MEDIA_TYPE)
+        now = ctx.store.head(record_key(object_slug))
+        if now is not None and now.get("ETag") == found[1]:
+            return True
+    raise ConcurrentUpdateError(f"the record of {object_slug} kept changing; manifest not final")
 
 
 def register_inventory(ctx: Context, inventory: Inventory) -> list[str]:

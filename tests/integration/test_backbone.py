@@ -68,6 +68,23 @@ def test_views_become_one_verified_record(stack: Stack, tmp_path: Path) -> None:
             assert picture.format == "JPEG"
             assert picture.size == (ref["width"], ref["height"])
             assert hashlib.sha256(data).hexdigest() == ref["sha256"]
+        # Static IIIF level 0: info.json sized like the upright image, and the files it names.
+        info = stack.store.read_json(f"{view['iiif']['base_key']}/info.json")[0]
+        assert (info["width"], info["height"]) == (view["upright_width"], view["upright_height"])
+        assert info["id"].endswith(f"/iiif/{view['scan_id']}")
+        for size in info["sizes"]:
+            key = f"{view['iiif']['base_key']}/full/{size['width']},{size['height']}/0/default.jpg"
+            assert stack.store.head(key)["ContentType"] == "image/jpeg"
+        assert stack.store.head(f"{view['iiif']['base_key']}/full/max/0/default.jpg") is not None
+
+    manifest = stack.store.read_json("manifests/hm.12-a.json")[0]
+    assert manifest["type"] == "Manifest"
+    assert manifest["label"]["vi"] == ["Bình gốm men lam"]
+    canvases = manifest["items"]
+    assert len(canvases) == 3
+    assert [(c["width"], c["height"]) for c in canvases] == [
+        (v["upright_width"], v["upright_height"]) for v in record["views"]
+    ]
 
 
 def test_ingesting_twice_changes_nothing(stack: Stack, tmp_path: Path) -> None:
@@ -144,8 +161,10 @@ def test_bad_files_are_quarantined_with_code_and_remedy(stack: Stack, tmp_path: 
         copy = next((tmp_path / "var" / "quarantine").rglob(name))
         assert copy.read_bytes() == (drop / name).read_bytes()
     # Nothing of the bad files reached the bucket, and the worker is still serving.
-    assert all(k.startswith(("masters/good", "derivatives/good", "scans/good", "records/good"))
-               for k in stack.store.list_keys(""))  # fmt: skip
+    good_sha = hashlib.sha256(good).hexdigest()
+    allowed = ("masters/good", "derivatives/good", "scans/good", "records/good",
+               "manifests/good", f"iiif/{good_sha}/")  # fmt: skip
+    assert all(k.startswith(allowed) for k in stack.store.list_keys(""))
     assert stack.worker.poll() is None
     assert stack.sohoa("ingest", str(drop / "GOOD.1_front_1.jpg"), "--wait").returncode == 0
 

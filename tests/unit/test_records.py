@@ -36,6 +36,8 @@ def scan(view: str, seq: int, digit: str) -> ScanRecord:
         media_type="image/tiff",
         width=10,
         height=10,
+        upright_width=10,
+        upright_height=10,
         mode="RGB",
         bit_depth=8,
         pages=1,

@@ -1,0 +1,656 @@
+import io
+import json
+import math
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from pipeline.core.iiif import (
+    IiifTileSet,
+    build_manifest,
+    fit_max_size,
+    make_iiif_tiles,
+    to_media_type,
+    to_rights_uri,
+    to_upright_size,
+)
+from pipeline.core.imaging import SRGB_ICC
+from pipeline.core.records import (
+    ArtefactRecord,
+    DerivativeRef,
+    InventoryRow,
+    StoredObject,
+    ViewEntry,
+)
+
+IMAGE_ID = "http://127.0.0.1:8333/sohoa/iiif/" + "ab" * 32
+TILE = 512
+
+
+def pattern_rgb(width: int, height: int) -> np.ndarray:
+    """Smooth but different everywhere: a misplaced or misscaled tile cannot match."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    out = np.empty((height, width, 3), np.uint8)
+    out[..., 0] = x * (255 / width)
+    out[..., 1] = y * (255 / height)
+    out[..., 2] = 128 + 100 * np.sin(x / 37) * np.cos(y / 53)
+    return out
+
+
+def pattern_image(width: int, height: int) -> Image.Image:
+    return Image.fromarray(pattern_rgb(width, height))
+
+
+def spec_max_size(width: int, height: int, max_width: int | None, max_height: int | None):
+    """The Image API 3.0 implementation notes' own algorithm (§4), as a client computes it."""
+    w, h = width, height
+    if max_width:
+        max_height = max_height or max_width
+        if max_width < w:
+            w = max_width
+            h = int(float(height * max_width) / float(width) + 0.5)
+        if max_height < h:
+            h = max_height
+            w = int(float(width * max_height) / float(height) + 0.5)
+    return w, h
+
+
+def client_paths(info: dict[str, Any]) -> set[str]:
+    """Every image path a viewer derives from info.json: tiles by the implementation notes' §3
+    algorithm, in canonical form (OpenSeadragon's rules), the listed sizes, and full/max."""
+    width, height = info["width"], info["height"]
+    paths = {"full/max/0/default.jpg"}
+    for tiles in info["tiles"]:
+        tw = tiles["width"]
+        th = tiles.get("height", tw)
+        for s in tiles["scaleFactors"]:
+            for m in range(math.ceil(height / (th * s))):
+                for n in range(math.ceil(width / (tw * s))):
+                    xr, yr = n * tw * s, m * th * s
+                    wr, hr = min(tw * s, width - xr), min(th * s, height - yr)
+                    ws, hs = math.ceil(wr / s), math.ceil(hr / s)
+                    full = (xr, yr, wr, hr) == (0, 0, width, height)
+                    region = "full" if full else f"{xr},{yr},{wr},{hr}"
+                    size = "max" if (ws, hs) == (width, height) else f"{ws},{hs}"
+                    paths.add(f"{region}/{size}/0/default.jpg")
+    for size in info.get("sizes", []):
+        paths.add(f"full/{size['width']},{size['height']}/0/default.jpg")
+    return paths
+
+
+def images(tiles: IiifTileSet) -> list[tuple[str, bytes]]:
+    return [(path, data) for path, data in tiles.files if path != "info.json"]
+
+
+def decoded(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
+def named_size(path: str, info: dict[str, Any]) -> tuple[int, int]:
+    size = path.split("/")[1]
+    if size == "max":
+        return spec_max_size(
+            info["width"], info["height"], info.get("maxWidth"), info.get("maxHeight")
+        )
+    w, h = size.split(",")
+    return int(w), int(h)
+
+
+@pytest.fixture(scope="module")
+def big() -> tuple[Image.Image, IiifTileSet]:
+    image = pattern_image(6000, 4000)
+    return image, make_iiif_tiles(image, image_id=IMAGE_ID, max_long_edge=3000)
+
+
+# --- tiles -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("size", "scale_factors", "tile_count", "single_tile"),
+    [
+        ((1000, 1000), [1, 2], 4, "full/500,500/0/default.jpg"),
+        ((1025, 513), [1, 2, 4], 6 + 2, "full/257,129/0/default.jpg"),
+        ((513, 1025), [1, 2, 4], 6 + 2, "full/129,257/0/default.jpg"),
+        ((1024, 1024), [1, 2], 4, "full/512,512/0/default.jpg"),
+        ((300, 200), [1], 0, "full/max/0/default.jpg"),
+        ((512, 512), [1], 0, "full/max/0/default.jpg"),
+    ],
+)
+def test_tiles_are_named_and_counted_as_a_client_computes_them(
+    size, scale_factors, tile_count, single_tile
+):
+    tiles = make_iiif_tiles(pattern_image(*size), image_id=IMAGE_ID)
+    paths = [path for path, _ in tiles.files]
+    assert tiles.info["tiles"] == [{"width": TILE, "scaleFactors": scale_factors}]
+    assert paths[-1] == "info.json"  # stored last: never an info.json without its images
+    assert len(paths) == len(set(paths))
+    assert set(paths) - {"info.json"} == client_paths(tiles.info)
+    regions = [p for p in paths if not p.startswith(("full/", "info.json"))]
+    assert len(regions) == tile_count
+    assert single_tile in paths
+
+
+def test_a_6000_by_4000_scan_makes_128_tiles_and_a_3000_px_full_max(big):
+    _, tiles = big
+    paths = dict(tiles.files)
+    assert tiles.info["tiles"] == [{"width": TILE, "scaleFactors": [1, 2, 4, 8, 16]}]
+    regions = [p for p in paths if not p.startswith(("full/", "info.json"))]
+    assert len(regions) == 12 * 8 + 6 * 4 + 3 * 2 + 2 * 1
+    assert "full/375,250/0/default.jpg" in paths  # scale 16: one tile covers the image
+    assert "5632,3584,368,416/368,416/0/default.jpg" in paths  # bottom-right, clipped
+    assert "4096,2048,1904,1952/476,488/0/default.jpg" in paths  # scale 4, ceil(1905/4)
+    assert set(paths) - {"info.json"} == client_paths(tiles.info)
+    assert decoded(paths["full/max/0/default.jpg"]).size == (3000, 2000)
+    assert (tiles.info["maxWidth"], tiles.info["maxHeight"]) == (3000, 3000)
+
+
+@pytest.mark.parametrize("size", [(1000, 1000), (1025, 513), (300, 200), (1537, 2049)])
+def test_every_file_decodes_to_the_size_its_name_says(size):
+    tiles = make_iiif_tiles(pattern_image(*size), image_id=IMAGE_ID, max_long_edge=1200)
+    for path, data in images(tiles):
+        image = decoded(data)
+        assert image.format == "JPEG", path
+        assert image.size == named_size(path, tiles.info), path
+
+
+def test_every_file_of_the_big_scan_decodes_to_the_size_its_name_says(big):
+    _, tiles = big
+    for path, data in images(tiles):
+        assert decoded(data).size == named_size(path, tiles.info), path
+
+
+@pytest.mark.parametrize("size", [(1000, 1000), (1025, 513), (4097, 1100), (300, 200)])
+def test_scale_factors_stop_where_one_tile_covers_the_image(size):
+    width, height = size
+    factors = make_iiif_tiles(pattern_image(*size), image_id=IMAGE_ID).info["tiles"][0][
+        "scaleFactors"
+    ]
+    assert factors == [2**i for i in range(len(factors))]
+    last = factors[-1]
+    assert math.ceil(width / last) <= TILE and math.ceil(height / last) <= TILE
+    if last > 1:
+        before = last // 2
+        assert math.ceil(width / before) > TILE or math.ceil(height / before) > TILE
+
+
+def test_sizes_in_info_json_all_exist_and_every_whole_image_file_is_listed(big):
+    _, tiles = big
+    paths = dict(tiles.files)
+    listed = {f"full/{s['width']},{s['height']}/0/default.jpg" for s in tiles.info["sizes"]}
+    assert listed and listed <= set(paths)
+    whole = {p for p in paths if p.startswith("full/") and p != "full/max/0/default.jpg"}
+    assert whole == listed
+    for size in tiles.info["sizes"]:
+        assert size["width"] <= tiles.info["maxWidth"]
+        assert size["height"] <= tiles.info["maxHeight"]
+
+
+def test_info_json_is_an_image_api_3_level_0_document_and_its_file_says_the_same(big):
+    _, tiles = big
+    info = tiles.info
+    assert next(iter(info)) == "@context"
+    assert info["@context"] == "http://iiif.io/api/image/3/context.json"
+    assert info["id"] == IMAGE_ID
+    assert info["type"] == "ImageService3"
+    assert info["protocol"] == "http://iiif.io/api/image"
+    assert info["profile"] == "level0"
+    assert (info["width"], info["height"]) == (6000, 4000)
+    assert json.loads(dict(tiles.files)["info.json"]) == info
+
+
+def test_without_a_limit_full_max_is_the_whole_image_and_no_max_is_declared():
+    tiles = make_iiif_tiles(pattern_image(1300, 900), image_id=IMAGE_ID)
+    assert "maxWidth" not in tiles.info and "maxHeight" not in tiles.info
+    assert decoded(dict(tiles.files)["full/max/0/default.jpg"]).size == (1300, 900)
+
+
+@pytest.mark.parametrize(
+    ("size", "limit", "expected"),
+    [
+        ((6000, 4000), 3000, (3000, 2000)),
+        ((4000, 6000), 3000, (2000, 3000)),
+        ((3001, 1999), 1000, (1000, 666)),  # 666.1 rounds down
+        ((1999, 3001), 1000, (666, 1000)),
+        ((2999, 1001), 1000, (1000, 334)),  # 333.8 rounds up
+        ((2000, 1001), 1000, (1000, 501)),  # 500.5 rounds half up, not to even
+        ((800, 600), 1000, (800, 600)),  # never enlarged
+    ],
+)
+def test_full_max_follows_the_spec_algorithm_for_max_width_and_height(size, limit, expected):
+    assert fit_max_size(*size, limit) == expected == spec_max_size(*size, limit, limit)
+    if size[0] * size[1] <= 3_000_000:
+        tiles = make_iiif_tiles(pattern_image(*size), image_id=IMAGE_ID, max_long_edge=limit)
+        assert decoded(dict(tiles.files)["full/max/0/default.jpg"]).size == expected
+
+
+def test_tiles_show_the_region_their_name_says():
+    width, height = 1700, 1100
+    source = pattern_rgb(width, height)
+    tiles = make_iiif_tiles(Image.fromarray(source), image_id=IMAGE_ID, max_long_edge=900)
+    checked = 0
+    for path, data in images(tiles):
+        region = path.split("/")[0]
+        if region == "full":
+            x, y, w, h = 0, 0, width, height
+        else:
+            x, y, w, h = map(int, region.split(","))
+        target = named_size(path, tiles.info)
+        expected = cv2.resize(source[y : y + h, x : x + w], target, interpolation=cv2.INTER_AREA)
+        got = np.asarray(decoded(data).convert("RGB"))
+        error = np.abs(got.astype(int) - expected.astype(int)).mean()
+        assert error < 5, (path, error)  # a region off by 64 px scores over 15
+        checked += 1
+    assert checked == len(tiles.files) - 1 > 0
+
+
+def test_the_same_image_gives_the_same_bytes():
+    image = pattern_image(1300, 900)
+    first = make_iiif_tiles(image, image_id=IMAGE_ID, max_long_edge=1000)
+    second = make_iiif_tiles(image.copy(), image_id=IMAGE_ID, max_long_edge=1000)
+    assert first.files == second.files
+
+
+def test_colour_files_are_srgb_tagged_and_greyscale_files_stay_greyscale():
+    colour = make_iiif_tiles(pattern_image(700, 600), image_id=IMAGE_ID)
+    for _, data in images(colour):
+        image = decoded(data)
+        assert image.mode == "RGB" and image.info.get("icc_profile") == SRGB_ICC
+    grey = make_iiif_tiles(pattern_image(700, 600).convert("L"), image_id=IMAGE_ID)
+    assert client_paths(grey.info) == {p for p, _ in images(grey)}
+    for _, data in images(grey):
+        image = decoded(data)
+        assert image.mode == "L" and "icc_profile" not in image.info
+
+
+def test_colour_channels_are_not_swapped():
+    red = Image.new("RGB", (600, 300), (220, 30, 40))
+    tiles = make_iiif_tiles(red, image_id=IMAGE_ID)
+    for _, data in images(tiles):
+        r, g, b = decoded(data).getpixel((0, 0))
+        assert r > 200 and g < 50 and b < 60
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"image_id": "iiif/abc"}, "absolute http"),
+        ({"image_id": IMAGE_ID + "/"}, "trailing slash"),
+        ({"image_id": IMAGE_ID, "max_long_edge": 400}, "at least tile_size"),
+        ({"image_id": IMAGE_ID, "quality": 0}, "quality"),
+    ],
+)
+def test_bad_arguments_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        make_iiif_tiles(pattern_image(100, 100), **kwargs)
+
+
+def test_only_8_bit_rgb_or_greyscale_images_are_tiled():
+    with pytest.raises(ValueError, match="RGBA"):
+        make_iiif_tiles(Image.new("RGBA", (10, 10)), image_id=IMAGE_ID)
+
+
+def test_media_types_are_those_a_static_store_must_set():
+    assert to_media_type("info.json").startswith("application/ld+json")
+    assert to_media_type("0,0,512,512/512,512/0/default.jpg") == "image/jpeg"
+    with pytest.raises(ValueError):
+        to_media_type("full/max/0/default.png")
+
+
+# --- manifest --------------------------------------------------------------------------------
+
+BASE = "http://127.0.0.1:8333/sohoa"
+MANIFEST_ID = f"{BASE}/manifests/btcvh.gs.0012.json"
+IIIF_BASE = f"{BASE}/iiif"
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def ref(name: str, sha: str, width: int, height: int) -> DerivativeRef:
+    return DerivativeRef(
+        bucket="sohoa",
+        key=f"derivatives/btcvh.gs.0012/{sha}/{name}.jpg",
+        sha256=sha,
+        size=1000,
+        media_type="image/jpeg",
+        width=width,
+        height=height,
+    )
+
+
+def view(
+    name: str, seq: int, digit: str, size: tuple[int, int], upright: tuple[int, int] | None = None
+) -> ViewEntry:
+    """A view whose master is `size` and whose derivatives were made from `upright`."""
+    sha = digit * 64
+    up_w, up_h = upright or size
+    scale = min(1.0, 3000 / max(up_w, up_h))
+    access = (round(up_w * scale), round(up_h * scale))
+    thumb_scale = 400 / max(up_w, up_h)
+    thumb = (round(up_w * thumb_scale), round(up_h * thumb_scale))
+    return ViewEntry(
+        scan_id=sha,
+        view=name,
+        seq=seq,
+        source_name=f"BTCVH.GS.0012_{name}_{seq}.tif",
+        format="TIFF",
+        width=size[0],
+        height=size[1],
+        bit_depth=8,
+        pages=1,
+        icc_profile=None,
+        master=StoredObject(
+            bucket="masters", key=f"masters/x/{sha}.tif", sha256=sha, size=1, media_type="x"
+        ),
+        derivatives={"access": ref("access", sha, *access), "thumb": ref("thumb", sha, *thumb)},
+    )
+
+
+INVENTORY = InventoryRow(
+    accession_number="BTCVH.GS.0012",
+    name_vi="Bình gốm men lam",
+    name_en="Blue-and-white porcelain vase",
+    object_type="Bình",
+    material="Gốm sứ",
+    period="Minh Mạng (1820–1840)",
+    dimensions="Cao 32 cm",
+    rights="© Bảo tàng Cổ vật Cung đình Huế",
+)
+
+
+def record(views: list[ViewEntry], inventory: InventoryRow | None = INVENTORY) -> ArtefactRecord:
+    return ArtefactRecord(
+        object="btcvh.gs.0012",
+        accession_number="BTCVH.GS.0012",
+        inventory=inventory,
+        views=views,
+        profile="default",
+        pipeline_version="0",
+        updated_at=T0,
+    )
+
+
+VIEWS = [
+    view("front", 1, "a", (6000, 4000)),
+    view("back", 1, "b", (4000, 6000), upright=(6000, 4000)),  # orientation 6 or 8
+    view("detail", 1, "c", (2000, 1500)),
+    view("detail", 2, "d", (1500, 2000)),
+    view("inside", 1, "e", (800, 800)),
+]
+
+
+def manifest_of(rec: ArtefactRecord | None = None, **kwargs: Any) -> dict[str, Any]:
+    return build_manifest(
+        rec or record(VIEWS),
+        manifest_id=MANIFEST_ID,
+        iiif_base=IIIF_BASE,
+        max_long_edge=3000,
+        **kwargs,
+    )
+
+
+def is_url(value: object) -> bool:
+    return isinstance(value, str) and re.match(r"^https?://[^/\s]+/\S*$", value) is not None
+
+
+def is_language_map(value: object) -> bool:
+    return (
+        isinstance(value, dict)
+        and bool(value)
+        and all(
+            isinstance(k, str)
+            and isinstance(v, list)
+            and v
+            and all(isinstance(s, str) and s for s in v)
+            for k, v in value.items()
+        )
+    )
+
+
+def presentation3_problems(manifest: dict[str, Any]) -> list[str]:
+    """The Presentation 3 rules a viewer relies on, checked without a JSON Schema."""
+    problems: list[str] = []
+
+    def need(condition: bool, what: str) -> None:
+        if not condition:
+            problems.append(what)
+
+    need(manifest.get("@context") == "http://iiif.io/api/presentation/3/context.json", "context")
+    need(manifest.get("type") == "Manifest", "manifest type")
+    need(is_url(manifest.get("id")), "manifest id")
+    need(is_language_map(manifest.get("label")), "manifest label")
+    for entry in manifest.get("metadata", []):
+        need(is_language_map(entry.get("label")), f"metadata label {entry}")
+        need(is_language_map(entry.get("value")), f"metadata value {entry}")
+    if "requiredStatement" in manifest:
+        statement = manifest["requiredStatement"]
+        need(is_language_map(statement.get("label")), "requiredStatement label")
+        need(is_language_map(statement.get("value")), "requiredStatement value")
+    if "rights" in manifest:
+        need(to_rights_uri(manifest["rights"]) == manifest["rights"], "rights is a known URI")
+    canvases = manifest.get("items") or []
+    need(bool(canvases), "manifest items non-empty")
+    for canvas in canvases:
+        cid = canvas.get("id")
+        need(canvas.get("type") == "Canvas", f"canvas type {cid}")
+        need(is_url(cid), f"canvas id {cid}")
+        need(is_language_map(canvas.get("label")), f"canvas label {cid}")
+        for side in ("width", "height"):
+            need(isinstance(canvas.get(side), int) and canvas[side] > 0, f"canvas {side} {cid}")
+        for thumb in canvas.get("thumbnail", []):
+            need(is_url(thumb.get("id")) and thumb.get("type") == "Image", f"thumbnail {cid}")
+        pages = canvas.get("items") or []
+        need(bool(pages), f"canvas items {cid}")
+        for page in pages:
+            need(page.get("type") == "AnnotationPage" and is_url(page.get("id")), f"page {cid}")
+            annotations = page.get("items") or []
+            need(bool(annotations), f"page items {cid}")
+            for annotation in annotations:
+                need(annotation.get("type") == "Annotation", f"annotation type {cid}")
+                need(is_url(annotation.get("id")), f"annotation id {cid}")
+                need(annotation.get("motivation") == "painting", f"motivation {cid}")
+                need(annotation.get("target") == cid, f"target {cid}")
+                body = annotation.get("body") or {}
+                need(body.get("type") == "Image" and is_url(body.get("id")), f"body {cid}")
+                need(body.get("format") == "image/jpeg", f"body format {cid}")
+                # The painted image has the canvas's aspect ratio (it fills the canvas).
+                need(
+                    abs(body["width"] / body["height"] - canvas["width"] / canvas["height"])
+                    < 2 / min(body["width"], body["height"]),
+                    f"body aspect {cid}",
+                )
+                for service in body.get("service") or [None]:
+                    need(
+                        isinstance(service, dict)
+                        and is_url(service.get("id"))
+                        and service.get("type") == "ImageService3"
+                        and service.get("profile") == "level0"
+                        and body["id"] == f"{service['id']}/full/max/0/default.jpg",
+                        f"service {cid}",
+                    )
+    ids = list(all_ids(manifest))
+    duplicates = {i for i in ids if ids.count(i) > 1}
+    need(not duplicates, f"duplicate ids {duplicates}")
+    return problems
+
+
+def all_ids(node: object):
+    """Ids of every resource but thumbnails, which may rightly be the same image twice."""
+    if isinstance(node, dict):
+        if "id" in node:
+            yield node["id"]
+        for key, value in node.items():
+            if key != "thumbnail":
+                yield from all_ids(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from all_ids(item)
+
+
+def test_the_manifest_follows_the_presentation_3_rules_that_matter():
+    manifest = manifest_of(public_base=BASE)
+    assert presentation3_problems(manifest) == []
+    json.dumps(manifest)  # plain JSON, nothing exotic
+
+
+def test_the_structural_check_can_fail():
+    manifest = manifest_of()
+    manifest["items"][1]["id"] = manifest["items"][0]["id"]
+    manifest["items"][2]["items"][0]["items"][0]["motivation"] = "commenting"
+    problems = presentation3_problems(manifest)
+    assert any("duplicate ids" in p for p in problems)
+    assert any("motivation" in p for p in problems)
+
+
+def test_every_view_is_a_canvas_in_record_order_painted_by_its_image_service():
+    manifest = manifest_of()
+    canvases = manifest["items"]
+    assert len(canvases) == len(VIEWS)
+    for canvas, entry in zip(canvases, VIEWS, strict=True):
+        body = canvas["items"][0]["items"][0]["body"]
+        assert body["service"] == [
+            {"id": f"{IIIF_BASE}/{entry.scan_id}", "type": "ImageService3", "profile": "level0"}
+        ]
+        assert body["id"] == f"{IIIF_BASE}/{entry.scan_id}/full/max/0/default.jpg"
+
+
+def test_canvases_are_sized_like_the_upright_image_and_bodies_like_full_max():
+    sizes = [(c["width"], c["height"]) for c in manifest_of()["items"]]
+    assert sizes == [(6000, 4000), (6000, 4000), (2000, 1500), (1500, 2000), (800, 800)]
+    bodies = [
+        (b["width"], b["height"])
+        for b in (c["items"][0]["items"][0]["body"] for c in manifest_of()["items"])
+    ]
+    assert bodies == [(3000, 2000), (3000, 2000), (2000, 1500), (1500, 2000), (800, 800)]
+
+
+def test_upright_sizes_given_by_the_caller_win_over_the_derivatives():
+    given = {VIEWS[0].scan_id: (4000, 6000)}
+    canvas = manifest_of(upright_sizes=given)["items"][0]
+    assert (canvas["width"], canvas["height"]) == (4000, 6000)
+    assert to_upright_size(VIEWS[0], given) == (4000, 6000)
+
+
+def test_a_turned_view_is_detected_from_its_derivatives():
+    assert to_upright_size(VIEWS[1]) == (6000, 4000)
+    assert to_upright_size(VIEWS[3]) == (1500, 2000)
+    bare = VIEWS[1].model_copy(update={"derivatives": {}})
+    assert to_upright_size(bare) == (4000, 6000)
+
+
+def test_canvas_labels_are_vietnamese_and_english_and_numbered_when_a_view_repeats():
+    labels = [c["label"] for c in manifest_of()["items"]]
+    assert labels == [
+        {"vi": ["Mặt trước"], "en": ["Front"]},
+        {"vi": ["Mặt sau"], "en": ["Back"]},
+        {"vi": ["Chi tiết 1"], "en": ["Detail 1"]},
+        {"vi": ["Chi tiết 2"], "en": ["Detail 2"]},
+        {"none": ["inside"]},
+    ]
+    alone = record([view("front", 3, "a", (100, 100))])
+    assert manifest_of(alone)["items"][0]["label"] == {"vi": ["Mặt trước 3"], "en": ["Front 3"]}
+
+
+def test_label_and_metadata_come_from_the_inventory_in_both_languages():
+    manifest = manifest_of()
+    assert manifest["label"] == {
+        "vi": ["Bình gốm men lam"],
+        "en": ["Blue-and-white porcelain vase"],
+    }
+    metadata = {m["label"]["en"][0]: m for m in manifest["metadata"]}
+    assert metadata["Accession number"]["value"] == {"none": ["BTCVH.GS.0012"]}
+    assert metadata["Accession number"]["label"]["vi"] == ["Số hiệu hiện vật"]
+    assert metadata["Name"]["value"] == manifest["label"]
+    assert metadata["Material"]["value"] == {"vi": ["Gốm sứ"]}
+    assert metadata["Period"]["value"] == {"vi": ["Minh Mạng (1820–1840)"]}
+    assert metadata["Dimensions"]["value"] == {"none": ["Cao 32 cm"]}
+    assert "Provenance" not in metadata  # empty columns are left out
+
+
+def test_without_inventory_the_accession_number_is_the_label():
+    manifest = manifest_of(record(VIEWS[:1], inventory=None))
+    assert manifest["label"] == {"none": ["BTCVH.GS.0012"]}
+    assert [m["label"]["en"] for m in manifest["metadata"]] == [["Accession number"]]
+    assert "rights" not in manifest and "requiredStatement" not in manifest
+    assert presentation3_problems(manifest) == []
+
+
+def test_free_text_rights_become_a_required_statement():
+    manifest = manifest_of()
+    assert "rights" not in manifest
+    assert manifest["requiredStatement"] == {
+        "label": {"vi": ["Bản quyền"], "en": ["Rights"]},
+        "value": {"none": ["© Bảo tàng Cổ vật Cung đình Huế"]},
+    }
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("https://creativecommons.org/licenses/by-nc/4.0/", "http://creativecommons.org/licenses/by-nc/4.0/"),
+        ("http://rightsstatements.org/vocab/InC-EDU/1.0/", "http://rightsstatements.org/vocab/InC-EDU/1.0/"),
+        ("https://rightsstatements.org/page/InC/1.0/?language=vi", "http://rightsstatements.org/vocab/InC/1.0/"),
+        ("https://creativecommons.org/publicdomain/zero/1.0/deed.vi", "http://creativecommons.org/publicdomain/zero/1.0/"),
+    ],
+)  # fmt: skip
+def test_a_licence_uri_becomes_rights_and_overrides_the_inventory(given, expected):
+    manifest = manifest_of(rights=given)
+    assert manifest["rights"] == expected
+    assert "requiredStatement" not in manifest
+
+
+@pytest.mark.parametrize(
+    "text", ["https://example.org/licence", "CC BY 4.0", "creativecommons.org/licenses/by/4.0/"]
+)
+def test_anything_else_is_not_a_rights_uri(text):
+    assert to_rights_uri(text) is None
+    assert manifest_of(rights=text)["requiredStatement"]["value"] == {"none": [text]}
+
+
+def test_thumbnails_need_a_public_base():
+    assert "thumbnail" not in manifest_of()
+    assert all("thumbnail" not in c for c in manifest_of()["items"])
+    manifest = manifest_of(public_base=BASE + "/")
+    first = VIEWS[0].derivatives["thumb"]
+    assert manifest["thumbnail"] == [
+        {
+            "id": f"{BASE}/{first.key}",
+            "type": "Image",
+            "format": "image/jpeg",
+            "width": first.width,
+            "height": first.height,
+        }
+    ]
+    assert manifest["items"][1]["thumbnail"][0]["id"].endswith(VIEWS[1].scan_id + "/thumb.jpg")
+
+
+def test_a_record_without_views_has_no_manifest():
+    with pytest.raises(ValueError, match="no views"):
+        manifest_of(record([]))
+
+
+def test_manifest_ids_must_be_urls():
+    with pytest.raises(ValueError, match="manifest_id"):
+        build_manifest(record(VIEWS), manifest_id="manifests/x.json", iiif_base=IIIF_BASE)
+
+
+def test_canvas_and_body_match_the_tile_sets_made_for_the_same_images():
+    """The manifest and make_iiif_tiles agree on sizes, given the same upright image and limit."""
+    views = [view("front", 1, "a", (1300, 900)), view("back", 1, "b", (900, 1300), (1300, 900))]
+    manifest = build_manifest(
+        record(views), manifest_id=MANIFEST_ID, iiif_base=IIIF_BASE, max_long_edge=1000
+    )
+    for canvas, entry in zip(manifest["items"], views, strict=True):
+        tiles = make_iiif_tiles(
+            pattern_image(1300, 900), image_id=f"{IIIF_BASE}/{entry.scan_id}", max_long_edge=1000
+        )
+        body = canvas["items"][0]["items"][0]["body"]
+        assert (canvas["width"], canvas["height"]) == (tiles.info["width"], tiles.info["height"])
+        assert body["service"][0]["id"] == tiles.info["id"]
+        full_max = decoded(dict(tiles.files)["full/max/0/default.jpg"])
+        assert (body["width"], body["height"]) == full_max.size
