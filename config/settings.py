@@ -52,6 +52,9 @@ class SohoaSettings(BaseSettings):
         default=None,
         description="Where rejected files and their reasons go; default var/quarantine.",
     )
+    catalogue_path: Path | None = Field(
+        default=None, description="The catalogue's SQLite index; default var/catalogue.sqlite3."
+    )
     multipart_threshold_mb: int = Field(default=256, ge=5, le=5000)
     multipart_chunk_mb: int = Field(default=64, ge=5, le=5000)
 
@@ -90,6 +93,10 @@ class SohoaSettings(BaseSettings):
     @property
     def quarantine_path(self) -> Path:
         return self.quarantine_dir or self.var_dir / "quarantine"
+
+    @property
+    def catalogue_index_path(self) -> Path:
+        return self.catalogue_path or self.var_dir / "catalogue.sqlite3"
 
 
 def load_settings(**overrides: object) -> SohoaSettings:

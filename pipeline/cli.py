@@ -311,6 +311,112 @@ def render_record(record: ArtefactRecord, settings: SohoaSettings) -> None:
     click.echo(f"  record: s3://{settings.bucket}/records/{record.object}.json")
 
 
+# --- the catalogue ------------------------------------------------------------------------------
+
+
+@main.command()
+@click.pass_context
+def reindex(ctx: click.Context) -> None:
+    """Rebuild the catalogue index from the records in the bucket (the source of truth).
+
+    Searches keep answering from the old index until the new one is swapped in. Exit status 1
+    when a record could not be read or did not validate (each is listed with why).
+    """
+    from pipeline.adapters.sqlite_index import SqliteIndex
+    from pipeline.services.catalogue import reindex as rebuild
+    from pipeline.services.context import Context
+
+    settings = _settings(ctx)
+    try:
+        with SqliteIndex(settings.catalogue_index_path) as index:
+            result = rebuild(Context.from_settings(settings), index)
+    except SohoaError as exc:
+        _fail(exc.message)
+        return
+    click.echo(
+        f"Indexed {result.indexed} records in {result.seconds:.1f} s "
+        f"into {settings.catalogue_index_path}."
+    )
+    for rejected in result.rejected:
+        click.secho(f"  ✗ {rejected.key}: {rejected.reason}", fg="red")
+    sys.exit(1 if result.rejected else 0)
+
+
+@main.command()
+@click.argument("query", nargs=-1)
+@click.option("--material", multiple=True, help="Only this material (repeatable).")
+@click.option("--period", multiple=True, help="Only this period or reign (repeatable).")
+@click.option("--type", "object_type", multiple=True, help="Only this object type (repeatable).")
+@click.option(
+    "--sort", type=click.Choice(["relevance", "accession", "name"]), default="relevance",
+    show_default=True,
+)  # fmt: skip
+@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--page-size", type=click.IntRange(1, 100), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def search(
+    ctx: click.Context,
+    query: tuple[str, ...],
+    material: tuple[str, ...],
+    period: tuple[str, ...],
+    object_type: tuple[str, ...],
+    sort: str,
+    page: int,
+    page_size: int,
+    as_json: bool,
+) -> None:
+    """Search the catalogue: words with or without diacritics, or an accession number.
+
+    \b
+    Examples:
+      sohoa search binh gom            finds "Bình gốm …"
+      sohoa search hue --material "gốm sứ"
+      sohoa search HM.1998.45/PL
+    """
+    from pydantic import ValidationError
+
+    from pipeline.adapters.sqlite_index import SqliteIndex
+    from pipeline.core.catalogue import SearchQuery
+
+    settings = _settings(ctx)
+    filters = {
+        name: list(values)
+        for name, values in (
+            ("material", material),
+            ("period", period),
+            ("object_type", object_type),
+        )
+        if values
+    }
+    try:
+        request = SearchQuery(
+            text=" ".join(query), filters=filters, sort=sort, page=page, page_size=page_size
+        )
+        with SqliteIndex(settings.catalogue_index_path) as index:
+            if index.count() == 0:
+                _fail("the catalogue index is empty: run `sohoa reindex` first.", code=1)
+            result = index.search(request)
+    except ValidationError as exc:
+        _fail(f"invalid search: {exc.errors()[0]['msg']}")
+        return
+    except SohoaError as exc:
+        _fail(exc.message)
+        return
+    if as_json:
+        click.echo(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{result.total} found (page {result.page} of {max(result.pages, 1)})")
+    for hit in result.hits:
+        click.echo(f"  {hit.accession_number:<18} {hit.name_vi or hit.name_en}")
+        if hit.name_en and hit.name_vi:
+            click.echo(f"  {'':<18} {hit.name_en}  ·  {hit.material}  ·  {hit.period}")
+    for facet, counts in result.facets.items():
+        shown = ", ".join(f"{c.value} ({c.count})" for c in counts[:6])
+        if shown:
+            click.echo(f"  {facet}: {shown}")
+
+
 # --- services and the demo -----------------------------------------------------------------------
 
 
@@ -424,10 +530,12 @@ def demo(ctx: click.Context, size: int) -> None:
 
     ok = summary.ok and rejected.quarantined == len(list(problems.iterdir()))
     example = _show_example(settings, objects)
+    _search_example(settings)
     click.secho("\nDone." if ok else "\nThe demo did not end as expected.", bold=True,
                 fg="green" if ok else "red")  # fmt: skip
     steps = [
         (f"sohoa show {example}", "one artefact's record (add --json for the stored JSON)"),
+        ("sohoa search lu huong dong", "search, diacritics optional (finds Lư hương đồng)"),
         ("sohoa ingest DIR --inventory CSV --wait", "your own scans"),
         (f"ls {settings.quarantine_path}/demo-problems", "rejected files with a .reason.json each"),
         ("make status   /   make stop", "the services, and stopping them"),
@@ -449,6 +557,23 @@ def _show_example(settings: SohoaSettings, accessions: list[str]) -> str:
     click.secho("5. One record, as `sohoa show` prints it", bold=True)
     render_record(best, settings)
     return best.accession_number
+
+
+def _search_example(settings: SohoaSettings) -> None:
+    """Rebuild the index from the bucket and search it without diacritics, as visitors type."""
+    from pipeline.adapters.sqlite_index import SqliteIndex
+    from pipeline.core.catalogue import SearchQuery
+    from pipeline.services.catalogue import reindex as rebuild
+    from pipeline.services.context import Context
+
+    click.secho("6. The catalogue index, rebuilt from the bucket, and a search", bold=True)
+    with SqliteIndex(settings.catalogue_index_path) as index:
+        result = rebuild(Context.from_settings(settings), index)
+        click.echo(f"  indexed {result.indexed} records in {result.seconds:.1f} s")
+        found = index.search(SearchQuery(text="binh gom"))
+    click.echo(f"  `sohoa search binh gom` finds {found.total}:")
+    for hit in found.hits[:5]:
+        click.echo(f"    {hit.accession_number:<18} {hit.name_vi}")
 
 
 def _demo_inputs(home: Path, size: int) -> tuple[Any, Path]:

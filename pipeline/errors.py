@@ -95,6 +95,12 @@ class BrokerUnavailableError(RetryableError):
     code = "BROKER_UNAVAILABLE"
 
 
+class IndexUnavailableError(RetryableError):
+    """The catalogue index could not be read or written just now (locked, busy, unreachable)."""
+
+    code = "INDEX_UNAVAILABLE"
+
+
 class IntegrityError(RetryableError):
     """Bytes read back from storage do not match what was sent (corrupted in transit)."""
 

@@ -7,11 +7,13 @@ import random
 from pathlib import Path
 from typing import Any
 
+import cv2
 from celery import Task
 from celery.signals import worker_process_init
 
+from pipeline.adapters.sqlite_index import SqliteIndex
 from pipeline.errors import ConfigurationError, RetryableError, SohoaError
-from pipeline.services import ingest, publish
+from pipeline.services import catalogue, ingest, publish
 from pipeline.services.context import Context
 from pipeline.services.models import ProcessScanTask, PublishRecordTask, ScanResult
 from workers.app import INTERACTIVE_QUEUE, app, settings_of
@@ -19,13 +21,17 @@ from workers.app import INTERACTIVE_QUEUE, app, settings_of
 log = logging.getLogger(__name__)
 
 _context: Context | None = None
+_index: SqliteIndex | None = None
 
 
 @worker_process_init.connect
 def _forget_parent_context(**_: Any) -> None:
     # boto3 clients and sockets must not cross a fork: each child builds its own.
-    global _context
+    global _context, _index
     _context = None
+    _index = None
+    # One worker child per core already: OpenCV's own threads would only fight over them.
+    cv2.setNumThreads(1)
 
 
 def get_context() -> Context:
@@ -33,6 +39,14 @@ def get_context() -> Context:
     if _context is None:
         _context = Context.from_settings(settings_of(app))
     return _context
+
+
+def get_index() -> SqliteIndex:
+    """This machine's catalogue index (a read model: rebuildable from the bucket)."""
+    global _index
+    if _index is None:
+        _index = SqliteIndex(settings_of(app).catalogue_index_path)
+    return _index
 
 
 def backoff_seconds(retries: int, *, cap: int) -> float:
@@ -86,7 +100,21 @@ def publish_record(self: Task, payload: dict[str, Any]) -> dict[str, Any]:
     """Rebuild one artefact's catalogue record from the bucket (idempotent)."""
     task = PublishRecordTask.model_validate(payload)
     try:
-        return publish.publish_record(get_context(), task.object).model_dump()
+        result = publish.publish_record(get_context(), task.object)
+    except RetryableError as exc:
+        _retry_or_give_up(self, exc)
+        raise
+    # Its own task, so that a busy index retries the indexing, not the publishing.
+    index_record.apply_async(kwargs={"payload": payload}, queue=INTERACTIVE_QUEUE)
+    return result.model_dump()
+
+
+@app.task(name="sohoa.index_record", bind=True)
+def index_record(self: Task, payload: dict[str, Any]) -> dict[str, Any]:
+    """Bring one artefact's entry in the catalogue index in step with its record."""
+    task = PublishRecordTask.model_validate(payload)
+    try:
+        return catalogue.index_object(get_context(), get_index(), task.object).model_dump()
     except RetryableError as exc:
         _retry_or_give_up(self, exc)
         raise

@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import shutil
+import time
 import unicodedata
 from pathlib import Path
 
@@ -76,6 +77,16 @@ def test_views_become_one_verified_record(stack: Stack, tmp_path: Path) -> None:
             key = f"{view['iiif']['base_key']}/full/{size['width']},{size['height']}/0/default.jpg"
             assert stack.store.head(key)["ContentType"] == "image/jpeg"
         assert stack.store.head(f"{view['iiif']['base_key']}/full/max/0/default.jpg") is not None
+
+    # The worker indexes each published record: found without diacritics, no reindex needed.
+    deadline = time.monotonic() + 30
+    while True:
+        found = stack.sohoa("search", "binh gom men lam", "--json")
+        if found.returncode == 0 and json.loads(found.stdout)["total"] == 1:
+            break
+        assert time.monotonic() < deadline, found.stdout + found.stderr
+        time.sleep(0.5)
+    assert json.loads(found.stdout)["hits"][0]["accession_number"] == "HM.12/A"
 
     manifest = stack.store.read_json("manifests/hm.12-a.json")[0]
     assert manifest["type"] == "Manifest"

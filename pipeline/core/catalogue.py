@@ -1,0 +1,258 @@
+"""The catalogue index's contract: fields, documents, queries, results; pure, no database here."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Final, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from pipeline.core.naming import to_nfc
+from pipeline.core.records import ArtefactRecord, InventoryRow
+from pipeline.core.search_text import (
+    to_accession_key,
+    to_facet_key,
+    to_facet_value,
+    to_sort_key,
+)
+
+MAX_PAGE_SIZE: Final = 100
+MAX_FACET_VALUES: Final = 200
+SortOrder = Literal["relevance", "accession", "name"]
+
+
+# --- the fields: the one place to add what a record contributes to search ----------------------
+
+
+def _inventory(attribute: str) -> Callable[[ArtefactRecord], str]:
+    def read(record: ArtefactRecord) -> str:
+        value: str = getattr(record.inventory, attribute) if record.inventory else ""
+        return value
+
+    return read
+
+
+@dataclass(frozen=True)
+class TextField:
+    """A free-text column: its name (an SQL identifier), its bm25 weight, how to read it."""
+
+    name: str
+    weight: float
+    read: Callable[[ArtefactRecord], str]
+
+
+@dataclass(frozen=True)
+class FacetField:
+    """A facet: a name and the values a record has for it (several, for tags)."""
+
+    name: str
+    read: Callable[[ArtefactRecord], list[str]]
+
+
+def _period(record: ArtefactRecord) -> str:
+    row = record.inventory
+    return f"{row.period} {row.date_range}".strip() if row else ""
+
+
+# Weights: a word in a name says far more about an object than the same word in its notes.
+# Adding a column changes the index's schema: indexes built before are rebuilt empty on open
+# and need `sohoa reindex`. Adding a facet needs only a reindex.
+TEXT_FIELDS: Final[tuple[TextField, ...]] = (
+    TextField("name_vi", 10.0, _inventory("name_vi")),
+    TextField("name_en", 10.0, _inventory("name_en")),
+    TextField("accession", 8.0, lambda r: r.accession_number),
+    TextField("object_type", 5.0, _inventory("object_type")),
+    TextField("material", 5.0, _inventory("material")),
+    TextField("period", 4.0, _period),
+    # Empty until records carry tags; the column exists so they need a reindex, not a migration.
+    TextField("tags", 3.0, lambda r: ""),
+    TextField("provenance", 2.0, _inventory("provenance")),
+    TextField("location", 2.0, _inventory("current_location")),
+    TextField("description", 1.0, _inventory("notes")),
+    TextField("dimensions", 1.0, _inventory("dimensions")),
+)
+
+FACET_FIELDS: Final[tuple[FacetField, ...]] = (
+    FacetField("material", lambda r: [_inventory("material")(r)]),
+    FacetField("period", lambda r: [_inventory("period")(r)]),
+    FacetField("object_type", lambda r: [_inventory("object_type")(r)]),
+    # Later: FacetField("qc_verdict", lambda r: [r.qc.verdict]), FacetField("tag", lambda r: r.tags)
+)
+
+FACET_NAMES: Final = tuple(f.name for f in FACET_FIELDS)
+_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
+
+
+def check_fields() -> None:
+    """Field names become SQL identifiers and facet keys: refuse anything else at import."""
+    names = [f.name for f in TEXT_FIELDS]
+    bad = [n for n in [*names, *FACET_NAMES] if not _IDENTIFIER.match(n)]
+    if bad or len(set(names)) != len(names) or len(set(FACET_NAMES)) != len(FACET_NAMES):
+        raise ValueError(f"catalogue field names must be unique identifiers: {bad or names}")
+
+
+check_fields()
+
+
+# --- documents and results ------------------------------------------------------------------------
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SearchHit(_Model):
+    """One artefact in a result list: enough to show it without reading its record."""
+
+    object: str
+    accession_number: str
+    name_vi: str = ""
+    name_en: str = ""
+    object_type: str = ""
+    material: str = ""
+    period: str = ""
+    thumbnail: str | None = Field(default=None, description="Bucket key of the thumb derivative")
+    updated_at: datetime
+    score: float | None = Field(default=None, description="Text relevance (bm25); higher is better")
+
+
+class IndexDocument(_Model):
+    """What the index holds for one artefact, built from its record by `to_index_document`."""
+
+    object: str
+    accession_key: str
+    accession_sort: str
+    name_sort: str
+    updated_at: datetime
+    text: dict[str, str]  # TEXT_FIELDS name -> the field's text, as written (NFC)
+    facets: dict[str, list[str]]  # FACET_FIELDS name -> values, as shown (NFC, trimmed)
+    hit: SearchHit
+
+
+class FacetCount(_Model):
+    """A facet value and how many results have it; `selected` when it is a filter now."""
+
+    value: str
+    count: int
+    selected: bool = False
+
+
+class SearchQuery(_Model):
+    """A catalogue search: free text, facet filters, order and page."""
+
+    text: str = Field(default="", max_length=1000)
+    # Facet name -> accepted values: any value of one facet (OR), every facet (AND).
+    filters: dict[str, list[str]] = Field(default_factory=dict)
+    sort: SortOrder = "relevance"
+    page: int = Field(default=1, ge=1, le=100_000)
+    page_size: int = Field(default=20, ge=1)
+    prefix: bool = Field(default=False, description="Match the last word as a prefix (typing)")
+    facet_limit: int = Field(default=20, ge=0, le=MAX_FACET_VALUES)
+
+    @field_validator("page_size")
+    @classmethod
+    def _cap_page_size(cls, value: int) -> int:
+        return min(value, MAX_PAGE_SIZE)
+
+    @field_validator("filters")
+    @classmethod
+    def _known_facets(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        unknown = sorted(set(value) - set(FACET_NAMES))
+        if unknown:
+            raise ValueError(
+                f"cannot filter on {', '.join(unknown)}: the facets are {', '.join(FACET_NAMES)}"
+            )
+        cleaned = {name: [v for v in values if to_facet_key(v)] for name, values in value.items()}
+        return {name: values for name, values in cleaned.items() if values}
+
+
+class SearchResult(_Model):
+    """One page of results, the total, and the facet counts of the whole result set."""
+
+    total: int
+    page: int
+    page_size: int
+    sort: SortOrder
+    pages: int
+    hits: list[SearchHit]
+    # Counts for a facet ignore that facet's own filter, so the other choices stay visible.
+    facets: dict[str, list[FacetCount]]
+
+
+class CatalogueIndex(Protocol):
+    """A read model of the records in the bucket, rebuildable from it at any time.
+
+    Implementations: SQLite (one file per machine or API replica); a PostgreSQL one can follow
+    for several replicas sharing one index. Every method may raise IndexUnavailableError
+    (retryable); the index never holds anything the bucket does not.
+    """
+
+    def upsert(self, document: IndexDocument) -> None:
+        """Add or replace one artefact; the same document twice changes nothing."""
+
+    def delete(self, object_slug: str) -> bool:
+        """Remove one artefact; False when it was not there."""
+
+    def replace_all(self, documents: Iterable[IndexDocument]) -> int:
+        """Build a new index aside from `documents`, then swap it in at once; searches answer
+        from the old one until then. If `documents` raises, the old index stays. Returns the
+        number of documents indexed."""
+
+    def search(self, query: SearchQuery) -> SearchResult: ...
+
+    def find_accession(self, accession: str) -> SearchHit | None:
+        """The artefact whose accession number has the same slug ('HM.1/A' finds 'hm.1-a')."""
+
+    def count(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+# --- from a record to a document ------------------------------------------------------------------
+
+
+def to_index_document(record: ArtefactRecord) -> IndexDocument:
+    """Everything the index needs from one record; fields come from TEXT_FIELDS / FACET_FIELDS."""
+    row: InventoryRow | None = record.inventory
+    thumbnail = next(
+        (v.derivatives["thumb"].key for v in record.views if "thumb" in v.derivatives), None
+    )
+    name = (row.name_vi or row.name_en) if row else ""
+    updated_at = record.updated_at
+    if updated_at.tzinfo is None:
+        updated_at = updated_at.replace(tzinfo=UTC)  # records are written in UTC
+    # Shown as NFC whatever the inventory's spreadsheet sent (macOS sends NFD).
+    hit = SearchHit(
+        object=record.object,
+        accession_number=to_nfc(record.accession_number),
+        name_vi=to_nfc(row.name_vi) if row else "",
+        name_en=to_nfc(row.name_en) if row else "",
+        object_type=to_nfc(row.object_type) if row else "",
+        material=to_nfc(row.material) if row else "",
+        period=to_nfc(row.period) if row else "",
+        thumbnail=thumbnail,
+        updated_at=updated_at,
+    )
+    facets: dict[str, list[str]] = {}
+    for facet in FACET_FIELDS:
+        # One value per facet key: 'Gốm sứ' and 'gốm sứ' on one record count it once.
+        kept: dict[str, str] = {}
+        for value in facet.read(record):
+            if key := to_facet_key(value):
+                kept.setdefault(key, to_facet_value(value))
+        if kept:
+            facets[facet.name] = list(kept.values())
+    return IndexDocument(
+        object=record.object,
+        accession_key=to_accession_key(record.accession_number) or record.object,
+        accession_sort=to_sort_key(record.accession_number),
+        # Unnamed objects sort after named ones, by accession number.
+        name_sort=to_sort_key(name) if name else "\uffff" + to_sort_key(record.accession_number),
+        updated_at=updated_at.astimezone(UTC),
+        text={f.name: f.read(record) for f in TEXT_FIELDS},
+        facets=facets,
+        hit=hit,
+    )
