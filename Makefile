@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run demo stop services-up services-down status worker test test-unit \
+.PHONY: help install run demo stop services-up services-down status worker test test-unit system-deps \
 	test-integration check lint format typecheck schemas clean
 
 help: ## List the targets
@@ -41,7 +41,21 @@ status: $(STAMP) ## Show the embedded services and workers
 worker: $(STAMP) ## Run a worker in the foreground (Ctrl-C to stop)
 	$(BIN)/sohoa worker
 
-test: $(STAMP) ## Run the whole suite (unit + integration; starts its own SeaweedFS)
+# Debian tools the tests compare against: ExifTool (the metadata reference), libmagic (used by
+# the IIIF validator). Installed when missing and we are root; otherwise say how.
+SYSTEM_TOOLS := exiftool:libimage-exiftool-perl
+system-deps: ## Install the Debian tools some tests need, when missing (needs root)
+	@missing=""; for pair in $(SYSTEM_TOOLS); do \
+	  command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair##*:}"; done; \
+	test -e /usr/lib/x86_64-linux-gnu/libmagic.so.1 -o -e /usr/lib/aarch64-linux-gnu/libmagic.so.1 \
+	  || missing="$$missing libmagic1"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else echo "missing:$$missing -- run: sudo apt-get install$$missing (tests needing them skip)"; fi
+
+test: $(STAMP) system-deps ## Run the whole suite (unit + integration; starts its own SeaweedFS)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-unit: $(STAMP) ## Run the unit tests only (pure core, no services)
