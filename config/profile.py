@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from pipeline.core.quality import QualityThresholds
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -56,6 +58,7 @@ class ProcessingProfile(_Strict):
     derivatives: DerivativeSettings = DerivativeSettings()
     naming: NamingSettings = NamingSettings()
     iiif: IiifSettings = IiifSettings()
+    quality: QualityThresholds = QualityThresholds()
     limits: LimitSettings = LimitSettings()
 
 

@@ -225,6 +225,11 @@ def _print_summary(
         f"({summary.stored - summary.already_stored} new, {summary.already_stored} already there)"
     )
     click.echo(f"  bytes:       {summary.bytes_stored / 2**20:,.1f} MiB written")
+    if summary.qc:
+        verdicts = ", ".join(
+            f"{summary.qc[v]} {v}" for v in ("pass", "warn", "fail") if summary.qc[v]
+        )
+        click.echo(f"  quality:     {verdicts}  (details: sohoa show ACCESSION)")
     click.echo(f"  quarantined: {summary.quarantined}   failed: {summary.failed}")
     if unfinished:
         click.secho(f"  unfinished:  {unfinished} (timed out; still queued)", fg="yellow")
@@ -306,6 +311,11 @@ def render_record(record: ArtefactRecord, settings: SohoaSettings) -> None:
             f"{view.bit_depth}-bit  {view.source_name}"
         )
         click.echo(f"             master s3://{view.master.bucket}/{view.master.key}")
+        if view.quality is not None:
+            problems = view.quality.problems()
+            click.echo(f"             quality {view.quality.verdict}" + (":" if problems else ""))
+            for finding in problems:
+                click.echo(f"               - {finding.message}")
     for warning in record.warnings:
         click.secho(f"  ! {warning}", fg="yellow")
     click.echo(f"  record: s3://{settings.bucket}/records/{record.object}.json")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -31,20 +32,24 @@ def fit_long_edge(width: int, height: int, long_edge: int) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def make_derivatives(image: Image.Image, settings: DerivativeSettings) -> list[Derivative]:
+def make_derivatives(
+    image: Image.Image | np.ndarray[Any, np.dtype[np.uint8]], settings: DerivativeSettings
+) -> list[Derivative]:
     """Shrink in a chain, largest first (each step from the previous one), and encode JPEG.
 
     OpenCV's INTER_AREA averages the source pixels of each target pixel: a correct, fast
-    downscale; chaining keeps each step cheap without visible loss at these ratios.
+    downscale; chaining keeps each step cheap without visible loss at these ratios. Pass the
+    pixels as an array when the caller has them already: copying 24 MP out of Pillow costs.
     """
-    current = np.asarray(image)
+    current = image if isinstance(image, np.ndarray) else np.asarray(image)
+    mode = "RGB" if current.ndim == 3 else "L"
     results: list[Derivative] = []
     for name, long_edge in sorted(settings.sizes().items(), key=lambda item: -item[1]):
         height, width = current.shape[:2]
         target = fit_long_edge(width, height, long_edge)
         if target != (width, height):
             current = cv2.resize(current, target, interpolation=cv2.INTER_AREA)
-        results.append(_encode(name, current, image.mode, settings))
+        results.append(_encode(name, current, mode, settings))
     return sorted(results, key=lambda d: list(settings.sizes()).index(d.name))
 
 

@@ -7,7 +7,9 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipeline.core.metadata import ScanMetadata
 from pipeline.core.naming import view_sort_key
+from pipeline.core.quality import QualityReport
 
 SCHEMA_VERSION: Final = 1
 
@@ -85,6 +87,9 @@ class ScanRecord(_Model):
     master: StoredObject
     derivatives: dict[str, DerivativeRef]
     iiif: IiifRef | None = None
+    # Embedded metadata, GPS and serial numbers included: scan records are never published.
+    metadata: ScanMetadata | None = None
+    quality: QualityReport | None = None
     warnings: list[str] = []
     profile: str
     pipeline_version: str
@@ -109,6 +114,9 @@ class ViewEntry(_Model):
     master: StoredObject
     derivatives: dict[str, DerivativeRef]
     iiif: IiifRef | None = None
+    capture_datetime: str | None = Field(default=None, description="From EXIF, with offset")
+    camera: str | None = Field(default=None, description="EXIF make and model")
+    quality: QualityReport | None = None
 
 
 class ArtefactRecord(_Model):
@@ -127,8 +135,16 @@ class ArtefactRecord(_Model):
 
 
 def to_view_entry(scan: ScanRecord) -> ViewEntry:
-    shared = set(ViewEntry.model_fields) - {"source_name"}
-    return ViewEntry(source_name=scan.source_names[0], **scan.model_dump(include=shared))
+    """A view for the public record: no restricted metadata (GPS, serial numbers) ever."""
+    shared = set(ViewEntry.model_fields) - {"source_name", "capture_datetime", "camera"}
+    exif = scan.metadata.exif if scan.metadata else None
+    camera = " ".join(p for p in (exif.make, exif.model) if p) if exif else ""
+    return ViewEntry(
+        source_name=scan.source_names[0],
+        capture_datetime=exif.capture_datetime if exif else None,
+        camera=camera or None,
+        **scan.model_dump(include=shared),
+    )
 
 
 def build_record(

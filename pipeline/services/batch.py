@@ -67,6 +67,7 @@ class IngestSummary:
     bytes_stored: int = 0
     objects: set[str] = field(default_factory=set)
     codes: Counter[str] = field(default_factory=Counter)
+    qc: Counter[str] = field(default_factory=Counter)
     problems: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -84,6 +85,8 @@ def summarise(results: list[dict[str, Any]]) -> IngestSummary:
             summary.bytes_stored += int(result.get("bytes_stored") or 0)
             if result.get("object"):
                 summary.objects.add(result["object"])
+            if result.get("qc_verdict"):
+                summary.qc[result["qc_verdict"]] += 1
             continue
         if status == "quarantined":
             summary.quarantined += 1

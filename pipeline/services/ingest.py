@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
 from pipeline import __version__
@@ -16,7 +17,9 @@ from pipeline.core.derivatives import make_derivatives
 from pipeline.core.fixity import digest_bytes
 from pipeline.core.iiif import make_iiif_tiles, to_media_type
 from pipeline.core.imaging import decode_scan, to_display_image
+from pipeline.core.metadata import extract_metadata
 from pipeline.core.naming import ParsedName, parse_scan_name, to_nfc
+from pipeline.core.quality import assess_quality
 from pipeline.core.records import DerivativeRef, IiifRef, ScanRecord, StoredObject
 from pipeline.errors import (
     ConfigurationError,
@@ -114,7 +117,8 @@ def _store_scan(
     record_key = scan_record_key(slug, sha256)
     name = to_nfc(path.name)
     existing = store.read_json(record_key)
-    if existing is not None and _master_present(ctx, ScanRecord.model_validate(existing[0])):
+    known = ScanRecord.model_validate(existing[0]) if existing is not None else None
+    if known is not None and _master_present(ctx, known):
         # Same bytes seen before and verified then: only remember this name too.
         _remember_name(ctx, record_key, path.name)
         return ScanResult(
@@ -124,11 +128,18 @@ def _store_scan(
             object=slug,
             scan_id=sha256,
             already_stored=True,
+            qc_verdict=known.quality.verdict if known.quality else None,
         )
 
     decoded = decode_scan(data, name=name, max_pixels=ctx.profile.limits.max_pixels)
+    metadata = extract_metadata(data, decoded.image)
     upright = to_display_image(decoded)
-    derivatives = make_derivatives(upright, ctx.profile.derivatives)
+    # One copy of the pixels feeds both the quality checks and the derivatives.
+    pixels = np.asarray(upright)
+    quality = assess_quality(
+        pixels, ctx.profile.quality, close_up=parsed.view in ("detail", "mark")
+    )
+    derivatives = make_derivatives(pixels, ctx.profile.derivatives)
     fmt = decoded.format
     key = master_key(slug, sha256, fmt.extension)
     stored = store.store_master(key, data, sha256=sha256, content_type=fmt.media_type, name=name)
@@ -177,6 +188,8 @@ def _store_scan(
         ),
         derivatives=refs,
         iiif=iiif,
+        metadata=metadata,
+        quality=quality,
         warnings=warnings,
         profile=ctx.profile.name,
         pipeline_version=__version__,
@@ -194,6 +207,7 @@ def _store_scan(
         + sum(ref.size for ref in refs.values())
         + (iiif.size if iiif else 0),
         master_created=stored.created,
+        qc_verdict=quality.verdict,
     )
 
 

@@ -43,6 +43,7 @@ class ScanResult(_Message):
     quarantine_path: str | None = None
     seconds: float = 0.0
     publish_task_id: str | None = None
+    qc_verdict: Literal["pass", "warn", "fail"] | None = None
 
 
 class PublishResult(_Message):

@@ -243,3 +243,32 @@ def test_the_sample_collection_is_stored_and_verified_per_object(
             rotated = source.exif_orientation in (5, 6, 7, 8)
             stored_landscape = view["width"] >= view["height"]
             assert (picture.width >= picture.height) == (stored_landscape != rotated)
+
+
+def test_metadata_and_quality_reach_the_records_and_gps_stays_private(
+    stack: Stack, tmp_path: Path
+) -> None:
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = "Phase One", "IQ4 150MP"
+    gps = exif.get_ifd(0x8825)
+    gps.update({1: "N", 2: (16.0, 28.0, 3.6), 3: "E", 4: (107.0, 34.0, 46.8)})  # Huế citadel
+    path = tmp_path / "GEO.1_front_1.jpg"
+    Image.fromarray(gradient_rgb(640, 480, seed=9)).save(path, "JPEG", quality=90, exif=exif)
+
+    done = stack.sohoa("ingest", str(path), "--wait")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "quality:" in done.stdout
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    scan = stack.store.read_json(f"scans/geo.1/{sha}.json")[0]
+    assert abs(scan["metadata"]["restricted"]["gps"]["latitude"] - 16.4677) < 1e-3
+    assert scan["quality"]["verdict"] in ("pass", "warn", "fail")
+
+    record_bytes, _ = stack.store.get_bytes("records/geo.1.json")
+    record = json.loads(record_bytes)
+    view = record["views"][0]
+    assert view["camera"] == "Phase One IQ4 150MP"
+    assert view["quality"]["verdict"] == scan["quality"]["verdict"]
+    # The public record and manifest never carry the position.
+    manifest_bytes, _ = stack.store.get_bytes("manifests/geo.1.json")
+    for public in (record_bytes, manifest_bytes):
+        assert b"16.46" not in public and b"latitude" not in public and b"gps" not in public
