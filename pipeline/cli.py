@@ -321,6 +321,54 @@ def render_record(record: ArtefactRecord, settings: SohoaSettings) -> None:
     click.echo(f"  record: s3://{settings.bucket}/records/{record.object}.json")
 
 
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
+    help="Folder for the derivatives, IIIF tiles and scan.json.",
+)  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_context
+def process(ctx: click.Context, file: Path, out: Path, as_json: bool) -> None:
+    """Preview what the pipeline makes of one file, locally: no queue, no storage.
+
+    Writes derivatives/{access,preview,thumb}.jpg, iiif/{scan}/… and scan.json (metadata,
+    quality) under --out. A file ingest would quarantine prints its code and exits 1.
+    """
+    from config.profile import load_profile
+    from pipeline.errors import PermanentError
+    from pipeline.services.preview import preview_scan
+
+    settings = _settings(ctx)
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        summary = preview_scan(
+            file,
+            out,
+            profile=load_profile(settings.profile_path),
+            public_base_url=settings.public_base_url,
+        )
+    except PermanentError as exc:
+        _fail(f"{exc.code}: {exc.message}", code=1)
+        return
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+        return
+    click.echo(
+        f"{file.name}: {summary['format']} {summary['width']}×{summary['height']} "
+        f"{summary['bit_depth']}-bit, {summary['pages']} page(s), "
+        f"profile {summary['icc_profile'] or 'none (treated as sRGB)'}"
+    )
+    quality = summary["quality"]
+    click.echo(f"  quality {quality['verdict']}")
+    for finding in quality["findings"]:
+        if finding["status"] != "pass":
+            click.echo(f"    - {finding['message']}")
+    for warning in summary["warnings"]:
+        click.secho(f"  ! {warning}", fg="yellow")
+    click.echo(f"  wrote {summary['written']} files under {out}/ (and scan.json)")
+
+
 # --- the catalogue ------------------------------------------------------------------------------
 
 

@@ -9,18 +9,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from PIL import Image
-
 from pipeline import __version__
-from pipeline.core.derivatives import make_derivatives
 from pipeline.core.fixity import digest_bytes
-from pipeline.core.iiif import make_iiif_tiles, to_media_type
-from pipeline.core.imaging import decode_scan, to_display_image
-from pipeline.core.metadata import extract_metadata
+from pipeline.core.iiif import IiifTileSet, to_media_type
 from pipeline.core.naming import ParsedName, parse_scan_name, to_nfc
-from pipeline.core.quality import assess_quality
 from pipeline.core.records import DerivativeRef, IiifRef, ScanRecord, StoredObject
+from pipeline.core.scan import prepare_scan
 from pipeline.errors import (
     ConfigurationError,
     FileTooLargeError,
@@ -131,15 +125,14 @@ def _store_scan(
             qc_verdict=known.quality.verdict if known.quality else None,
         )
 
-    decoded = decode_scan(data, name=name, max_pixels=ctx.profile.limits.max_pixels)
-    metadata = extract_metadata(data, decoded.image)
-    upright = to_display_image(decoded)
-    # One copy of the pixels feeds both the quality checks and the derivatives.
-    pixels = np.asarray(upright)
-    quality = assess_quality(
-        pixels, ctx.profile.quality, close_up=parsed.view in ("detail", "mark")
+    prepared = prepare_scan(
+        data,
+        name=name,
+        view=parsed.view,
+        profile=ctx.profile,
+        iiif_id=f"{ctx.settings.public_base_url.rstrip('/')}/{iiif_base_key(sha256)}",
     )
-    derivatives = make_derivatives(pixels, ctx.profile.derivatives)
+    decoded, derivatives, quality = prepared.decoded, prepared.derivatives, prepared.quality
     fmt = decoded.format
     key = master_key(slug, sha256, fmt.extension)
     stored = store.store_master(key, data, sha256=sha256, content_type=fmt.media_type, name=name)
@@ -156,8 +149,8 @@ def _store_scan(
             width=item.width,
             height=item.height,
         )
-    iiif = _store_tiles(ctx, upright, sha256) if ctx.profile.iiif.enabled else None
-    warnings = list(decoded.warnings)
+    iiif = _store_tiles(ctx, prepared.tiles, sha256) if prepared.tiles else None
+    warnings = prepared.warnings
     if not parsed.view_known:
         warnings.append(
             f"View {parsed.view!r} is not one of the known views (front, back, left, right, "
@@ -174,8 +167,8 @@ def _store_scan(
         media_type=fmt.media_type,
         width=decoded.width,
         height=decoded.height,
-        upright_width=upright.width,
-        upright_height=upright.height,
+        upright_width=prepared.upright_width,
+        upright_height=prepared.upright_height,
         mode=decoded.mode,
         bit_depth=decoded.bit_depth,
         pages=decoded.pages,
@@ -188,7 +181,7 @@ def _store_scan(
         ),
         derivatives=refs,
         iiif=iiif,
-        metadata=metadata,
+        metadata=prepared.metadata,
         quality=quality,
         warnings=warnings,
         profile=ctx.profile.name,
@@ -211,17 +204,9 @@ def _store_scan(
     )
 
 
-def _store_tiles(ctx: Context, upright: Image.Image, scan_id: str) -> IiifRef:
+def _store_tiles(ctx: Context, tiles: IiifTileSet, scan_id: str) -> IiifRef:
     """Write the scan's level-0 tiles; info.json last, so it never points at missing tiles."""
-    settings = ctx.profile.iiif
     base = iiif_base_key(scan_id)
-    tiles = make_iiif_tiles(
-        upright,
-        image_id=f"{ctx.settings.public_base_url.rstrip('/')}/{base}",
-        tile_size=settings.tile_size,
-        quality=settings.quality,
-        max_long_edge=ctx.profile.derivatives.access,
-    )
     images = [item for item in tiles.files if item[0] != "info.json"]
     info = [item for item in tiles.files if item[0] == "info.json"]
 

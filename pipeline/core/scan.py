@@ -1,0 +1,67 @@
+"""The per-scan work, pure: decode once, then metadata, quality, derivatives and IIIF tiles from
+that one image; no storage, no broker (ingest stores the result, `sohoa process` writes files)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from config.profile import ProcessingProfile
+from pipeline.core.derivatives import Derivative, make_derivatives
+from pipeline.core.iiif import IiifTileSet, make_iiif_tiles
+from pipeline.core.imaging import DecodedScan, decode_scan, to_display_image
+from pipeline.core.metadata import ScanMetadata, extract_metadata
+from pipeline.core.quality import QualityReport, assess_quality
+
+# Views that fill the frame with the object on purpose: no backdrop to judge.
+CLOSE_UP_VIEWS = frozenset({"detail", "mark"})
+
+
+@dataclass
+class PreparedScan:
+    """Everything made from one scan's bytes, ready to be stored or written out."""
+
+    decoded: DecodedScan
+    metadata: ScanMetadata
+    quality: QualityReport
+    upright_width: int
+    upright_height: int
+    derivatives: list[Derivative]
+    tiles: IiifTileSet | None
+    warnings: list[str] = field(default_factory=list)
+
+
+def prepare_scan(
+    data: bytes, *, name: str, view: str, profile: ProcessingProfile, iiif_id: str | None
+) -> PreparedScan:
+    """Decode `data` fully (or raise a PermanentError) and make everything from that one image.
+
+    `iiif_id` is the public id of the scan's image service; None makes no tiles.
+    """
+    decoded = decode_scan(data, name=name, max_pixels=profile.limits.max_pixels)
+    metadata = extract_metadata(data, decoded.image)
+    upright = to_display_image(decoded)
+    # One copy of the pixels feeds both the quality checks and the derivatives.
+    pixels = np.asarray(upright)
+    quality = assess_quality(pixels, profile.quality, close_up=view in CLOSE_UP_VIEWS)
+    derivatives = make_derivatives(pixels, profile.derivatives)
+    tiles = None
+    if iiif_id is not None and profile.iiif.enabled:
+        tiles = make_iiif_tiles(
+            upright,
+            image_id=iiif_id,
+            tile_size=profile.iiif.tile_size,
+            quality=profile.iiif.quality,
+            max_long_edge=profile.derivatives.access,
+        )
+    return PreparedScan(
+        decoded=decoded,
+        metadata=metadata,
+        quality=quality,
+        upright_width=upright.width,
+        upright_height=upright.height,
+        derivatives=derivatives,
+        tiles=tiles,
+        warnings=list(decoded.warnings),
+    )
