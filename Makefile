@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help install run demo stop services-up services-down status worker test test-unit system-deps \
-	test-integration check lint format typecheck schemas clean
+	test-integration check lint format typecheck schemas bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -63,6 +63,9 @@ test-unit: $(STAMP) ## Run the unit tests only (pure core, no services)
 
 test-integration: $(STAMP) ## Run the integration tests (real Redis, SeaweedFS, workers)
 	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
+
+bench: $(STAMP) ## Per-scan cost on fixed 24/100 MP scans beside libvips (figures, not a test)
+	$(BIN)/python -m tests.bench.scan_bench
 
 check: lint typecheck ## Lint, format check and type check
 
