@@ -14,7 +14,7 @@ import click
 
 from config.settings import SohoaSettings, load_settings
 from pipeline import __version__
-from pipeline.core.inventory import Inventory, parse_inventory_csv
+from pipeline.core.inventory import Inventory, parse_inventory
 from pipeline.core.naming import to_object_slug
 from pipeline.core.records import ArtefactRecord
 from pipeline.errors import SohoaError
@@ -60,7 +60,7 @@ def main(ctx: click.Context, verbose: int) -> None:
     "--inventory",
     "inventory_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Inventory sheet (CSV, UTF-8) describing the objects; its rows join the records.",
+    help="Inventory sheet (CSV in UTF-8, or XLSX): the objects, joined to their records.",
 )
 @click.option("--wait/--no-wait", default=False, help="Wait for every file and print a summary.")
 @click.option("--interactive", is_flag=True, help="Use the interactive queue (ahead of bulk).")
@@ -138,7 +138,7 @@ def run_ingest(
     inventory: Inventory | None = None
     changed_objects: list[str] = []
     if inventory_path is not None:
-        inventory = parse_inventory_csv(inventory_path.read_bytes(), columns=inventory_columns())
+        inventory = parse_inventory(inventory_path.read_bytes(), columns=inventory_columns())
         for problem in inventory.problems:
             click.secho(
                 f"inventory {inventory_path.name}, line {problem.line}: {problem.message}",

@@ -1,12 +1,14 @@
-"""Read the archivists' inventory sheet (CSV) into rows, reporting every bad row; pure."""
+"""Read the archivists' inventory sheet (CSV or XLSX) into rows, reporting every bad row; pure."""
 
 from __future__ import annotations
 
 import csv
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import openpyxl
 from pydantic import ValidationError
 
 from pipeline.core.naming import to_nfc, to_object_slug
@@ -31,22 +33,64 @@ class Inventory:
     problems: list[InventoryProblem] = field(default_factory=list)
 
 
+def parse_inventory(data: bytes, *, columns: list[str]) -> Inventory:
+    """Parse an inventory sheet, CSV or XLSX (told apart by its bytes, not its name)."""
+    if data[:4] == b"PK\x03\x04":
+        return parse_inventory_xlsx(data, columns=columns)
+    return parse_inventory_csv(data, columns=columns)
+
+
 def parse_inventory_csv(data: bytes, *, columns: list[str]) -> Inventory:
     """Parse a CSV inventory; good rows load even when others are bad."""
-    result = Inventory()
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        result = Inventory()
         result.problems.append(
             InventoryProblem(0, f"the sheet is not UTF-8 ({exc}); save it as 'CSV UTF-8'")
         )
         return result
     reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
-    if header is None:
+    return _parse_rows(((reader.line_num, row) for row in reader), columns=columns)
+
+
+def parse_inventory_xlsx(data: bytes, *, columns: list[str]) -> Inventory:
+    """Parse the first worksheet of an XLSX inventory (values, not formulas)."""
+    # openpyxl parses the workbook's XML through defusedxml when it is installed (it is).
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:
+        result = Inventory()
+        result.problems.append(
+            InventoryProblem(0, f"the workbook cannot be read ({type(exc).__name__}); save it "
+                             "again from the spreadsheet program, or export it as CSV UTF-8")
+        )  # fmt: skip
+        return result
+    try:
+        sheet = book.worksheets[0]
+        rows = (
+            (number, ["" if cell is None else _cell_text(cell) for cell in row])
+            for number, row in enumerate(sheet.iter_rows(values_only=True), start=1)
+        )
+        return _parse_rows(rows, columns=columns)
+    finally:
+        book.close()
+
+
+def _cell_text(value: object) -> str:
+    # Whole numbers typed into a spreadsheet come back as floats; "1998.0" is not what was meant.
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _parse_rows(rows: Iterator[tuple[int, list[str]]], *, columns: list[str]) -> Inventory:
+    result = Inventory()
+    first_row = next(rows, None)
+    if first_row is None:
         result.problems.append(InventoryProblem(1, "the sheet is empty"))
         return result
-    names = [_clean(h).lower().replace(" ", "_") for h in header]
+    names = [_clean(h).lower().replace(" ", "_") for h in first_row[1]]
     if "accession_number" not in names:
         result.problems.append(
             InventoryProblem(1, f"no 'accession_number' column; expected columns: {columns}")
@@ -56,8 +100,7 @@ def parse_inventory_csv(data: bytes, *, columns: list[str]) -> Inventory:
     if unknown:
         result.problems.append(InventoryProblem(1, f"unknown columns ignored: {unknown}"))
     first_line: dict[str, int] = {}
-    for row in reader:
-        line = reader.line_num
+    for line, row in rows:
         if not any(cell.strip() for cell in row):
             continue
         values = {

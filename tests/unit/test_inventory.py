@@ -47,3 +47,42 @@ def test_no_accession_column_is_one_clear_problem():
 def test_not_utf8_says_how_to_save_it():
     inventory = parse_inventory_csv("accession_number\nĐ.1\n".encode("cp1258"), columns=COLUMNS)
     assert "CSV UTF-8" in inventory.problems[0].message
+
+
+def xlsx(rows: list[list[object]]) -> bytes:
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_an_xlsx_inventory_loads_like_the_csv_and_is_told_apart_by_its_bytes():
+    from pipeline.core.inventory import parse_inventory
+
+    data = xlsx(
+        [
+            ["accession_number", "name_vi", "date_range", "notes"],
+            ["HM.1998.45/PL", "Bình pháp lam", 1830, None],
+            [None, "Không số", None, None],
+            ["HM.2", "Ấn ngọc", None, "=1+1 is kept as text"],
+        ]
+    )
+    inventory = parse_inventory(data, columns=COLUMNS)
+    assert sorted(inventory.rows) == ["hm.1998.45-pl", "hm.2"]
+    assert inventory.rows["hm.1998.45-pl"].date_range == "1830"  # not "1830.0"
+    assert [p.line for p in inventory.problems] == [3]
+    assert parse_inventory(b"accession_number\nA.1\n", columns=COLUMNS).rows["a.1"]
+
+
+def test_a_damaged_workbook_is_one_clear_problem():
+    from pipeline.core.inventory import parse_inventory
+
+    inventory = parse_inventory(b"PK\x03\x04" + b"\x00" * 100, columns=COLUMNS)
+    assert not inventory.rows
+    assert "export it as CSV UTF-8" in inventory.problems[0].message
