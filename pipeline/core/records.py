@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Final, Literal
 
@@ -174,6 +175,17 @@ def build_record(
                 f"{seen[key]} and {scan.source_names[0]}; rename one of them."
             )
         seen[key] = scan.source_names[0]
+    # Different accession numbers that fold to one slug ("Huế.1" and "Hue.1") are two objects
+    # sharing a key: say so rather than merge them silently. File names write "/" as "-".
+    spellings = {_spelling(s.accession): s.accession for s in ordered}
+    if inventory is not None:
+        spellings.setdefault(_spelling(inventory.accession_number), inventory.accession_number)
+    if len(spellings) > 1:
+        warnings.append(
+            "Different accession numbers share this record: "
+            + ", ".join(sorted(spellings.values()))
+            + "; if they are different objects, rename the files of one of them."
+        )
     accession = inventory.accession_number if inventory else ordered[0].accession
     record = ArtefactRecord(
         object=object_slug,
@@ -188,6 +200,10 @@ def build_record(
     if previous is not None and same_content(previous, record):
         return previous
     return record
+
+
+def _spelling(accession: str) -> str:
+    return unicodedata.normalize("NFC", accession).replace("/", "-").casefold()
 
 
 def same_content(a: ArtefactRecord, b: ArtefactRecord) -> bool:

@@ -103,3 +103,12 @@ def test_built_records_validate_against_the_committed_schema():
 def test_inventory_model_and_schema_have_the_same_columns():
     assert list(InventoryRow.model_fields) == inventory_columns()
     assert ArtefactRecord.model_fields["inventory"] is not None
+
+
+def test_accession_numbers_that_only_share_a_slug_are_reported_not_merged_silently():
+    in_file = scan("front", 1, "a").model_copy(update={"accession": "HM-1"})  # "/" in a name
+    same = build([in_file], InventoryRow(accession_number="hm/1"))
+    assert not any("share this record" in w for w in same.warnings)
+    other = scan("back", 1, "b").model_copy(update={"accession": "Ä.1"})
+    clash = build([scan("front", 1, "a"), other])
+    assert any("A.1, Ä.1" in w for w in clash.warnings)
