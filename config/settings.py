@@ -58,6 +58,12 @@ class SohoaSettings(BaseSettings):
     multipart_threshold_mb: int = Field(default=256, ge=5, le=5000)
     multipart_chunk_mb: int = Field(default=64, ge=5, le=5000)
 
+    queue_prefix: str = Field(
+        default="sohoa",
+        pattern=r"^[a-z0-9][a-z0-9_.-]{0,40}$",
+        description="Queues are {prefix}.interactive and {prefix}.bulk: several deployments "
+        "(or test runs) can share one Redis without taking each other's work.",
+    )
     worker_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     # A task must finish well before the broker hands its message to another worker.
     task_soft_time_limit: int = Field(default=840, ge=1)

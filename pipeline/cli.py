@@ -7,6 +7,7 @@ import logging
 import sys
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ import click
 
 from config.settings import SohoaSettings, load_settings
 from pipeline import __version__
+from pipeline.cli_inspect import duplicates_command, inspect_command
+from pipeline.cli_workflows import report, watch
 from pipeline.core.inventory import Inventory, parse_inventory
 from pipeline.core.naming import to_object_slug
 from pipeline.core.records import ArtefactRecord
@@ -66,6 +69,11 @@ def main(ctx: click.Context, verbose: int) -> None:
 @click.option("--interactive", is_flag=True, help="Use the interactive queue (ahead of bulk).")
 @click.option("--batch-id", help="Name for this batch (default: a new id).")
 @click.option("--timeout", type=float, default=None, help="With --wait: give up after N seconds.")
+@click.option(
+    "--report", "report_dir", type=click.Path(file_okay=False, path_type=Path),
+    help="Write the batch report (JSON, CSV, HTML) here and to reports/ in the bucket; "
+    "implies --wait.",
+)  # fmt: skip
 @click.pass_context
 def ingest(
     ctx: click.Context,
@@ -75,6 +83,7 @@ def ingest(
     interactive: bool,
     batch_id: str | None,
     timeout: float | None,
+    report_dir: Path | None,
 ) -> None:
     """Queue scans (files or folders) for processing.
 
@@ -92,10 +101,11 @@ def ingest(
         settings,
         list(paths),
         inventory_path=inventory_path,
-        wait=wait,
+        wait=wait or report_dir is not None,
         interactive=interactive,
         batch_id=batch_id,
         timeout=timeout,
+        report_dir=report_dir,
     )
     sys.exit(0 if outcome is None or outcome.ok else 1)
 
@@ -109,17 +119,25 @@ def run_ingest(
     interactive: bool = False,
     batch_id: str | None = None,
     timeout: float | None = None,
+    report_dir: Path | None = None,
 ) -> Any:
     from pipeline.adapters.redis_broker import check_broker
     from pipeline.services.batch import collect_files, summarise
     from pipeline.services.context import Context
     from pipeline.services.models import ProcessScanTask, PublishRecordTask
     from pipeline.services.publish import register_inventory
+    from pipeline.services.report import is_valid_batch_id
     from workers import client
     from workers.app import configure_app
 
     started = time.monotonic()
+    started_at = datetime.now(UTC)
     batch_id = batch_id or time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+    if not is_valid_batch_id(batch_id):
+        _fail(
+            f"batch id {batch_id!r} may hold only letters, digits, '.', '_' and '-' "
+            "(at most 128 characters)."
+        )
     selection = collect_files(paths)
     for path in selection.missing:
         click.secho(f"warning: {path} does not exist; skipped", fg="yellow", err=True)
@@ -184,9 +202,33 @@ def run_ingest(
     _print_summary(summary, batch_id, time.monotonic() - started, unfinished, settings)
     if inventory is not None:
         _print_inventory_gaps(inventory, summary.objects)
+    if report_dir is not None:
+        _save_report(sctx, selection.files, ids, results, batch_id, started_at, paths, report_dir)
     if unfinished:
         summary.failed += unfinished
     return summary
+
+
+def _save_report(
+    sctx: Any,
+    files: list[Path],
+    ids: list[str],
+    results: dict[str, dict[str, Any]],
+    batch_id: str,
+    started_at: datetime,
+    inputs: list[Path],
+    report_dir: Path,
+) -> None:
+    from pipeline.services.report import BatchInfo, save_batch_report, to_file_results
+
+    rows = to_file_results(files, ids, results)
+    batch = BatchInfo(batch_id, started_at, datetime.now(UTC), [str(p) for p in inputs])
+    try:
+        saved = save_batch_report(sctx.store, rows, batch, directory=report_dir)
+    except SohoaError as exc:
+        click.secho(f"warning: report not uploaded: {exc.message}", fg="yellow", err=True)
+        return
+    click.echo(f"  report:      {saved.paths[-1]}  (s3://{sctx.store.bucket}/{saved.keys[-1]})")
 
 
 def _objects_of(files: list[Path], settings: SohoaSettings) -> set[str]:
@@ -561,7 +603,7 @@ def demo(ctx: click.Context, size: int) -> None:
     settings = _bring_up(settings)
     configure_app(settings)
     try:
-        pid, started = worker_up(settings, is_ready=lambda: bool(client.live_workers(0.5)))
+        pid, started = worker_up(settings, is_ready=lambda node: client.is_answering(node))
     except SohoaError as exc:
         _fail(exc.message)
     click.echo(
@@ -659,17 +701,26 @@ def _demo_inputs(home: Path, size: int) -> tuple[Any, Path]:
 @click.option(
     "-Q",
     "--queues",
-    default="sohoa.interactive,sohoa.bulk",
-    show_default=True,
-    help="Queues to consume, comma-separated.",
+    default=None,
+    help="Queues to consume, comma-separated (default: {prefix}.interactive,{prefix}.bulk).",
 )
 @click.option("--loglevel", default="INFO", show_default=True)
+@click.option(
+    "-n", "--hostname", default=None,
+    help="Node name, e.g. scans-1@%h (default: sohoa-<random>@<host>).",
+)  # fmt: skip
 @click.pass_context
-def worker(ctx: click.Context, concurrency: int | None, queues: str, loglevel: str) -> None:
+def worker(
+    ctx: click.Context,
+    concurrency: int | None,
+    queues: str | None,
+    loglevel: str,
+    hostname: str | None,
+) -> None:
     """Run a Celery worker that processes scans (stop it with Ctrl-C or SIGTERM)."""
     from pipeline.adapters.redis_broker import check_broker
     from pipeline.services.context import Context
-    from workers.app import configure_app
+    from workers.app import bulk_queue, configure_app, interactive_queue
 
     settings = _settings(ctx)
     if concurrency:
@@ -680,18 +731,24 @@ def worker(ctx: click.Context, concurrency: int | None, queues: str, loglevel: s
     except SohoaError as exc:
         _fail(exc.message)
     app = configure_app(settings)
+    queues = queues or f"{interactive_queue(settings)},{bulk_queue(settings)}"
     app.worker_main(
         [
             "worker",
             f"--loglevel={loglevel}",
             f"--queues={queues}",
             f"--concurrency={settings.worker_concurrency}",
-            f"--hostname=sohoa-{uuid.uuid4().hex[:8]}@%h",
+            f"--hostname={hostname or f'sohoa-{uuid.uuid4().hex[:8]}@%h'}",
             "--without-gossip",
             "--without-mingle",
         ]
     )
 
+
+main.add_command(inspect_command)
+main.add_command(duplicates_command)
+main.add_command(watch)
+main.add_command(report)
 
 if __name__ == "__main__":
     main()

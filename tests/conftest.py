@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -88,14 +89,25 @@ def redis_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         embedded.stop_process(server.pid, name_hint="redis-server", start_ticks=server.start_ticks)
 
 
+# Each test run has queues of its own: two runs sharing the machine's Redis (or a `make run`
+# worker on it) never take each other's tasks, and no run flushes what another still needs.
+QUEUE_PREFIX = "test-" + secrets.token_hex(4)
+
+
 @pytest.fixture()
 def clean_redis(redis_base: str) -> Iterator[str]:
+    """The test database, with this run's queues emptied before and after the test."""
     client = redis.Redis.from_url(redis_base)
-    client.flushdb()
+
+    def empty_our_queues() -> None:
+        for key in client.scan_iter(match=f"*{QUEUE_PREFIX}*"):
+            client.delete(key)
+
+    empty_our_queues()
     try:
         yield redis_base
     finally:
-        client.flushdb()
+        empty_our_queues()
         client.close()
 
 
@@ -116,6 +128,7 @@ def make_settings(
         "unacked_restore_interval": 1,
         "unacked_restore_throttle": 1,
         "worker_concurrency": 2,
+        "queue_prefix": QUEUE_PREFIX,
         "task_max_retries": 2,
         "retry_backoff_max": 2,
     }
@@ -160,8 +173,10 @@ class Stack:
 
     def start_worker(self, concurrency: int = 2) -> subprocess.Popen[bytes]:
         log_path = self.home / f"worker-{len(self.extra)}.log"
+        # A name of its own, so that the readiness ping cannot be answered by another worker.
+        name = f"{QUEUE_PREFIX}-{len(self.extra)}-{secrets.token_hex(3)}@{socket.gethostname()}"
         proc = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.cli", "worker", "-c", str(concurrency)],
+            [sys.executable, "-m", "pipeline.cli", "worker", "-c", str(concurrency), "-n", name],
             env=self.env,
             cwd=self.home,
             stdout=log_path.open("wb"),
@@ -170,7 +185,7 @@ class Stack:
         )
         self.extra.append(proc)
         self.worker, self.worker_log = proc, log_path
-        wait_for_worker(self.settings, proc, log_path)
+        wait_for_worker(self.settings, proc, log_path, name)
         return proc
 
     def stop_workers(self) -> None:
@@ -184,7 +199,9 @@ class Stack:
                     proc.wait(timeout=10)
 
 
-def wait_for_worker(settings: SohoaSettings, proc: subprocess.Popen[bytes], log: Path) -> None:
+def wait_for_worker(
+    settings: SohoaSettings, proc: subprocess.Popen[bytes], log: Path, name: str
+) -> None:
     from workers.app import configure_app
 
     app = configure_app(settings)
@@ -192,7 +209,7 @@ def wait_for_worker(settings: SohoaSettings, proc: subprocess.Popen[bytes], log:
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"worker exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        if app.control.ping(timeout=0.5):
+        if app.control.ping(destination=[name], timeout=0.5):
             return
     raise RuntimeError(f"worker did not answer within 60 s:\n{log.read_text()[-3000:]}")
 

@@ -9,11 +9,16 @@ from kombu import Queue
 
 from config.settings import SohoaSettings
 
-# Interactive drops (an archivist waiting) and overnight bulk get their own queues, so that a
-# worker consuming both can be told to serve the first before the second.
-INTERACTIVE_QUEUE = "sohoa.interactive"
-BULK_QUEUE = "sohoa.bulk"
-QUEUES = (INTERACTIVE_QUEUE, BULK_QUEUE)
+
+def interactive_queue(settings: SohoaSettings) -> str:
+    """Interactive drops (an archivist waiting): their own queue, so bulk cannot starve them."""
+    return f"{settings.queue_prefix}.interactive"
+
+
+def bulk_queue(settings: SohoaSettings) -> str:
+    """Overnight and batch work."""
+    return f"{settings.queue_prefix}.bulk"
+
 
 app = Celery("sohoa", include=["workers.tasks"])
 app.conf.update(task_serializer="json", accept_content=["json"], result_serializer="json")
@@ -44,9 +49,12 @@ def celery_config(settings: SohoaSettings) -> dict[str, Any]:
         "task_time_limit": settings.task_time_limit,
         "task_soft_time_limit": settings.task_soft_time_limit,
         "task_track_started": True,
-        "task_default_queue": BULK_QUEUE,
-        "task_queues": [Queue(name) for name in QUEUES],
-        "task_routes": {"sohoa.publish_record": {"queue": INTERACTIVE_QUEUE}},
+        "task_default_queue": bulk_queue(settings),
+        "task_queues": [Queue(interactive_queue(settings)), Queue(bulk_queue(settings))],
+        "task_routes": {
+            "sohoa.publish_record": {"queue": interactive_queue(settings)},
+            "sohoa.index_record": {"queue": interactive_queue(settings)},
+        },
         "worker_concurrency": settings.worker_concurrency,
         "worker_hijack_root_logger": False,
         "worker_send_task_events": True,

@@ -9,22 +9,30 @@ from typing import Any
 from celery.result import AsyncResult
 
 from pipeline.services.models import ProcessScanTask, PublishRecordTask
-from workers.app import BULK_QUEUE, INTERACTIVE_QUEUE, app
+from workers.app import app, bulk_queue, interactive_queue, settings_of
 
 PROCESS_SCAN = "sohoa.process_scan"
 PUBLISH_RECORD = "sohoa.publish_record"
 
 
 def send_scan(task: ProcessScanTask, *, interactive: bool = False) -> str:
-    queue = INTERACTIVE_QUEUE if interactive else BULK_QUEUE
+    settings = settings_of(app)
+    queue = interactive_queue(settings) if interactive else bulk_queue(settings)
     return str(app.send_task(PROCESS_SCAN, kwargs={"payload": task.model_dump()}, queue=queue).id)
 
 
 def send_publish(task: PublishRecordTask) -> str:
     sent = app.send_task(
-        PUBLISH_RECORD, kwargs={"payload": task.model_dump()}, queue=INTERACTIVE_QUEUE
+        PUBLISH_RECORD,
+        kwargs={"payload": task.model_dump()},
+        queue=interactive_queue(settings_of(app)),
     )
     return str(sent.id)
+
+
+def is_answering(node: str, timeout: float = 0.5) -> bool:
+    """Whether the worker named `node` (e.g. sohoa-demo-1a2b3c@host) answers a ping."""
+    return bool(app.control.ping(destination=[node], timeout=timeout))
 
 
 def live_workers(timeout: float = 1.0) -> list[str]:

@@ -16,7 +16,7 @@ from pipeline.errors import ConfigurationError, RetryableError, SohoaError
 from pipeline.services import catalogue, ingest, publish
 from pipeline.services.context import Context
 from pipeline.services.models import ProcessScanTask, PublishRecordTask, ScanResult
-from workers.app import INTERACTIVE_QUEUE, app, settings_of
+from workers.app import app, interactive_queue, settings_of
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,8 @@ def process_scan(self: Task, payload: dict[str, Any]) -> dict[str, Any]:
         return _failed(task, exc, "The source file is untouched.")
     if result.status == "stored" and result.object:
         sent = publish_record.apply_async(
-            kwargs={"payload": {"object": result.object}}, queue=INTERACTIVE_QUEUE
+            kwargs={"payload": {"object": result.object}},
+            queue=interactive_queue(settings_of(app)),
         )
         result = result.model_copy(update={"publish_task_id": sent.id})
     return result.model_dump()
@@ -105,7 +106,7 @@ def publish_record(self: Task, payload: dict[str, Any]) -> dict[str, Any]:
         _retry_or_give_up(self, exc)
         raise
     # Its own task, so that a busy index retries the indexing, not the publishing.
-    index_record.apply_async(kwargs={"payload": payload}, queue=INTERACTIVE_QUEUE)
+    index_record.apply_async(kwargs={"payload": payload}, queue=interactive_queue(settings_of(app)))
     return result.model_dump()
 
 

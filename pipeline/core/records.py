@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipeline.core.metadata import ScanMetadata
 from pipeline.core.naming import view_sort_key
 from pipeline.core.quality import QualityReport
+from pipeline.core.tagging import Tag, tag_inventory
 
 SCHEMA_VERSION: Final = 1
 
@@ -91,6 +92,7 @@ class ScanRecord(_Model):
     # Embedded metadata, GPS and serial numbers included: scan records are never published.
     metadata: ScanMetadata | None = None
     quality: QualityReport | None = None
+    tags: list[Tag] = []
     warnings: list[str] = []
     profile: str
     pipeline_version: str
@@ -118,6 +120,7 @@ class ViewEntry(_Model):
     capture_datetime: str | None = Field(default=None, description="From EXIF, with offset")
     camera: str | None = Field(default=None, description="EXIF make and model")
     quality: QualityReport | None = None
+    tags: list[Tag] = []
 
 
 class ArtefactRecord(_Model):
@@ -128,6 +131,7 @@ class ArtefactRecord(_Model):
     accession_number: str
     inventory: InventoryRow | None
     views: list[ViewEntry]
+    tags: list[Tag] = Field(default=[], description="From the inventory, with provenance")
     status: Literal["ready"] = "ready"
     warnings: list[str] = []
     profile: str
@@ -187,11 +191,15 @@ def build_record(
             + "; if they are different objects, rename the files of one of them."
         )
     accession = inventory.accession_number if inventory else ordered[0].accession
+    tagged = tag_inventory(inventory) if inventory else None
+    if tagged is not None:
+        warnings.extend(tagged.notes)
     record = ArtefactRecord(
         object=object_slug,
         accession_number=accession,
         inventory=inventory,
         views=[to_view_entry(scan) for scan in ordered],
+        tags=tagged.tags if tagged else [],
         warnings=warnings,
         profile=profile,
         pipeline_version=pipeline_version,

@@ -13,6 +13,13 @@ from pipeline.core.iiif import IiifTileSet, make_iiif_tiles
 from pipeline.core.imaging import DecodedScan, decode_scan, to_display_image
 from pipeline.core.metadata import ScanMetadata, extract_metadata
 from pipeline.core.quality import QualityReport, assess_quality
+from pipeline.core.tagging import (
+    Tag,
+    merge_tags,
+    tags_from_metadata,
+    tags_from_pixels,
+    view_tag,
+)
 
 # Views that fill the frame with the object on purpose: no backdrop to judge.
 CLOSE_UP_VIEWS = frozenset({"detail", "mark"})
@@ -29,6 +36,7 @@ class PreparedScan:
     upright_height: int
     derivatives: list[Derivative]
     tiles: IiifTileSet | None
+    tags: list[Tag]
     warnings: list[str] = field(default_factory=list)
 
 
@@ -46,6 +54,11 @@ def prepare_scan(
     pixels = np.asarray(upright)
     quality = assess_quality(pixels, profile.quality, close_up=view in CLOSE_UP_VIEWS)
     derivatives = make_derivatives(pixels, profile.derivatives)
+    tags = merge_tags(
+        [view_tag(view)],
+        tags_from_pixels(pixels, bbox=quality.object_bbox),
+        tags_from_metadata(metadata),
+    )
     tiles = None
     if iiif_id is not None and profile.iiif.enabled:
         tiles = make_iiif_tiles(
@@ -63,5 +76,6 @@ def prepare_scan(
         upright_height=upright.height,
         derivatives=derivatives,
         tiles=tiles,
+        tags=tags,
         warnings=list(decoded.warnings),
     )

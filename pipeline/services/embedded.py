@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import secrets
+import socket
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -431,11 +432,12 @@ def _locked(home: Path) -> Iterator[None]:
 _WORKER = "pipeline.cli"
 
 
-def worker_up(settings: SohoaSettings, *, is_ready: Callable[[], bool]) -> tuple[int, bool]:
+def worker_up(settings: SohoaSettings, *, is_ready: Callable[[str], bool]) -> tuple[int, bool]:
     """Start one background worker for `make run` unless ours is alive; (pid, started now).
 
     It inherits this process's environment and working directory, so it reads the same
-    settings (var/sohoa.env included) as the command that started it.
+    settings (var/sohoa.env included) as the command that started it. `is_ready(node_name)`
+    says whether that worker, and no other, answers.
     """
     home = embedded_dir(settings)
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -444,13 +446,14 @@ def worker_up(settings: SohoaSettings, *, is_ready: Callable[[], bool]) -> tuple
         known = _read_json(path)
         if known and is_process_alive(known["pid"], _WORKER, known.get("start_ticks")):
             return int(known["pid"]), False
+        node = f"sohoa-demo-{secrets.token_hex(3)}@{socket.gethostname()}"
         process = start_worker(
-            [sys.executable, "-m", _WORKER, "worker"],
+            [sys.executable, "-m", _WORKER, "worker", "--hostname", node],
             name_hint=_WORKER,
             cwd=Path.cwd(),
             env=dict(os.environ),
             log_path=home / "worker.log",
-            is_ready=is_ready,
+            is_ready=lambda: is_ready(node),
         )
         write_private_file(
             path, json.dumps({"pid": process.pid, "start_ticks": process.start_ticks}) + "\n"

@@ -183,6 +183,7 @@ def _store_scan(
         iiif=iiif,
         metadata=prepared.metadata,
         quality=quality,
+        tags=prepared.tags,
         warnings=warnings,
         profile=ctx.profile.name,
         pipeline_version=__version__,

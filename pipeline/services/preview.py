@@ -47,6 +47,7 @@ def preview_scan(
         "orientation": prepared.decoded.orientation,
         "metadata": prepared.metadata.model_dump(mode="json"),
         "quality": prepared.quality.model_dump(mode="json"),
+        "tags": [tag.model_dump(mode="json") for tag in prepared.tags],
         "derivatives": {d.name: [d.width, d.height] for d in prepared.derivatives},
         "iiif_files": len(prepared.tiles.files) if prepared.tiles else 0,
         "warnings": prepared.warnings + notes,

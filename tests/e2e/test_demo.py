@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.adapters.embedded import is_process_alive
+from tests.conftest import QUEUE_PREFIX
 
 pytestmark = pytest.mark.integration
 
@@ -35,6 +36,7 @@ def test_demo_runs_twice_without_duplicates_and_stops_cleanly(
         SOHOA_VAR_DIR=str(tmp_path / "var"),
         SOHOA_REDIS_URL=clean_redis,
         SOHOA_BUCKET="demo-" + uuid.uuid4().hex[:8],
+        SOHOA_QUEUE_PREFIX=QUEUE_PREFIX,
     )
     try:
         first = sohoa(env, tmp_path, "demo", "--size", "400")
