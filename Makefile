@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run demo stop services-up services-down status worker test test-unit system-deps \
+.PHONY: help install run demo stop services-up services-down status worker serve test test-unit system-deps \
 	test-integration check lint format typecheck schemas bench clean
 
 help: ## List the targets
@@ -40,6 +40,9 @@ status: $(STAMP) ## Show the embedded services and workers
 
 worker: $(STAMP) ## Run a worker in the foreground (Ctrl-C to stop)
 	$(BIN)/sohoa worker
+
+serve: $(STAMP) ## Serve the read-only catalogue API and OAI-PMH on 127.0.0.1:8000 (Ctrl-C to stop)
+	$(BIN)/sohoa serve
 
 # Debian tools the tests compare against: ExifTool (the metadata reference), libmagic (used by
 # the IIIF validator). Installed when missing and we are root; otherwise say how.

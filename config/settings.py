@@ -58,6 +58,19 @@ class SohoaSettings(BaseSettings):
     multipart_threshold_mb: int = Field(default=256, ge=5, le=5000)
     multipart_chunk_mb: int = Field(default=64, ge=5, le=5000)
 
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
+    api_public_url: str | None = Field(
+        default=None, description="e.g. https://catalogue.museum.vn; default: each request's URL"
+    )
+    api_presign_seconds: int = Field(default=300, ge=10, le=604_800)
+    api_presign_endpoint_url: str | None = Field(
+        default=None, description="The S3 endpoint as clients reach it; default s3_endpoint_url"
+    )
+    api_cors_origins: list[str] = ["*"]
+    oai_page_size: int = Field(default=100, ge=1, le=1000)
+    oai_repository_name: str = "Sohoa catalogue"
+    oai_admin_email: str = "catalogue@sohoa.invalid"
     queue_prefix: str = Field(
         default="sohoa",
         pattern=r"^[a-z0-9][a-z0-9_.-]{0,40}$",

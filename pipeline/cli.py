@@ -16,6 +16,7 @@ import click
 from config.settings import SohoaSettings, load_settings
 from pipeline import __version__
 from pipeline.cli_inspect import duplicates_command, inspect_command
+from pipeline.cli_serve import serve
 from pipeline.cli_workflows import report, watch
 from pipeline.core.inventory import Inventory, parse_inventory
 from pipeline.core.naming import to_object_slug
@@ -637,6 +638,8 @@ def demo(ctx: click.Context, size: int) -> None:
         (f"sohoa show {example}", "one artefact's record (add --json for the stored JSON)"),
         ("sohoa search lu huong dong", "search, diacritics optional (finds Lư hương đồng)"),
         ("sohoa ingest DIR --inventory CSV --wait", "your own scans"),
+        ("sohoa watch DROP_FOLDER", "a hot folder: files are taken once complete"),
+        ("make serve", "the API (/docs) and OAI-PMH (/oai) on 127.0.0.1:8000"),
         (f"ls {settings.quarantine_path}/demo-problems", "rejected files with a .reason.json each"),
         ("make status   /   make stop", "the services, and stopping them"),
     ]
@@ -749,6 +752,7 @@ main.add_command(inspect_command)
 main.add_command(duplicates_command)
 main.add_command(watch)
 main.add_command(report)
+main.add_command(serve)
 
 if __name__ == "__main__":
     main()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -143,7 +144,12 @@ def settings_env(settings: SohoaSettings) -> dict[str, str]:
         if value is None:
             continue
         secret = getattr(settings, name)
-        text = secret.get_secret_value() if hasattr(secret, "get_secret_value") else str(value)
+        if hasattr(secret, "get_secret_value"):
+            text = secret.get_secret_value()
+        elif isinstance(value, list | dict):
+            text = json.dumps(value)  # how pydantic-settings reads complex values
+        else:
+            text = str(value)
         env[f"SOHOA_{name.upper()}"] = text
     return env
 

@@ -277,6 +277,7 @@ VIEW_LABELS: Final[dict[str, tuple[str, str]]] = {
 
 # Inventory columns shown as metadata: (field, Vietnamese label, English label, value language).
 # Free text written by the archivists is Vietnamese; numbers and codes have no language.
+# Never the storage location: where a gold seal sits on which shelf is not for the public.
 _METADATA_FIELDS: Final = (
     ("accession_number", "Số hiệu hiện vật", "Accession number", "none"),
     ("object_type", "Loại hiện vật", "Object type", "vi"),
@@ -285,7 +286,6 @@ _METADATA_FIELDS: Final = (
     ("date_range", "Khung niên đại", "Date range", "none"),
     ("dimensions", "Kích thước", "Dimensions", "none"),
     ("provenance", "Nguồn gốc", "Provenance", "vi"),
-    ("current_location", "Nơi lưu giữ", "Current location", "vi"),
     ("notes", "Ghi chú", "Notes", "vi"),
 )
 
