@@ -33,38 +33,64 @@ def quarantine_file(
         tmp = target.with_name(target.name + ".part")
         shutil.copyfile(source, tmp)
         os.replace(tmp, target)
+    reason = build_reason(
+        source,
+        code=error.code,
+        message=error.message,
+        sha256=sha256,
+        size=source.stat().st_size if source.exists() else None,
+        batch_id=batch_id,
+    )
+    target.with_name(target.name + ".reason.json").write_bytes(reason)
+    return target
+
+
+def build_reason(
+    source: Path,
+    *,
+    code: str | None,
+    message: str | None,
+    sha256: str | None,
+    size: int | None,
+    batch_id: str | None,
+) -> bytes:
+    """The `.reason.json` beside a quarantined file (schemas/quarantine.schema.json)."""
     reason = {
-        "code": error.code,
-        "message": error.message,
+        "code": code,
+        "message": message,
         "file": str(source),
         "name": source.name,
         "sha256": sha256,
-        "size": source.stat().st_size if source.exists() else None,
+        "size": size,
         "batch_id": batch_id,
         "quarantined_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "pipeline_version": __version__,
     }
-    reason_path = target.with_name(target.name + ".reason.json")
-    reason_path.write_text(json.dumps(reason, ensure_ascii=False, indent=2) + "\n", "utf-8")
-    return target
+    return (json.dumps(reason, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
 def _free_name(folder: Path, name: str, sha256: str | None) -> Path:
     target = folder / name
+    # The same file quarantined again lands on itself; a different file of that name does not.
+    if target.exists() and sha256 and sha256_of_file(target) == sha256:
+        return target
+    return free_name(target)
+
+
+def free_name(target: Path) -> Path:
+    """`target`, or `name (2).ext`, `name (3).ext`… whichever does not exist yet."""
     if not target.exists():
         return target
-    # The same file quarantined again lands on itself; a different file of that name does not.
-    if sha256 and _sha256_of(target) == sha256:
-        return target
-    stem, dot, ext = name.rpartition(".")
+    stem, dot, ext = target.name.rpartition(".")
     for n in range(2, 10_000):
-        candidate = folder / (f"{stem} ({n}).{ext}" if dot else f"{name} ({n})")
+        name = f"{stem} ({n}).{ext}" if dot and stem else f"{target.name} ({n})"
+        candidate = target.with_name(name)
         if not candidate.exists():
             return candidate
-    raise RuntimeError(f"too many quarantined files named {name!r} in {folder}")
+    raise RuntimeError(f"too many files named {target.name!r} in {target.parent}")
 
 
-def _sha256_of(path: Path) -> str:
+def sha256_of_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import shutil
@@ -20,10 +18,10 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
-from pipeline import __version__
 from pipeline.core.naming import is_ignored_name
 from pipeline.errors import RetryableError
 from pipeline.services.models import ProcessScanTask
+from pipeline.services.quarantine import build_reason, free_name, sha256_of_file
 
 log = logging.getLogger(__name__)
 
@@ -275,17 +273,21 @@ class HotFolder:
             self.say(f"stored {self._rel(path)} → deleted")
             return
         target = self._target(self.options.done_path, path)
-        if target.exists() and result.get("scan_id") and _sha256_of(target) == result["scan_id"]:
+        if (
+            target.exists()
+            and result.get("scan_id")
+            and sha256_of_file(target) == result["scan_id"]
+        ):
             # The same bytes dropped again: one copy in done/ is enough.
             path.unlink(missing_ok=True)
         else:
-            _move(path, _free_name(target))
+            _move(path, free_name(target))
         self.counts.stored += 1
         self.say(f"stored {self._rel(path)} → {self._shown(self.options.done_path)}/")
 
     def _clear_quarantined(self, path: Path, result: dict[str, Any]) -> None:
         """Move the file beside its reason, written first so a crash never leaves it without."""
-        target = _free_name(self._target(self.options.quarantine_path, path))
+        target = free_name(self._target(self.options.quarantine_path, path))
         reason = _reason_of(path, result, self._batch_id())
         reason_path = target.with_name(target.name + ".reason.json")
         tmp = reason_path.with_name(reason_path.name + ".part")
@@ -389,18 +391,14 @@ def _reason_of(path: Path, result: dict[str, Any], batch_id: str) -> bytes:
         except OSError:
             pass  # the worker's quarantine folder is on another machine
     signature = Signature.of(path)
-    reason = {
-        "code": result.get("code"),
-        "message": result.get("message"),
-        "file": str(path),
-        "name": path.name,
-        "sha256": result.get("scan_id"),
-        "size": signature.size if signature else None,
-        "batch_id": batch_id,
-        "quarantined_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "pipeline_version": __version__,
-    }
-    return (json.dumps(reason, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    return build_reason(
+        path,
+        code=result.get("code"),
+        message=result.get("message"),
+        sha256=result.get("scan_id"),
+        size=signature.size if signature else None,
+        batch_id=batch_id,
+    )
 
 
 def _move(source: Path, target: Path) -> None:
@@ -412,23 +410,3 @@ def _move(source: Path, target: Path) -> None:
         shutil.copy2(source, tmp)
         os.replace(tmp, target)
         source.unlink()
-
-
-def _free_name(target: Path) -> Path:
-    if not target.exists():
-        return target
-    stem, dot, ext = target.name.rpartition(".")
-    for n in range(2, 10_000):
-        name = f"{stem} ({n}).{ext}" if dot and stem else f"{target.name} ({n})"
-        candidate = target.with_name(name)
-        if not candidate.exists():
-            return candidate
-    raise RuntimeError(f"too many files named {target.name!r} in {target.parent}")
-
-
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
