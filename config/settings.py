@@ -86,6 +86,9 @@ class SohoaSettings(BaseSettings):
     unacked_restore_interval: int = Field(default=10, ge=1)
     unacked_restore_throttle: int = Field(default=10, ge=1)
     task_max_retries: int = Field(default=5, ge=0)
+    max_deliveries: int = Field(
+        default=3, ge=1, description="Worker deaths a file may cause before it is quarantined"
+    )
     retry_backoff_max: int = Field(default=120, ge=1)
 
     @model_validator(mode="after")

@@ -68,6 +68,13 @@ class FileTooLargeError(PermanentError):
     code = "FILE_TOO_LARGE"
 
 
+class WorkerLostError(PermanentError):
+    """Processing the file killed its worker process again and again (a decoder crash or
+    memory exhaustion): it is set aside instead of being redelivered forever."""
+
+    code = "WORKER_LOST"
+
+
 class BadNameError(PermanentError):
     """The file name does not follow the collection's naming pattern."""
 

@@ -164,6 +164,7 @@ class Stack:
     home: Path
     worker: subprocess.Popen[bytes] | None = None
     worker_log: Path | None = None
+    worker_name: str | None = None
     extra: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def sohoa(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -190,7 +191,7 @@ class Stack:
             start_new_session=True,
         )
         self.extra.append(proc)
-        self.worker, self.worker_log = proc, log_path
+        self.worker, self.worker_log, self.worker_name = proc, log_path, name
         wait_for_worker(self.settings, proc, log_path, name)
         return proc
 

@@ -11,6 +11,7 @@ import cv2
 from celery import Task
 from celery.signals import worker_process_init
 
+from pipeline.adapters.redis_broker import DeliveryCounter
 from pipeline.adapters.sqlite_index import SqliteIndex
 from pipeline.errors import ConfigurationError, RetryableError, SohoaError
 from pipeline.services import catalogue, ingest, publish
@@ -22,14 +23,16 @@ log = logging.getLogger(__name__)
 
 _context: Context | None = None
 _index: SqliteIndex | None = None
+_deliveries: DeliveryCounter | None = None
 
 
 @worker_process_init.connect
 def _forget_parent_context(**_: Any) -> None:
     # boto3 clients and sockets must not cross a fork: each child builds its own.
-    global _context, _index
+    global _context, _index, _deliveries
     _context = None
     _index = None
+    _deliveries = None
     # One worker child per core already: OpenCV's own threads would only fight over them.
     cv2.setNumThreads(1)
 
@@ -39,6 +42,14 @@ def get_context() -> Context:
     if _context is None:
         _context = Context.from_settings(settings_of(app))
     return _context
+
+
+def get_deliveries() -> DeliveryCounter:
+    global _deliveries
+    if _deliveries is None:
+        settings = settings_of(app)
+        _deliveries = DeliveryCounter(settings.redis_url, prefix=settings.queue_prefix)
+    return _deliveries
 
 
 def get_index() -> SqliteIndex:
@@ -77,7 +88,13 @@ def _failed(payload: ProcessScanTask, exc: SohoaError, note: str) -> dict[str, A
 def process_scan(self: Task, payload: dict[str, Any]) -> dict[str, Any]:
     """Store one scan (or quarantine it), then ask for its artefact's record to be published."""
     task = ProcessScanTask.model_validate(payload)
+    settings = settings_of(app)
+    attempt = (str(self.request.id), int(self.request.retries or 0))
     try:
+        delivered = get_deliveries().count(*attempt)
+        if delivered > settings.max_deliveries:
+            # The earlier deliveries of this very attempt all died with their worker.
+            return ingest.quarantine_worker_lost(get_context(), task, delivered - 1).model_dump()
         result = ingest.process_scan(get_context(), task)
     except RetryableError as exc:
         _retry_or_give_up(self, exc)
@@ -87,6 +104,9 @@ def process_scan(self: Task, payload: dict[str, Any]) -> dict[str, Any]:
     except ConfigurationError as exc:
         log.error("configuration error: %s", exc.message)
         return _failed(task, exc, "The source file is untouched.")
+    finally:
+        # Reached only when this process lives to finish the attempt, whatever its outcome.
+        get_deliveries().forget(*attempt)
     if result.status == "stored" and result.object:
         sent = publish_record.apply_async(
             kwargs={"payload": {"object": result.object}},

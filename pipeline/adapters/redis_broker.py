@@ -47,3 +47,36 @@ def check_broker(url: str, *, timeout: float = 3.0) -> None:
             "queued tasks and lose scans: set `maxmemory-policy noeviction` in its configuration "
             "(CONFIG SET maxmemory-policy noeviction) and start the worker again."
         )
+
+
+class DeliveryCounter:
+    """How many times each task attempt was handed to a worker. Redis and Celery keep no such
+    count, so a message whose file kills its worker would otherwise come back forever."""
+
+    def __init__(self, url: str, *, prefix: str, ttl_seconds: int = 7 * 24 * 3600) -> None:
+        self._client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        self._prefix = prefix
+        self._ttl = ttl_seconds
+
+    def _key(self, task_id: str, attempt: int) -> str:
+        return f"{self._prefix}:deliveries:{task_id}:{attempt}"
+
+    def count(self, task_id: str, attempt: int) -> int:
+        """Record one more delivery of this attempt; return how many there have been."""
+        key = self._key(task_id, attempt)
+        try:
+            with self._client.pipeline() as pipe:
+                pipe.incr(key)
+                pipe.expire(key, self._ttl)
+                delivered, _ = pipe.execute()
+        except RedisError as exc:
+            raise BrokerUnavailableError(
+                f"Redis did not answer while counting deliveries ({type(exc).__name__})."
+            ) from None
+        return int(delivered)
+
+    def forget(self, task_id: str, attempt: int) -> None:
+        try:
+            self._client.delete(self._key(task_id, attempt))
+        except RedisError:
+            log.warning("could not clear the delivery count of task %s", task_id)

@@ -21,6 +21,7 @@ from pipeline.errors import (
     PermanentError,
     RetryableError,
     SohoaError,
+    WorkerLostError,
 )
 from pipeline.services.context import Context
 from pipeline.services.models import ProcessScanTask, ScanResult
@@ -90,6 +91,18 @@ def process_scan(ctx: Context, task: ProcessScanTask) -> ScanResult:
         )
         return _quarantined(ctx, task, path, error, sha256, started)
     return result.model_copy(update={"seconds": round(time.monotonic() - started, 3)})
+
+
+def quarantine_worker_lost(ctx: Context, task: ProcessScanTask, deliveries: int) -> ScanResult:
+    """Set aside a file that killed its worker `deliveries` times, without touching it again."""
+    path = Path(task.path)
+    error = WorkerLostError(
+        f"File {path.name!r} stopped the worker process {deliveries} times (a crash or memory "
+        "exhaustion while decoding it), so it was set aside: run `sohoa process` on it to see "
+        "the error, and export it again from the original.",
+        file=path.name,
+    )
+    return _quarantined(ctx, task, path, error, None, time.monotonic())
 
 
 def _check_size(path: Path, ctx: Context) -> None:
