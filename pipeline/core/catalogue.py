@@ -57,6 +57,13 @@ def _period(record: ArtefactRecord) -> str:
     return f"{row.period} {row.date_range}".strip() if row else ""
 
 
+def _tag_labels(record: ArtefactRecord) -> str:
+    """The labels of the record's tags and of its views' tags, each once."""
+    tags = [*record.tags, *(tag for view in record.views for tag in view.tags)]
+    labels = dict.fromkeys(label for tag in tags for label in (tag.label_vi, tag.label_en))
+    return " ".join(label for label in labels if label)
+
+
 # Weights: a word in a name says far more about an object than the same word in its notes.
 # Adding a column changes the index's schema: indexes built before are rebuilt empty on open
 # and need `sohoa reindex`. Adding a facet needs only a reindex.
@@ -67,10 +74,9 @@ TEXT_FIELDS: Final[tuple[TextField, ...]] = (
     TextField("object_type", 5.0, _inventory("object_type")),
     TextField("material", 5.0, _inventory("material")),
     TextField("period", 4.0, _period),
-    # Empty until records carry tags; the column exists so they need a reindex, not a migration.
-    TextField("tags", 3.0, lambda r: ""),
+    # Controlled-vocabulary labels in vi and en: "bronze" finds what the inventory calls "đồng".
+    TextField("tags", 3.0, lambda r: _tag_labels(r)),
     TextField("provenance", 2.0, _inventory("provenance")),
-    TextField("location", 2.0, _inventory("current_location")),
     TextField("description", 1.0, _inventory("notes")),
     TextField("dimensions", 1.0, _inventory("dimensions")),
 )

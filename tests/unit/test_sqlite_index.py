@@ -595,7 +595,8 @@ def test_a_document_carries_every_text_field_facets_and_the_thumbnail():
     doc = to_index_document(record)
     assert set(doc.text) == {f.name for f in TEXT_FIELDS}
     assert doc.text["period"] == "Minh Mạng 1820–1840"
-    assert doc.text["location"] == "Kho A"
+    # Where an object is stored is for staff: the public index cannot be searched for it.
+    assert "Kho A" not in " ".join(doc.text.values())
     assert doc.text["description"] == "men lam"
     assert doc.facets == {"material": ["Gốm sứ"], "period": ["Minh Mạng"], "object_type": ["bình"]}
     assert doc.accession_key == "hm.1-ds"
@@ -609,3 +610,14 @@ def test_a_record_without_inventory_is_still_indexed_by_accession(index):
     add(index, doc)
     assert search(index, "hm 7") == ["HM.7"]
     assert index.search(SearchQuery()).hits[0].name_vi == ""
+
+
+def test_english_words_find_vietnamese_inventory_through_the_tags(index):
+    from pipeline.core.tagging import tags_from_inventory
+
+    record = make_record("T.1", name_vi="Lư hương ba chân", material="đồng", period="Tự Đức")
+    record = record.model_copy(update={"tags": tags_from_inventory(record.inventory)})
+    index.upsert(to_index_document(record))
+    index.upsert(to_index_document(make_record("T.2", name_vi="Bình", material="gốm sứ")))
+    found = index.search(SearchQuery(text="bronze"))
+    assert [hit.accession_number for hit in found.hits] == ["T.1"]
