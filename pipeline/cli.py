@@ -15,6 +15,7 @@ import click
 
 from config.settings import SohoaSettings, load_settings
 from pipeline import __version__
+from pipeline.cli_common import check_services, fail, settings_of
 from pipeline.cli_inspect import duplicates_command, inspect_command
 from pipeline.cli_serve import serve
 from pipeline.cli_workflows import report, watch
@@ -23,16 +24,6 @@ from pipeline.core.naming import to_object_slug
 from pipeline.core.records import ArtefactRecord
 from pipeline.errors import SohoaError
 from schemas import inventory_columns
-
-
-def _settings(ctx: click.Context) -> SohoaSettings:
-    settings: SohoaSettings = ctx.obj["settings"]
-    return settings
-
-
-def _fail(message: str, code: int = 2) -> None:
-    click.secho(f"error: {message}", fg="red", err=True)
-    sys.exit(code)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -52,7 +43,7 @@ def main(ctx: click.Context, verbose: int) -> None:
     try:
         ctx.obj = {"settings": load_settings()}
     except Exception as exc:
-        _fail(f"invalid settings: {exc}")
+        fail(f"invalid settings: {exc}")
 
 
 # --- ingest --------------------------------------------------------------------------------------
@@ -97,7 +88,7 @@ def ingest(
       sohoa ingest scans/ --inventory scans/inventory.csv --wait
       sohoa ingest BTCVH.GS.0012_front_1.tif --interactive
     """
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     outcome = run_ingest(
         settings,
         list(paths),
@@ -122,7 +113,6 @@ def run_ingest(
     timeout: float | None = None,
     report_dir: Path | None = None,
 ) -> Any:
-    from pipeline.adapters.redis_broker import check_broker
     from pipeline.services.batch import collect_files, summarise
     from pipeline.services.context import Context
     from pipeline.services.models import ProcessScanTask, PublishRecordTask
@@ -135,7 +125,7 @@ def run_ingest(
     started_at = datetime.now(UTC)
     batch_id = batch_id or time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
     if not is_valid_batch_id(batch_id):
-        _fail(
+        fail(
             f"batch id {batch_id!r} may hold only letters, digits, '.', '_' and '-' "
             "(at most 128 characters)."
         )
@@ -146,12 +136,8 @@ def run_ingest(
     for path, why in selection.skipped:
         if path != inventory_file:
             click.echo(f"skipped {path.name}: {why}", err=True)
-    try:
-        check_broker(settings.redis_url)
-        sctx = Context.from_settings(settings)
-        sctx.store.check_buckets()
-    except SohoaError as exc:
-        _fail(exc.message)
+    check_services(settings)
+    sctx = Context.from_settings(settings)
     configure_app(settings)
 
     inventory: Inventory | None = None
@@ -308,23 +294,20 @@ def show(ctx: click.Context, accession: str, as_json: bool) -> None:
     from pipeline.services.context import Context
     from pipeline.services.publish import read_record
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     try:
         slug = to_object_slug(accession)
         record = read_record(Context.from_settings(settings), slug)
     except ValueError as exc:
-        _fail(str(exc))
-        return
+        fail(str(exc))
     except SohoaError as exc:
-        _fail(exc.message)
-        return
+        fail(exc.message)
     if record is None:
-        _fail(
+        fail(
             f"no record for {accession!r} (looked for records/{slug}.json in bucket "
             f"{settings.bucket!r}); check the number, or ingest its scans first.",
             code=1,
         )
-        return
     if as_json:
         click.echo(json.dumps(record.model_dump(mode="json"), ensure_ascii=False, indent=2))
         return
@@ -382,7 +365,7 @@ def process(ctx: click.Context, file: Path, out: Path, as_json: bool) -> None:
     from pipeline.errors import PermanentError
     from pipeline.services.preview import preview_scan
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     out.mkdir(parents=True, exist_ok=True)
     try:
         summary = preview_scan(
@@ -392,8 +375,7 @@ def process(ctx: click.Context, file: Path, out: Path, as_json: bool) -> None:
             public_base_url=settings.public_base_url,
         )
     except PermanentError as exc:
-        _fail(f"{exc.code}: {exc.message}", code=1)
-        return
+        fail(f"{exc.code}: {exc.message}", code=1)
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
         return
@@ -427,13 +409,12 @@ def reindex(ctx: click.Context) -> None:
     from pipeline.services.catalogue import reindex as rebuild
     from pipeline.services.context import Context
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     try:
         with SqliteIndex(settings.catalogue_index_path) as index:
             result = rebuild(Context.from_settings(settings), index)
     except SohoaError as exc:
-        _fail(exc.message)
-        return
+        fail(exc.message)
     click.echo(
         f"Indexed {result.indexed} records in {result.seconds:.1f} s "
         f"into {settings.catalogue_index_path}."
@@ -480,7 +461,7 @@ def search(
     from pipeline.adapters.sqlite_index import SqliteIndex
     from pipeline.core.catalogue import SearchQuery
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     filters = {
         name: list(values)
         for name, values in (
@@ -496,14 +477,12 @@ def search(
         )
         with SqliteIndex(settings.catalogue_index_path) as index:
             if index.count() == 0:
-                _fail("the catalogue index is empty: run `sohoa reindex` first.", code=1)
+                fail("the catalogue index is empty: run `sohoa reindex` first.", code=1)
             result = index.search(request)
     except ValidationError as exc:
-        _fail(f"invalid search: {exc.errors()[0]['msg']}")
-        return
+        fail(f"invalid search: {exc.errors()[0]['msg']}")
     except SohoaError as exc:
-        _fail(exc.message)
-        return
+        fail(exc.message)
     if as_json:
         click.echo(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
         return
@@ -530,7 +509,7 @@ def services() -> None:
 @click.pass_context
 def services_up_command(ctx: click.Context) -> None:
     """Start what is missing (idempotent) and create the buckets."""
-    _bring_up(_settings(ctx))
+    _bring_up(settings_of(ctx))
 
 
 @services.command("down")
@@ -539,7 +518,7 @@ def services_down_command(ctx: click.Context) -> None:
     """Stop what `services up` and `demo` started, by PID (never a Redis that was not ours)."""
     from pipeline.services.embedded import services_down
 
-    stopped = services_down(_settings(ctx))
+    stopped = services_down(settings_of(ctx))
     click.echo(f"Stopped: {', '.join(stopped)}." if stopped else "Nothing of ours was running.")
 
 
@@ -550,7 +529,7 @@ def services_status_command(ctx: click.Context, as_json: bool) -> None:
     """Show whether Redis, SeaweedFS and the demo worker run and answer."""
     from pipeline.services.embedded import services_status, worker_running
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     status = services_status(settings)
     status["worker"] = {"pid": worker_running(settings)}
     if as_json:
@@ -574,7 +553,7 @@ def _bring_up(settings: SohoaSettings) -> SohoaSettings:
     try:
         state = services_up(settings)
     except SohoaError as exc:
-        _fail(exc.message)
+        fail(exc.message)
     for name in state.started:
         click.echo(f"  started {name}")
     for name in state.reused:
@@ -599,14 +578,14 @@ def demo(ctx: click.Context, size: int) -> None:
     from workers import client
     from workers.app import configure_app
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     click.secho("1. Services", bold=True)
     settings = _bring_up(settings)
     configure_app(settings)
     try:
         pid, started = worker_up(settings, is_ready=lambda node: client.is_answering(node))
     except SohoaError as exc:
-        _fail(exc.message)
+        fail(exc.message)
     click.echo(
         f"  {'started' if started else 'reusing'} worker (pid {pid}), log var/embedded/worker.log"
     )
@@ -721,18 +700,12 @@ def worker(
     hostname: str | None,
 ) -> None:
     """Run a Celery worker that processes scans (stop it with Ctrl-C or SIGTERM)."""
-    from pipeline.adapters.redis_broker import check_broker
-    from pipeline.services.context import Context
     from workers.app import bulk_queue, configure_app, interactive_queue
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     if concurrency:
         settings = settings.model_copy(update={"worker_concurrency": concurrency})
-    try:
-        check_broker(settings.redis_url)
-        Context.from_settings(settings).store.check_buckets()
-    except SohoaError as exc:
-        _fail(exc.message)
+    check_services(settings)
     app = configure_app(settings)
     queues = queues or f"{interactive_queue(settings)},{bulk_queue(settings)}"
     app.worker_main(

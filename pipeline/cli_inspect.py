@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from pipeline.cli_common import fail, settings_of
 from pipeline.errors import SohoaError
 
 if TYPE_CHECKING:
-    from config.settings import SohoaSettings
     from pipeline.core.metadata import ScanMetadata
     from pipeline.core.records import InventoryRow
     from pipeline.services.inspect import DuplicatesResult, InspectResult
@@ -24,16 +24,6 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _MAX_SHOWN = 300  # characters of one metadata value shown (--json has them all)
 _SYMBOL = {"pass": "✓", "warn": "!", "fail": "✗"}
 _COLOUR = {"pass": "green", "warn": "yellow", "fail": "red"}
-
-
-def _settings(ctx: click.Context) -> SohoaSettings:
-    settings: SohoaSettings = ctx.obj["settings"]
-    return settings
-
-
-def _fail(message: str, code: int = 2) -> None:
-    click.secho(f"error: {message}", fg="red", err=True)
-    sys.exit(code)
 
 
 def _show(value: object, limit: int = _MAX_SHOWN) -> str:
@@ -77,18 +67,16 @@ def inspect_command(
     from config.profile import load_profile
     from pipeline.services.inspect import inspect_scan
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     try:
         profile = load_profile(settings.profile_path)
     except (OSError, ValueError) as exc:
-        _fail(f"cannot use the processing profile {settings.profile_path}: {exc}")
-        return
+        fail(f"cannot use the processing profile {settings.profile_path}: {exc}")
     inventory = _read_inventory(inventory_path) if inventory_path else None
     try:
         result = inspect_scan(file, profile, inventory=inventory)
     except OSError as exc:
-        _fail(f"cannot read {file}: {exc.strerror or exc}")
-        return
+        fail(f"cannot read {file}: {exc.strerror or exc}")
     if as_json:
         click.echo(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
     else:
@@ -103,7 +91,7 @@ def _read_inventory(path: Path) -> dict[str, InventoryRow]:
     try:
         parsed = parse_inventory_csv(path.read_bytes(), columns=inventory_columns())
     except OSError as exc:
-        _fail(f"cannot read {path}: {exc.strerror or exc}")
+        fail(f"cannot read {path}: {exc.strerror or exc}")
         return {}
     for problem in parsed.problems:
         click.secho(f"inventory line {problem.line}: {problem.message}", fg="yellow", err=True)
@@ -278,7 +266,7 @@ def duplicates_command(
     from pipeline.services.context import Context
     from pipeline.services.inspect import find_duplicate_scans
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     try:
         result = find_duplicate_scans(
             Context.from_settings(settings).store,
@@ -286,8 +274,7 @@ def duplicates_command(
             across_objects=across_objects,
         )
     except SohoaError as exc:
-        _fail(exc.message)
-        return
+        fail(exc.message)
     if as_json:
         click.echo(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
         return

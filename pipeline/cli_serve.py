@@ -6,26 +6,13 @@ import sys
 
 import click
 
-from config.settings import SohoaSettings, load_settings
+from pipeline.cli_common import settings_of
 from pipeline.errors import SohoaError
-
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8000
-
-
-def _settings(ctx: click.Context) -> SohoaSettings:
-    # Under `sohoa`, the group read the settings once; run alone (python -m), read them here.
-    if ctx.obj and "settings" in ctx.obj:
-        settings: SohoaSettings = ctx.obj["settings"]
-        return settings
-    return load_settings()
 
 
 @click.command("serve")
-@click.option("--host", default=None, help=f"Address to listen on [default: {DEFAULT_HOST}].")
-@click.option(
-    "--port", type=int, default=None, help=f"Port to listen on [default: {DEFAULT_PORT}]."
-)
+@click.option("--host", default=None, help="Address to listen on [default: SOHOA_API_HOST].")
+@click.option("--port", type=int, default=None, help="Port [default: SOHOA_API_PORT, 8000].")
 @click.option(
     "--log-level",
     default="info",
@@ -43,9 +30,9 @@ def serve(ctx: click.Context, host: str | None, port: int | None, log_level: str
 
     from pipeline.api.app import create_app
 
-    settings = _settings(ctx)
-    host = str(host or getattr(settings, "api_host", DEFAULT_HOST))
-    port = int(port if port is not None else getattr(settings, "api_port", DEFAULT_PORT))
+    settings = settings_of(ctx)
+    host = host or settings.api_host
+    port = port if port is not None else settings.api_port
     try:
         app = create_app(settings)
         count = app.state.catalogue.index.count()

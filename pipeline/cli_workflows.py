@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import sys
 import threading
 from pathlib import Path
 from types import FrameType
@@ -11,19 +10,9 @@ from typing import Any
 
 import click
 
-from config.settings import SohoaSettings
+from pipeline.cli_common import check_services, fail, settings_of
 from pipeline.errors import BrokerUnavailableError, SohoaError
 from pipeline.services.models import ProcessScanTask
-
-
-def _settings(ctx: click.Context) -> SohoaSettings:
-    settings: SohoaSettings = ctx.find_root().obj["settings"]
-    return settings
-
-
-def _fail(message: str, code: int = 2) -> None:
-    click.secho(f"error: {message}", fg="red", err=True)
-    sys.exit(code)
 
 
 class CeleryScanQueue:
@@ -110,24 +99,18 @@ def watch(
       sohoa watch /srv/scans/drop
       sohoa watch /mnt/share/drop --poll --done /mnt/share/archived
     """
-    from pipeline.adapters.redis_broker import check_broker
-    from pipeline.services.context import Context
     from pipeline.services.report import is_valid_batch_id
     from pipeline.services.watch import HotFolder, WatchOptions
     from workers import client
     from workers.app import configure_app
 
     if delete and done_dir is not None:
-        _fail("--done and --delete exclude each other: choose where stored files go.")
+        fail("--done and --delete exclude each other: choose where stored files go.")
     if batch_id is not None and not is_valid_batch_id(batch_id):
         # It names a folder under the quarantine directory: no slashes, no '..'.
-        _fail(f"--batch-id {batch_id!r}: use letters, digits, '.', '_' and '-'.")
-    settings = _settings(ctx)
-    try:
-        check_broker(settings.redis_url)
-        Context.from_settings(settings).store.check_buckets()
-    except SohoaError as exc:
-        _fail(exc.message)
+        fail(f"--batch-id {batch_id!r}: use letters, digits, '.', '_' and '-'.")
+    settings = settings_of(ctx)
+    check_services(settings)
     configure_app(settings)
     if not client.live_workers():
         click.secho(
@@ -188,22 +171,20 @@ def report(ctx: click.Context, batch_id: str, output: Path | None) -> None:
     from pipeline.adapters.s3_store import S3Store
     from pipeline.services.report import download_report, find_report, is_valid_batch_id
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     if not is_valid_batch_id(batch_id):
-        _fail(f"{batch_id!r} is not a batch id (letters, digits, '.', '_' and '-').")
+        fail(f"{batch_id!r} is not a batch id (letters, digits, '.', '_' and '-').")
     store = S3Store.from_settings(settings)
     try:
         found = find_report(store, batch_id)
     except SohoaError as exc:
-        _fail(exc.message)
-        return
+        fail(exc.message)
     if found is None:
-        _fail(
+        fail(
             f"no report for batch {batch_id!r} (looked for reports/{batch_id}.* in bucket "
             f"{settings.bucket!r}); check the id in the ingest's output.",
             code=1,
         )
-        return
     base = settings.public_base_url.rstrip("/")
     click.echo(f"Report of batch {batch_id}:")
     for fmt, key in found.keys.items():
@@ -220,7 +201,6 @@ def report(ctx: click.Context, batch_id: str, output: Path | None) -> None:
         try:
             paths = download_report(store, found, output)
         except SohoaError as exc:
-            _fail(exc.message)
-            return
+            fail(exc.message)
         for path in paths:
             click.echo(f"  saved {path}")

@@ -24,9 +24,9 @@ from typing import Any
 
 import boto3
 import redis
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from pipeline.adapters.s3_store import client_config
 from pipeline.errors import ConfigurationError
 
 logger = logging.getLogger(__name__)
@@ -419,14 +419,8 @@ def make_s3_client(
 ) -> Any:
     """A boto3 S3 client for SeaweedFS: path style, CRC checksums only when required (boto3
     ≥ 1.36 sends trailers several S3-compatible servers reject), no retries."""
-    config = Config(
-        request_checksum_calculation="when_required",
-        response_checksum_validation="when_required",
-        s3={"addressing_style": "path"},
-        retries={"max_attempts": 1},
-        connect_timeout=min(timeout, 2.0),
-        read_timeout=timeout,
-    )
+    # No retries: a probe must answer now or count as "not up yet".
+    config = client_config(attempts=1, connect_timeout=min(timeout, 2.0), read_timeout=timeout)
     return boto3.client(
         "s3",
         endpoint_url=endpoint,

@@ -51,18 +51,26 @@ class PutResult:
     etag: str | None = None
 
 
-def make_client(settings: SohoaSettings) -> Any:
-    """A boto3 S3 client with checksum behaviour set explicitly (boto3 ≥ 1.36 defaults add CRC
-    trailers that several S3-compatible servers reject); integrity is our own SHA-256."""
-    config = Config(
+def client_config(
+    *, attempts: int = 3, connect_timeout: float = 5, read_timeout: float = 60
+) -> Config:
+    """boto3 settings for any S3-compatible server: checksums only when required (boto3 ≥ 1.36
+    adds CRC trailers that several servers reject; integrity is our own SHA-256), path-style
+    addressing (no DNS per bucket)."""
+    return Config(
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
         s3={"addressing_style": "path"},
-        retries={"max_attempts": 3, "mode": "standard"},
-        connect_timeout=5,
-        read_timeout=60,
+        retries={"max_attempts": attempts, "mode": "standard"},
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
         max_pool_connections=10,
     )
+
+
+def make_client(settings: SohoaSettings) -> Any:
+    """A boto3 S3 client for the configured store."""
+    config = client_config()
     return boto3.client(
         "s3",
         endpoint_url=settings.s3_endpoint_url or None,
@@ -71,6 +79,25 @@ def make_client(settings: SohoaSettings) -> Any:
         region_name=settings.s3_region,
         config=config,
     )
+
+
+def make_presigning_client(settings: SohoaSettings) -> Any:
+    """A client whose presigned GET URLs use SigV4 (X-Amz-Expires in the URL).
+
+    Unless a client's config names a signature version, botocore presigns S3 URLs with SigV2
+    in regions that still accept it (us-east-1 among them), which AWS refuses in newer regions
+    and for KMS-encrypted objects; naming 's3v4' outright made SeaweedFS answer 403. So presigns
+    alone are steered to 's3v4-query' through botocore's choose-signer event.
+    """
+    client = make_client(settings)
+
+    def keep_sigv4(signature_version: str, **kwargs: Any) -> str | None:
+        if signature_version in ("v4-query", "s3v4-query", "s3-query"):
+            return "s3v4-query"
+        return None
+
+    client.meta.events.register_first("choose-signer.s3", keep_sigv4)
+    return client
 
 
 def error_code(exc: ClientError) -> str:

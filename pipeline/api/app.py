@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from config.profile import load_profile
 from config.settings import SohoaSettings
 from pipeline import __version__
-from pipeline.adapters.s3_store import S3Store, make_client
+from pipeline.adapters.s3_store import S3Store, make_client, make_presigning_client
 from pipeline.adapters.sqlite_index import SqliteIndex
 from pipeline.api import oai
 from pipeline.core.catalogue import (
@@ -70,19 +70,14 @@ class ApiOptions:
 
     @classmethod
     def from_settings(cls, settings: SohoaSettings) -> ApiOptions:
-        # getattr with defaults: the API runs before these settings exist in config/settings.py.
-        defaults = cls()
-        origins = getattr(settings, "api_cors_origins", defaults.cors_origins)
         return cls(
-            public_url=getattr(settings, "api_public_url", None),
-            presign_seconds=getattr(settings, "api_presign_seconds", defaults.presign_seconds),
-            presign_endpoint_url=getattr(settings, "api_presign_endpoint_url", None),
-            cors_origins=tuple([origins] if isinstance(origins, str) else origins),
-            oai_page_size=getattr(settings, "oai_page_size", defaults.oai_page_size),
-            oai_repository_name=getattr(
-                settings, "oai_repository_name", defaults.oai_repository_name
-            ),
-            oai_admin_email=getattr(settings, "oai_admin_email", defaults.oai_admin_email),
+            public_url=settings.api_public_url,
+            presign_seconds=settings.api_presign_seconds,
+            presign_endpoint_url=settings.api_presign_endpoint_url,
+            cors_origins=tuple(settings.api_cors_origins),
+            oai_page_size=settings.oai_page_size,
+            oai_repository_name=settings.oai_repository_name,
+            oai_admin_email=settings.oai_admin_email,
         )
 
 
@@ -170,31 +165,12 @@ class Catalogue:
             close()
 
 
-def make_signer(settings: SohoaSettings) -> Any:
-    """An S3 client that signs GET URLs with S3's SigV4 (X-Amz-Expires in the URL).
-
-    Unless a client's config names a signature version, botocore presigns S3 URLs with SigV2
-    in regions that still accept it (us-east-1 among them), which AWS refuses in newer regions
-    and for KMS-encrypted objects. make_client names none, so its presigns are steered to
-    's3v4-query' through botocore's choose-signer event; plain requests are left alone.
-    """
-    client = make_client(settings)
-
-    def keep_sigv4(signature_version: str, **kwargs: Any) -> str | None:
-        if signature_version in ("v4-query", "s3v4-query", "s3-query"):
-            return "s3v4-query"
-        return None
-
-    client.meta.events.register_first("choose-signer.s3", keep_sigv4)
-    return client
-
-
 def open_catalogue(settings: SohoaSettings, options: ApiOptions) -> Catalogue:
     store = S3Store(make_client(settings), bucket=settings.bucket, masters_bucket=settings.bucket)
     ctx = Context(settings=settings, profile=load_profile(settings.profile_path), store=store)
     # A signature covers the host: sign for the endpoint that clients will actually reach.
     endpoint = options.presign_endpoint_url or settings.s3_endpoint_url
-    signer = make_signer(settings.model_copy(update={"s3_endpoint_url": endpoint}))
+    signer = make_presigning_client(settings.model_copy(update={"s3_endpoint_url": endpoint}))
     index = SqliteIndex(settings.catalogue_index_path)
     return Catalogue(ctx, index, signer, options.presign_seconds, closers=[index.close])
 
