@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,9 +10,14 @@ import numpy as np
 from PIL import Image
 
 from config.profile import DerivativeSettings
-from pipeline.core.imaging import SRGB_ICC
+from pipeline.core.imaging import SRGB_ICC, Converter
 
-_SUBSAMPLING = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2}
+_SUBSAMPLING = {
+    "4:4:4": cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444,
+    "4:2:2": cv2.IMWRITE_JPEG_SAMPLING_FACTOR_422,
+    "4:2:0": cv2.IMWRITE_JPEG_SAMPLING_FACTOR_420,
+}
+_ICC_METADATA = [np.frombuffer(SRGB_ICC, dtype=np.uint8)]
 
 
 @dataclass(frozen=True)
@@ -33,37 +37,67 @@ def fit_long_edge(width: int, height: int, long_edge: int) -> tuple[int, int]:
 
 
 def make_derivatives(
-    image: Image.Image | np.ndarray[Any, np.dtype[np.uint8]], settings: DerivativeSettings
+    image: Image.Image | np.ndarray[Any, np.dtype[np.uint8]],
+    settings: DerivativeSettings,
+    *,
+    convert: Converter | None = None,
 ) -> list[Derivative]:
     """Shrink in a chain, largest first (each step from the previous one), and encode JPEG.
 
     OpenCV's INTER_AREA averages the source pixels of each target pixel: a correct, fast
     downscale; chaining keeps each step cheap without visible loss at these ratios. Pass the
     pixels as an array when the caller has them already: copying 24 MP out of Pillow costs.
+    `convert` (the sRGB conversion still owed, see `to_upright_pixels`) is applied once, to
+    the largest size after its shrink: a sixth or less of the pixels of a full-size scan.
     """
     current = image if isinstance(image, np.ndarray) else np.asarray(image)
-    mode = "RGB" if current.ndim == 3 else "L"
     results: list[Derivative] = []
     for name, long_edge in sorted(settings.sizes().items(), key=lambda item: -item[1]):
         height, width = current.shape[:2]
         target = fit_long_edge(width, height, long_edge)
-        if target != (width, height):
-            current = cv2.resize(current, target, interpolation=cv2.INTER_AREA)
-        results.append(_encode(name, current, mode, settings))
+        current = _shrink(current, target)
+        if convert is not None:
+            current, convert = convert(current), None
+        results.append(_encode(name, current, settings))
     return sorted(results, key=lambda d: list(settings.sizes()).index(d.name))
 
 
-def _encode(name: str, array: np.ndarray, mode: str, settings: DerivativeSettings) -> Derivative:
-    picture = Image.fromarray(np.ascontiguousarray(array))
-    buffer = io.BytesIO()
-    options: dict[str, object] = {
-        "quality": settings.jpeg_quality,
-        "progressive": settings.progressive,
-        "optimize": True,
-    }
-    if mode == "RGB":
+def _shrink(array: np.ndarray[Any, Any], target: tuple[int, int]) -> np.ndarray[Any, Any]:
+    """INTER_AREA to `target`, halving first while the ratio is 2 or more: OpenCV's exact
+    2:1 path is several times faster than a fractional one (3000 → 1500 → 1200 costs half of
+    3000 → 1200), and averaging 2×2 blocks first changes nothing visible."""
+    while True:
+        height, width = array.shape[:2]
+        if (width, height) == target:
+            return array
+        if width % 2 or height % 2 or width < 2 * target[0] or height < 2 * target[1]:
+            return cv2.resize(array, target, interpolation=cv2.INTER_AREA)
+        array = cv2.resize(array, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
+
+
+def _encode(name: str, array: np.ndarray[Any, Any], settings: DerivativeSettings) -> Derivative:
+    """libjpeg-turbo through OpenCV: the same library as Pillow's, without copying the pixels
+    into a Pillow image first. Progressive JPEG implies optimised Huffman tables; the output
+    carries no EXIF, only (in colour) the sRGB profile, and the same pixels give the same bytes.
+    """
+    height, width = array.shape[:2]
+    params = [
+        cv2.IMWRITE_JPEG_QUALITY,
+        settings.jpeg_quality,
+        cv2.IMWRITE_JPEG_PROGRESSIVE,
+        int(settings.progressive),
+        cv2.IMWRITE_JPEG_OPTIMIZE,
+        1,
+    ]
+    if array.ndim == 3:
+        params += [cv2.IMWRITE_JPEG_SAMPLING_FACTOR, _SUBSAMPLING[settings.subsampling]]
+        bgr = cv2.cvtColor(array, cv2.COLOR_RGB2BGR)
         # Derivatives are sRGB and say so; greyscale JPEGs carry no RGB profile.
-        options["icc_profile"] = SRGB_ICC
-        options["subsampling"] = _SUBSAMPLING[settings.subsampling]
-    picture.save(buffer, "JPEG", **options)
-    return Derivative(name=name, data=buffer.getvalue(), width=picture.width, height=picture.height)
+        ok, buffer = cv2.imencodeWithMetadata(
+            ".jpg", bgr, [cv2.IMAGE_METADATA_ICCP], _ICC_METADATA, params
+        )
+    else:
+        ok, buffer = cv2.imencode(".jpg", np.ascontiguousarray(array), params)
+    if not ok:
+        raise ValueError(f"OpenCV could not encode a {array.shape} derivative as JPEG")
+    return Derivative(name=name, data=bytes(buffer), width=width, height=height)

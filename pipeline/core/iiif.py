@@ -100,14 +100,19 @@ def fit_max_size(width: int, height: int, max_long_edge: int | None) -> tuple[in
 
 
 def make_iiif_tiles(
-    image: Image.Image,
+    image: Image.Image | np.ndarray[Any, Any],
     *,
     image_id: str,
     tile_size: int = 512,
     quality: int = 85,
     max_long_edge: int | None = None,
+    max_image: tuple[int, int, bytes] | None = None,
 ) -> IiifTileSet:
     """Make the info.json and every level-0 file of one upright 8-bit RGB or L image.
+
+    `max_image` (width, height, JPEG bytes): the caller's own encoding of this image at its
+    `max` size (the access derivative), served as `full/max` instead of encoding another; it
+    is used only if its size is the `max` size computed here.
 
     `image_id` is the service's public base URI (the caller builds it from the public base
     URL: `{base}/iiif/{scan_sha256}`). Each scale factor is shrunk from the previous one
@@ -115,8 +120,14 @@ def make_iiif_tiles(
     when in colour, and the same input gives the same bytes.
     """
     _check_image_id(image_id)
-    if image.mode not in ("RGB", "L"):
-        raise ValueError(f"IIIF tiles need an 8-bit RGB or L image, not mode {image.mode!r}")
+    if isinstance(image, np.ndarray):
+        mode = {2: "L", 3: "RGB"}.get(image.ndim) if image.dtype == np.uint8 else None
+        if image.ndim == 3 and image.shape[2] != 3:
+            mode = None
+    else:
+        mode = image.mode
+    if mode not in ("RGB", "L"):
+        raise ValueError(f"IIIF tiles need an 8-bit RGB or L image, not mode {mode!r}")
     if tile_size < 1:
         raise ValueError(f"tile_size must be positive, not {tile_size}")
     if not 1 <= quality <= 100:
@@ -126,11 +137,11 @@ def make_iiif_tiles(
             f"max_long_edge ({max_long_edge}) must be at least tile_size ({tile_size}): "
             "every tile must fit within the declared maxWidth/maxHeight"
         )
-    width, height = image.size
+    level = image if isinstance(image, np.ndarray) else np.asarray(image)
+    height, width = level.shape[:2]
     max_size = fit_max_size(width, height, max_long_edge)
     limited = max_size != (width, height)
 
-    level = np.asarray(image)
     colour = level.ndim == 3
     if colour:
         # OpenCV encodes BGR: swap once here; resizing is blind to channel order.
@@ -142,7 +153,11 @@ def make_iiif_tiles(
     tiles: list[tuple[str, bytes]] = []
     sizes: list[tuple[str, bytes]] = []
     # Unlimited, full/max is the whole image: encode it now, while that level is in hand.
-    full_max = None if limited else encode(level)
+    full_max = None
+    if max_image is not None and max_image[:2] == max_size:
+        full_max = max_image[2]
+    elif not limited:
+        full_max = encode(level)
     scale_factors: list[int] = []
     scale = 1
     while True:

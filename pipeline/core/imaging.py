@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+import re
 import struct
 import warnings
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import cv2
 import numpy as np
 import tifffile
 from PIL import Image, ImageCms, ImageFile, UnidentifiedImageError
@@ -44,6 +47,9 @@ _SRGB_PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 SRGB_ICC: bytes = _SRGB_PROFILE.tobytes()
 
 ORIENTATION_TAG = 0x0112
+_TIFF_MAX_SAMPLE_VALUE_TAG = 281
+# tiff:Orientation in an XMP packet, as an attribute or an element (Pillow never applies it).
+_XMP_ORIENTATION = re.compile(rb"tiff:Orientation(?:\s*=\s*[\"']|>)\s*([1-8])\s*[\"'<]")
 _TIFF_ICC_TAG = 34675
 _TIFF_STRIP_TAGS = ((273, 279), (324, 325))  # (offsets, byte counts) for strips and tiles
 
@@ -62,8 +68,12 @@ class DecodedScan:
     icc_description: str | None
     orientation: int | None
     image: Image.Image
-    # Set when Pillow would lose precision (16-bit RGB TIFF): the first page's real samples.
-    samples16: np.ndarray[Any, np.dtype[np.uint16]] | None = None
+    # The first page's samples read by tifffile (L or RGB, 8/16-bit or float), set when Pillow
+    # would lose precision (it reads 16-bit RGB TIFF as 8-bit) or when an uncompressed page can
+    # be viewed in `data` without a copy; then they, not `image`, feed the derivatives.
+    samples: np.ndarray[Any, Any] | None = None
+    # The orientation came from XMP (tiff:Orientation), which no decoder applies.
+    orientation_from_xmp: bool = False
     warnings: list[str] = field(default_factory=list)
 
 
@@ -80,19 +90,27 @@ def decode_scan(data: bytes, *, name: str, max_pixels: int) -> DecodedScan:
             image = Image.open(io.BytesIO(data), formats=[fmt.pillow_format])
             _check_pixels(image.size, name=name, max_pixels=max_pixels)
             orientation = _read_orientation(image)
+            xmp_orientation = _read_xmp_orientation(image) if orientation is None else None
             icc = image.info.get("icc_profile") or None
             if fmt.pillow_format == "PNG":
                 _check_png_chunks(data, name=name)
-            first, pages = _load_every_page(image, data, fmt, name=name, max_pixels=max_pixels)
-        found_warnings = _check_warnings(caught, name=name)
+            view = _view_uncompressed_tiff(image, data, fmt)
+            first, pages = _load_every_page(
+                image, data, fmt, name=name, max_pixels=max_pixels, skip_first=view is not None
+            )
+        found_warnings = _check_warnings(caught, name=name, is_tiff=fmt.pillow_format == "TIFF")
     except PermanentError:
         raise
     except _DECODE_ERRORS as exc:
         raise _classify_decode_error(exc, name=name, fmt=fmt) from exc
 
-    samples16, bit_depth = _precise_samples(
-        first, data, fmt, name=name, warnings_out=found_warnings
-    )
+    if view is not None:
+        samples: np.ndarray[Any, Any] | None = view
+        bit_depth = view.dtype.itemsize * 8
+    else:
+        samples, bit_depth = _precise_samples(
+            first, data, fmt, name=name, warnings_out=found_warnings
+        )
     icc_description = _describe_icc(icc, found_warnings)
     return DecodedScan(
         format=fmt,
@@ -103,9 +121,10 @@ def decode_scan(data: bytes, *, name: str, max_pixels: int) -> DecodedScan:
         pages=pages,
         icc_profile=icc,
         icc_description=icc_description,
-        orientation=orientation,
+        orientation=orientation or xmp_orientation,
         image=first,
-        samples16=samples16,
+        samples=samples,
+        orientation_from_xmp=xmp_orientation is not None,
         warnings=found_warnings,
     )
 
@@ -134,13 +153,76 @@ def _read_orientation(image: Image.Image) -> int | None:
         value = image.getexif().get(ORIENTATION_TAG)
     except _DECODE_ERRORS:
         return None
-    return int(value) if isinstance(value, int) else None
+    # 0, 9 and other invalid values mean "no orientation" (metadata notes them).
+    return int(value) if isinstance(value, int) and 1 <= value <= 8 else None
+
+
+def _read_xmp_orientation(image: Image.Image) -> int | None:
+    """tiff:Orientation from the XMP packet (JPEG APP1, TIFF tag 700, PNG iTXt), if any."""
+    packet: object = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp")
+    if not packet and hasattr(image, "tag_v2"):
+        packet = image.tag_v2.get(700)
+    if isinstance(packet, str):
+        packet = packet.encode("utf-8", "replace")
+    if not isinstance(packet, bytes | bytearray):
+        return None
+    found = _XMP_ORIENTATION.search(bytes(packet[:1_000_000]))
+    return int(found.group(1)) if found else None
+
+
+def _view_uncompressed_tiff(
+    image: Image.Image, data: bytes, fmt: SniffedFormat
+) -> np.ndarray[Any, Any] | None:
+    """A single-page uncompressed grey or RGB TIFF, viewed in `data` without a copy.
+
+    Decoding such a page is a copy of bytes that `_check_tiff_extents` proves are in the file,
+    so Pillow's load() (a copy into 4 bytes per pixel, and 8 bits only) is skipped for it.
+    """
+    if fmt.pillow_format != "TIFF" or (getattr(image, "n_frames", 1) or 1) != 1:
+        return None
+    try:
+        with tifffile.TiffFile(io.BytesIO(data)) as tif:
+            if len(tif.pages) != 1:
+                return None
+            page = tif.pages.first
+            shape = tuple(int(n) for n in page.shape)
+            if (
+                int(page.compression) != 1
+                or int(page.photometric) not in (1, 2)  # min-is-black, RGB
+                or int(page.samplesperpixel) != (3 if int(page.photometric) == 2 else 1)
+                or page.dtype is None
+                or page.dtype.kind not in "uf"
+                or page.dtype.itemsize not in (1, 2, 4)
+                or int(page.fillorder) != 1
+                or int(page.bitspersample) != page.dtype.itemsize * 8
+                or len(shape) != (3 if int(page.photometric) == 2 else 2)
+                or (len(shape) == 3 and (int(page.planarconfig) != 1 or shape[2] != 3))
+                or not page.is_contiguous
+            ):
+                return None
+            offset = int(page.dataoffsets[0])
+            dtype = page.dtype.newbyteorder(tif.byteorder)
+    except Exception:  # an odd header: Pillow decodes it the ordinary way
+        return None
+    count = int(np.prod(shape))
+    if offset < 0 or offset + count * dtype.itemsize > len(data):
+        return None  # _check_tiff_extents names the truncation
+    return np.frombuffer(data, dtype=dtype, count=count, offset=offset).reshape(shape)
 
 
 def _load_every_page(
-    image: Image.Image, data: bytes, fmt: SniffedFormat, *, name: str, max_pixels: int
+    image: Image.Image,
+    data: bytes,
+    fmt: SniffedFormat,
+    *,
+    name: str,
+    max_pixels: int,
+    skip_first: bool = False,
 ) -> tuple[Image.Image, int]:
-    """Fully decode each frame (verify() proves nothing); return the first page and the count."""
+    """Fully decode each frame (verify() proves nothing); return the first page and the count.
+
+    `skip_first`: the single page is an uncompressed view already (`_view_uncompressed_tiff`).
+    """
     pages = getattr(image, "n_frames", 1) or 1
     first: Image.Image | None = None
     for index in range(pages):
@@ -149,7 +231,8 @@ def _load_every_page(
             _check_pixels(image.size, name=name, max_pixels=max_pixels)
         if fmt.pillow_format == "TIFF":
             _check_tiff_extents(image, len(data), name=name, page=index + 1)
-        image.load()
+        if not (skip_first and pages == 1):
+            image.load()
         if first is None:
             first = image.copy() if pages > 1 else image
     assert first is not None
@@ -205,7 +288,9 @@ def _check_png_chunks(data: bytes, *, name: str) -> None:
     )
 
 
-def _check_warnings(caught: list[warnings.WarningMessage], *, name: str) -> list[str]:
+def _check_warnings(
+    caught: list[warnings.WarningMessage], *, name: str, is_tiff: bool
+) -> list[str]:
     kept: list[str] = []
     for item in caught:
         text = str(item.message)
@@ -215,7 +300,9 @@ def _check_warnings(caught: list[warnings.WarningMessage], *, name: str) -> list
                 "limits.max_pixels in the profile if the scan is genuine.",
                 file=name,
             )
-        if "Tag data larger than file" in text or "Truncated File Read" in text:
+        # In a TIFF the tags are the image's own structure; elsewhere they come from an EXIF
+        # block, whose damage is a warning on an image that decoded fine.
+        if is_tiff and ("Tag data larger than file" in text or "Truncated File Read" in text):
             raise TruncatedImageError(
                 f"File {name!r} is truncated ({text}); copy it again from the original.",
                 file=name,
@@ -259,7 +346,7 @@ def _precise_samples(
     *,
     name: str,
     warnings_out: list[str],
-) -> tuple[np.ndarray[Any, np.dtype[np.uint16]] | None, int]:
+) -> tuple[np.ndarray[Any, Any] | None, int]:
     """Pillow reads 16-bit RGB TIFF as 8-bit; take the real samples from tifffile instead."""
     if first.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         return None, 16
@@ -293,43 +380,103 @@ def _describe_icc(icc: bytes | None, warnings_out: list[str]) -> str | None:
         return None
 
 
+Converter = Callable[[np.ndarray[Any, Any]], np.ndarray[Any, Any]]
+
+
 def to_display_image(scan: DecodedScan) -> Image.Image:
     """The first page as an upright 8-bit sRGB (or greyscale) image; the master is untouched."""
-    image = _to_8bit(scan)
-    image = _to_srgb(image, scan)
-    return _apply_orientation(image, scan)
+    return Image.fromarray(to_display_array(scan))
 
 
-def _to_8bit(scan: DecodedScan) -> Image.Image:
+def to_display_array(scan: DecodedScan) -> np.ndarray[Any, Any]:
+    """`to_display_image` as an array: H×W×3 RGB or H×W grey, 8-bit, upright, sRGB."""
+    pixels, convert = to_upright_pixels(scan)
+    return convert(pixels) if convert is not None else pixels
+
+
+def to_upright_pixels(scan: DecodedScan) -> tuple[np.ndarray[Any, Any], Converter | None]:
+    """Upright 8-bit pixels (H×W×3 RGB or H×W grey) and the conversion to sRGB still owed.
+
+    The conversion is None when the pixels are sRGB already (untagged, an sRGB-equivalent
+    profile, or a broken one: a warning). LittleCMS runs at ~50 MP/s, so a caller that makes
+    no full-size output applies it after shrinking; the result may be RGB for a grey input
+    (a grey-gamma profile). The array may be a read-only view of the scan's bytes.
+    """
+    pixels, converted = _to_8bit(scan)
+    convert = None if converted else _srgb_converter(scan, grey=pixels.ndim == 2)
+    return _orient(pixels, _remaining_orientation(scan)), convert
+
+
+def _to_8bit(scan: DecodedScan) -> tuple[np.ndarray[Any, Any], bool]:
+    """8-bit L or RGB samples, and whether they were converted to sRGB on the way (CMYK)."""
+    if scan.samples is not None:
+        samples = scan.samples
+        if samples.ndim == 3 and samples.shape[2] != 3:
+            samples = samples[..., :3]
+        return _scale_to_8bit(samples, scan), False
     image = scan.image
-    if scan.samples16 is not None:
-        samples = scan.samples16[..., :3].astype(np.uint32)
-        # Round to nearest: x * 255 / 65535, never the high byte alone.
-        return Image.fromarray(((samples * 255 + 32767) // 65535).astype(np.uint8))
-    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-        array = np.asarray(image).astype(np.float64)
-        top = 65535.0
-        return Image.fromarray(np.clip(array * 255.0 / top + 0.5, 0, 255).astype(np.uint8))
-    if image.mode == "F":
-        array = np.asarray(image).astype(np.float64)
-        scale = 255.0 if float(np.nanmax(array)) <= 1.0 else 1.0
-        return Image.fromarray(np.clip(np.nan_to_num(array) * scale + 0.5, 0, 255).astype(np.uint8))
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        return _scale_to_8bit(np.asarray(image), scan), False
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
         image.mode == "P" and "transparency" in image.info
     ):
         rgba = image.convert("RGBA")
         backdrop = Image.new("RGBA", rgba.size, (128, 128, 128, 255))
-        return Image.alpha_composite(backdrop, rgba).convert("RGB")
-    if image.mode in ("1", "P"):
-        return image.convert("L" if image.mode == "1" else "RGB")
-    if image.mode in ("L", "RGB", "CMYK"):
-        return image
-    return image.convert("RGB")
+        return np.asarray(Image.alpha_composite(backdrop, rgba).convert("RGB")), False
+    if image.mode == "1":
+        return np.asarray(image.convert("L")), False
+    if image.mode == "CMYK":
+        return np.asarray(_cmyk_to_srgb(image, scan)), True
+    if image.mode in ("L", "RGB"):
+        return np.asarray(image), False
+    return np.asarray(image.convert("RGB")), False
 
 
-def _to_srgb(image: Image.Image, scan: DecodedScan) -> Image.Image:
-    if image.mode == "L":
-        return image
+def _scale_to_8bit(samples: np.ndarray[Any, Any], scan: DecodedScan) -> np.ndarray[Any, Any]:
+    """Scale to 0..255 with rounding: never the high byte alone, never clipped.
+
+    16-bit TIFF samples peaking in 2049..4095 (or whose MaxSampleValue says so) are 12-bit data
+    in 16-bit words, as many scanners write them: they are scaled from 4095, or the picture
+    would come out nearly black.
+    """
+    if samples.dtype == np.uint8:
+        return samples
+    if samples.dtype.kind == "f":
+        array = np.nan_to_num(samples.astype(np.float32, copy=False), nan=0.0, posinf=0.0)
+        scale = 255.0 if float(array.max(initial=0.0)) <= 1.0 else 1.0
+        floats: np.ndarray[Any, Any] = np.clip(array * scale + 0.5, 0, 255)
+        return floats.astype(np.uint8)
+    if samples.dtype.kind == "u" and samples.dtype.itemsize == 2 and not samples.dtype.isnative:
+        samples = samples.astype(np.uint16)  # big-endian TIFF: OpenCV wants native order
+    if samples.dtype != np.uint16:
+        # 32-bit integer grey (Pillow's "I", e.g. a 16-bit PNG): 16-bit range unless it exceeds it.
+        array = samples.astype(np.float64)
+        top = max(float(array.max(initial=0.0)), 65535.0)
+        return np.clip(array * 255.0 / top + 0.5, 0, 255).astype(np.uint8)
+    top = _top_sample_value(samples, scan)
+    # saturate_cast rounds to nearest; one pass in C, unlike numpy's temporaries.
+    scaled: np.ndarray[Any, Any] = cv2.convertScaleAbs(
+        np.ascontiguousarray(samples), alpha=255.0 / top
+    )
+    return scaled
+
+
+def _top_sample_value(samples: np.ndarray[Any, Any], scan: DecodedScan) -> float:
+    tags = getattr(scan.image, "tag_v2", None)
+    declared = tags.get(_TIFF_MAX_SAMPLE_VALUE_TAG) if tags is not None else None
+    if isinstance(declared, tuple):
+        declared = max(declared, default=None)
+    if isinstance(declared, int) and 255 < declared < 65535:
+        return float(declared)
+    # Real 12-bit data of a real subject reaches the upper half of its range; a 16-bit scan
+    # peaking at 3-6% of full scale is a black frame either way, and darker ones stay 16-bit.
+    if scan.format.pillow_format == "TIFF" and 2048 < int(samples.max(initial=0)) <= 4095:
+        return 4095.0
+    return 65535.0
+
+
+def _cmyk_to_srgb(image: Image.Image, scan: DecodedScan) -> Image.Image:
+    # Pillow undoes Adobe's inverted CMYK (APP14) while decoding; the profile does the rest.
     if scan.icc_profile and scan.icc_description is not None:
         try:
             source = ImageCms.ImageCmsProfile(io.BytesIO(scan.icc_profile))
@@ -344,30 +491,90 @@ def _to_srgb(image: Image.Image, scan: DecodedScan) -> Image.Image:
             if converted is not None:
                 return converted
         except (ImageCms.PyCMSError, OSError, ValueError) as exc:
-            scan.warnings.append(f"colour conversion failed ({exc}); treated as sRGB")
-    return image.convert("RGB") if image.mode != "RGB" else image
+            scan.warnings.append(f"colour conversion failed ({exc}); treated as uncalibrated")
+    return image.convert("RGB")
 
 
-_TRANSPOSE = {
-    2: [Image.Transpose.FLIP_LEFT_RIGHT],
-    3: [Image.Transpose.ROTATE_180],
-    4: [Image.Transpose.FLIP_TOP_BOTTOM],
-    5: [Image.Transpose.TRANSPOSE],
-    6: [Image.Transpose.ROTATE_270],
-    7: [Image.Transpose.TRANSVERSE],
-    8: [Image.Transpose.ROTATE_90],
+def _srgb_converter(scan: DecodedScan, *, grey: bool) -> Converter | None:
+    """The LittleCMS transform from the embedded profile to sRGB, or None if nothing to do."""
+    if not scan.icc_profile or scan.icc_description is None:
+        return None
+    in_mode = "L" if grey else "RGB"
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(scan.icc_profile))
+        space = source.profile.xcolor_space.strip()
+        if space != ("GRAY" if grey else "RGB"):
+            scan.warnings.append(
+                f"embedded ICC profile is for {space}, not {in_mode} pixels; treated as sRGB"
+            )
+            return None
+        transform = ImageCms.buildTransform(
+            source,
+            _SRGB_PROFILE,
+            in_mode,
+            "RGB",
+            renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
+            flags=ImageCms.Flags.BLACKPOINTCOMPENSATION,
+        )
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError) as exc:
+        scan.warnings.append(f"colour conversion failed ({exc}); treated as sRGB")
+        return None
+
+    def convert(pixels: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        # In bands of rows: Pillow holds RGB as 4 bytes a pixel, so a whole 24 MP image would
+        # cost two 96 MB copies on top of the result; a band costs a few MB.
+        height, width = pixels.shape[:2]
+        out = np.empty((height, width, 3), np.uint8)
+        rows = max(1, _CONVERT_BAND_PIXELS // max(width, 1))
+        for top in range(0, height, rows):
+            band = Image.fromarray(np.ascontiguousarray(pixels[top : top + rows]))
+            converted = ImageCms.applyTransform(band, transform)
+            assert converted is not None  # None only when transforming in place
+            out[top : top + rows] = np.asarray(converted)
+        return out
+
+    probe = _PROBE_GREY if grey else _PROBE_RGB
+    out = convert(probe).astype(np.int16)
+    expected = np.stack([probe] * 3, axis=-1) if grey else probe
+    # An sRGB profile (or grey gamma ~2.2) under another name: skip a full-size transform.
+    if int(np.abs(out - expected.astype(np.int16)).max()) <= 1:
+        return None
+    return convert
+
+
+_CONVERT_BAND_PIXELS = 1 << 20
+# Probes for "is this profile sRGB already": every 17th level of each channel, and a grey ramp.
+_PROBE_RGB = np.stack(
+    np.meshgrid(*[np.arange(0, 256, 17, dtype=np.uint8)] * 3, indexing="ij"), axis=-1
+).reshape(16, 256, 3)
+_PROBE_GREY = np.arange(256, dtype=np.uint8).reshape(1, 256)
+
+
+def _remaining_orientation(scan: DecodedScan) -> int:
+    """The orientation still to apply: libtiff applies (and drops) the TIFF tag during
+    Pillow's load(), so rotate only if the tag survived, or if the pixels did not come from
+    Pillow, or if it came from XMP (which no decoder applies). Exactly once."""
+    if scan.samples is not None or scan.orientation_from_xmp:
+        return scan.orientation or 1
+    try:
+        remaining = scan.image.getexif().get(ORIENTATION_TAG)
+    except _DECODE_ERRORS:
+        return 1
+    return int(remaining) if isinstance(remaining, int) and 1 <= remaining <= 8 else 1
+
+
+# EXIF orientations 2-8 as OpenCV operations (each makes one contiguous copy).
+_ORIENT: dict[int, Callable[[np.ndarray[Any, Any]], np.ndarray[Any, Any]]] = {
+    2: lambda a: cv2.flip(a, 1),
+    3: lambda a: cv2.rotate(a, cv2.ROTATE_180),
+    4: lambda a: cv2.flip(a, 0),
+    5: lambda a: cv2.transpose(a),
+    6: lambda a: cv2.rotate(a, cv2.ROTATE_90_CLOCKWISE),
+    7: lambda a: cv2.rotate(cv2.transpose(a), cv2.ROTATE_180),
+    8: lambda a: cv2.rotate(a, cv2.ROTATE_90_COUNTERCLOCKWISE),
 }
 
 
-def _apply_orientation(image: Image.Image, scan: DecodedScan) -> Image.Image:
-    """Rotate exactly once: only if the tag survived decoding (libtiff may have applied it)."""
-    if scan.samples16 is not None:
-        remaining = scan.orientation
-    else:
-        try:
-            remaining = scan.image.getexif().get(ORIENTATION_TAG)
-        except _DECODE_ERRORS:
-            remaining = None
-    for step in _TRANSPOSE.get(remaining or 1, []):
-        image = image.transpose(step)
-    return image
+def _orient(pixels: np.ndarray[Any, Any], orientation: int) -> np.ndarray[Any, Any]:
+    step = _ORIENT.get(orientation)
+    return step(np.ascontiguousarray(pixels)) if step is not None else pixels

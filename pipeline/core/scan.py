@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from config.profile import ProcessingProfile
 from pipeline.core.derivatives import Derivative, make_derivatives
 from pipeline.core.iiif import IiifTileSet, make_iiif_tiles
-from pipeline.core.imaging import DecodedScan, decode_scan, to_display_image
+from pipeline.core.imaging import DecodedScan, decode_scan, to_upright_pixels
 from pipeline.core.metadata import ScanMetadata, extract_metadata
 from pipeline.core.quality import QualityReport, assess_quality
 from pipeline.core.tagging import (
@@ -49,31 +47,42 @@ def prepare_scan(
     """
     decoded = decode_scan(data, name=name, max_pixels=profile.limits.max_pixels)
     metadata = extract_metadata(data, decoded.image)
-    upright = to_display_image(decoded)
-    # One copy of the pixels feeds both the quality checks and the derivatives.
-    pixels = np.asarray(upright)
+    pixels, convert = to_upright_pixels(decoded)
+    make_tiles = iiif_id is not None and profile.iiif.enabled
+    if convert is not None and make_tiles:
+        # Tiles show every pixel in sRGB: convert the full size once.
+        pixels, convert = convert(pixels), None
+    # One copy of the pixels feeds the quality checks, the derivatives and the tiles. Without
+    # tiles, a tagged scan (Adobe RGB...) is converted after the first shrink (LittleCMS runs at
+    # ~50 MP/s), and the checks see the scan's own encoding: sharpness, noise and clipping do
+    # not change, exposure barely, colour names of saturated colours may.
     quality = assess_quality(pixels, profile.quality, close_up=view in CLOSE_UP_VIEWS)
-    derivatives = make_derivatives(pixels, profile.derivatives)
+    derivatives = make_derivatives(pixels, profile.derivatives, convert=convert)
     tags = merge_tags(
         [view_tag(view)],
         tags_from_pixels(pixels, bbox=quality.object_bbox),
         tags_from_metadata(metadata),
     )
     tiles = None
-    if iiif_id is not None and profile.iiif.enabled:
+    if make_tiles and iiif_id is not None:
         tiles = make_iiif_tiles(
-            upright,
+            pixels,
             image_id=iiif_id,
             tile_size=profile.iiif.tile_size,
             quality=profile.iiif.quality,
             max_long_edge=profile.derivatives.access,
+            # The access derivative is the `max` size already: no second 3000 px encode.
+            max_image=next(
+                ((d.width, d.height, d.data) for d in derivatives if d.name == "access"), None
+            ),
         )
+    upright_height, upright_width = pixels.shape[:2]
     return PreparedScan(
         decoded=decoded,
         metadata=metadata,
         quality=quality,
-        upright_width=upright.width,
-        upright_height=upright.height,
+        upright_width=upright_width,
+        upright_height=upright_height,
         derivatives=derivatives,
         tiles=tiles,
         tags=tags,
