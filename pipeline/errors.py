@@ -62,6 +62,12 @@ class PixelLimitError(PermanentError):
     code = "PIXEL_LIMIT"
 
 
+class DecodeTimeoutError(PermanentError):
+    """Decoding and preparing the image took longer than the configured deadline (a hang)."""
+
+    code = "DECODE_TIMEOUT"
+
+
 class FileTooLargeError(PermanentError):
     """The file is larger than the profile allows."""
 

@@ -58,7 +58,8 @@ def to_object_slug(accession: str) -> str:
     slug = re.sub(r"\.{2,}", ".", slug)
     if not slug:
         raise ValueError(f"accession number {accession!r} has no letters or digits")
-    return slug[:200]
+    # Cut at a whole character and never leave a separator at the end of a key segment.
+    return slug[:200].rstrip("-.")
 
 
 def compile_pattern(pattern: str) -> re.Pattern[str]:
@@ -73,16 +74,23 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
     return re.compile("^" + "".join(parts) + "$")
 
 
+_EXTENSION = re.compile(r"[A-Za-z0-9]{1,10}")
+
+
 def split_extension(name: str) -> tuple[str, str]:
+    """('HM.1_front_1', 'tif') from 'HM.1_front_1.tif'; a name without an extension keeps its
+    dots: 'HM.1_front_1' is not stem 'HM' with extension '1_front_1'."""
     stem, dot, ext = name.rpartition(".")
-    if not dot or not stem:
+    if not dot or not stem or not _EXTENSION.fullmatch(ext):
         return name, ""
     return stem, ext
 
 
 def parse_scan_name(name: str, pattern: str) -> ParsedName:
     """Read accession, view and sequence from a file name; BadNameError names the remedy."""
-    nfc = to_nfc(name)
+    # Spaces at either end and trailing dots (which Windows drops anyway) are not part of the
+    # name's fields; the exact name is kept by the caller.
+    nfc = to_nfc(name).strip().rstrip(".").rstrip()
     stem, _ = split_extension(nfc)
     match = compile_pattern(pattern).match(stem)
     if match is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +27,7 @@ def quarantine_file(
     A copy, not a move: the archivist's original stays where it was until they act on it, and
     re-quarantining the same file is idempotent (same bytes, same place).
     """
-    folder = quarantine_dir / (batch_id or "unbatched")
+    folder = quarantine_dir / to_folder_name(batch_id)
     folder.mkdir(parents=True, exist_ok=True)
     target = _free_name(folder, source.name, sha256)
     if source.exists():
@@ -43,6 +44,13 @@ def quarantine_file(
     )
     target.with_name(target.name + ".reason.json").write_bytes(reason)
     return target
+
+
+def to_folder_name(batch_id: str | None) -> str:
+    """The batch's folder: only letters, digits, '.', '_' and '-', never '..' or a path, so a
+    message's batch id cannot place files outside the quarantine folder."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", batch_id or "").lstrip(".-")[:128]
+    return safe or "unbatched"
 
 
 def build_reason(
