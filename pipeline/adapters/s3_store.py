@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
@@ -275,11 +276,13 @@ class S3Store:
         metadata: dict[str, str] | None = None,
         if_match: str | None = None,
         if_none_match: bool = False,
+        md5_hex: str | None = None,
     ) -> PutResult:
         """One PUT with Content-MD5, so bytes damaged in transit are refused by the server.
 
         With `if_none_match`, an existing object is left alone (created=False); with `if_match`,
-        a changed object raises ConcurrentUpdateError.
+        a changed object raises ConcurrentUpdateError. `md5_hex`, the MD5 the caller already
+        computed of these bytes, saves hashing them again.
         """
         bucket = bucket or self.bucket
         args: dict[str, Any] = {
@@ -287,7 +290,11 @@ class S3Store:
             "Key": key,
             "Body": data,
             "ContentType": content_type,
-            "ContentMD5": md5_base64(data),
+            "ContentMD5": (
+                base64.b64encode(bytes.fromhex(md5_hex)).decode("ascii")
+                if md5_hex
+                else md5_base64(data)
+            ),
             "Metadata": metadata or {},
         }
         if if_none_match:
@@ -351,6 +358,32 @@ class S3Store:
             raise
         return PutResult(bucket, key, len(data), created=True)
 
+    def abort_stale_uploads(self, key: str, *, bucket: str | None = None) -> int:
+        """Abort every unfinished multipart upload of `key`; return how many there were.
+
+        A worker killed mid-upload leaves its parts on the server, invisible and billed, for
+        ever. The key holds the content's SHA-256, so any upload of it is the same bytes: one
+        still running elsewhere (a duplicate delivery) fails its completion and its retry finds
+        the master stored. Best effort: a server that cannot list uploads is only logged.
+        """
+        bucket = bucket or self.masters_bucket
+        try:
+            found = self.client.list_multipart_uploads(Bucket=bucket, Prefix=key)
+        except (ClientError, BotoCoreError) as exc:
+            log.warning("could not list multipart uploads of s3://%s/%s: %s", bucket, key, exc)
+            return 0
+        stale = [u for u in found.get("Uploads", []) if u.get("Key") == key]
+        for upload in stale:
+            log.warning(
+                "aborting a stale multipart upload %s of s3://%s/%s (started %s)",
+                upload["UploadId"],
+                bucket,
+                key,
+                upload.get("Initiated"),
+            )
+            self._abort(bucket, key, upload["UploadId"])
+        return len(stale)
+
     def _abort(self, bucket: str, key: str, upload_id: str) -> None:
         try:
             self.client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
@@ -358,7 +391,14 @@ class S3Store:
             log.warning("could not abort multipart upload %s of s3://%s/%s", upload_id, bucket, key)
 
     def store_master(
-        self, key: str, data: bytes, *, sha256: str, content_type: str, name: str
+        self,
+        key: str,
+        data: bytes,
+        *,
+        sha256: str,
+        content_type: str,
+        name: str,
+        md5_hex: str | None = None,
     ) -> PutResult:
         """Store a master once (If-None-Match) and prove it by hashing it back from the server.
 
@@ -368,6 +408,8 @@ class S3Store:
         bucket = self.masters_bucket
         metadata = {"sha256": sha256}
         if len(data) >= self.multipart_threshold:
+            # Parts left by a worker that died mid-upload (SIGKILL, OOM, power) go first.
+            self.abort_stale_uploads(key, bucket=bucket)
             result = self.put_once_multipart(
                 key, data, content_type=content_type, bucket=bucket, metadata=metadata
             )
@@ -379,6 +421,7 @@ class S3Store:
                 bucket=bucket,
                 metadata=metadata,
                 if_none_match=True,
+                md5_hex=md5_hex,
             )
         found = self.hash_object(key, bucket=bucket)
         if found is None:

@@ -1,0 +1,125 @@
+"""Fixity: `sohoa audit` re-hashes masters in a real bucket and reports every difference."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from config.settings import SohoaSettings
+from pipeline.services import ingest, publish
+from pipeline.services.audit import run_audit
+from pipeline.services.context import Context
+from pipeline.services.models import ProcessScanTask
+from tests.conftest import S3Server, make_settings, settings_env
+from tests.integration.test_backbone import write_jpeg
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture()
+def stored(s3_server: S3Server, tmp_path: Path) -> Iterator[tuple[Context, dict[str, str]]]:
+    """Four scans of three artefacts stored through the real services (no worker needed)."""
+    # The audit never touches Redis: any URL will do.
+    settings = make_settings(s3_server, "redis://127.0.0.1:1/0", tmp_path / "var")
+    ctx = Context.from_settings(settings)
+    ctx.store.ensure_bucket(settings.bucket)
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    masters: dict[str, str] = {}
+    for i, name in enumerate(
+        ["AUD.1_front_1.jpg", "AUD.1_back_1.jpg", "AUD.2_front_1.jpg", "AUD.3_front_1.jpg"]
+    ):
+        write_jpeg(drop / name, seed=40 + i, size=(320, 240))
+        result = ingest.process_scan(ctx, ProcessScanTask(path=str(drop / name), batch_id="aud"))
+        assert result.status == "stored", result
+        masters[name] = next(ctx.store.list_keys(f"masters/{result.object}/{result.scan_id}"))
+    for slug in ("aud.1", "aud.2", "aud.3"):
+        publish.publish_record(ctx, slug)
+    yield ctx, masters
+
+
+def audit_cli(settings: SohoaSettings, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "audit", *args],
+        env=settings_env(settings),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_a_changed_a_missing_and_a_stray_master_are_exactly_what_is_reported(
+    stored: tuple[Context, dict[str, str]], tmp_path: Path
+) -> None:
+    """Fault: a stored master's byte is flipped in the bucket, another is deleted, a stray
+    object appears under masters/.
+    Outcome: `sohoa audit` reports exactly those three (changed, missing, untracked) in JSON and
+    CSV with expected and found SHA-256, exits 1, and repairs nothing."""
+    ctx, masters = stored
+    store, settings = ctx.store, ctx.settings
+    clean = audit_cli(settings, tmp_path, "--json")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert json.loads(clean.stdout)["checked"] == 4
+
+    changed, missing = masters["AUD.1_back_1.jpg"], masters["AUD.2_front_1.jpg"]
+    original, _ = store.get_bytes(changed)
+    damaged = bytearray(original)
+    damaged[len(damaged) // 3] ^= 0x01  # one bit of one byte: bit rot
+    store.client.put_object(Bucket=store.masters_bucket, Key=changed, Body=bytes(damaged))
+    store.client.delete_object(Bucket=store.masters_bucket, Key=missing)
+    stray = "masters/aud.9/not-from-sohoa.tif"
+    store.client.put_object(Bucket=store.masters_bucket, Key=stray, Body=b"II*\x00stray")
+    before = {k: store.get_bytes(k, bucket=store.masters_bucket) for k in store.list_keys("")}
+
+    done = audit_cli(settings, tmp_path, "--all", "--report", str(tmp_path / "audit"), "--json")
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert report["ok"] is False and report["checked"] == 3
+    assert [f["key"] for f in report["changed"]] == [changed]
+    assert report["changed"][0]["expected_sha256"] == hashlib.sha256(original).hexdigest()
+    assert report["changed"][0]["found_sha256"] == hashlib.sha256(damaged).hexdigest()
+    assert "has changed" in report["changed"][0]["message"]
+    assert [f["key"] for f in report["missing"]] == [missing]
+    assert [f["key"] for f in report["untracked"]] == [stray]
+    assert report["unreadable"] == []
+    written = sorted((tmp_path / "audit").iterdir())
+    assert [p.suffix for p in written] == [".csv", ".json"]
+    rows = list(csv.DictReader(io.StringIO(written[0].read_text("utf-8"))))
+    assert sorted((r["kind"], r["key"]) for r in rows) == sorted(
+        [("changed", changed), ("missing", missing), ("untracked", stray)]
+    )
+    assert json.loads(written[1].read_text("utf-8")) == report
+    # Never repairs: the bucket is exactly as the audit found it.
+    after = {k: store.get_bytes(k, bucket=store.masters_bucket) for k in store.list_keys("")}
+    assert after == before
+
+    text = audit_cli(settings, tmp_path)
+    assert text.returncode == 1
+    assert "1 changed, 1 missing, 1 untracked" in text.stdout
+    assert "MISSING: Master of aud.2" in text.stdout
+
+
+def test_a_sample_rehashes_only_some_masters_but_checks_presence_of_all(
+    stored: tuple[Context, dict[str, str]],
+) -> None:
+    """Fault: a master is deleted; the audit re-hashes only a sample.
+    Outcome: the missing master is still reported (presence comes from the listing)."""
+    ctx, masters = stored
+    ctx.store.delete(masters["AUD.3_front_1.jpg"], bucket=ctx.store.masters_bucket)
+    report = run_audit(ctx, sample=1, seed=7)
+    assert report.sampled and report.checked == 1 and report.tracked == 4
+    assert [f.key for f in report.missing] == [masters["AUD.3_front_1.jpg"]]
+    assert not report.ok
+    assert run_audit(ctx, sample=1, seed=7).to_dict()["changed"] == report.to_dict()["changed"]
+    everything = run_audit(ctx, sample=1, everything=True)
+    assert everything.checked == 3 and not everything.sampled
