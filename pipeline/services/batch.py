@@ -1,14 +1,29 @@
-"""Find the files of an ingest and sum up what happened to them; no broker, no bucket."""
+"""Find the files of an ingest, sum up what happened to them, and run an overnight batch that
+resumes and reconciles against the bucket; no decoding, and the broker is not the record."""
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import os
+import re
+import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline.core.naming import is_ignored_name
+from pipeline.adapters.redis_batch import BatchState
+from pipeline.core.naming import is_ignored_name, parse_scan_name, to_nfc
+from pipeline.errors import SohoaError
+from pipeline.services.context import Context
+from pipeline.services.ingest import scan_record_key
+from pipeline.services.models import ProcessScanTask, ScanResult
+from pipeline.services.quarantine import sha256_of_file
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -95,3 +110,361 @@ def summarise(results: list[dict[str, Any]]) -> IngestSummary:
         summary.codes[str(result.get("code"))] += 1
         summary.problems.append(result)
     return summary
+
+
+# --- the overnight batch: plan, send, follow, reconcile ----------------------------------------
+
+SendScan = Callable[[ProcessScanTask], str]
+
+
+def default_batch_id(folder: Path) -> str:
+    """The same folder gives the same batch, so running it again resumes it."""
+    resolved = folder.resolve()
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", resolved.name).strip("-._")[:40] or "batch"
+    return f"{slug}-{hashlib.sha1(str(resolved).encode()).hexdigest()[:8]}"
+
+
+def stored_result(ctx: Context, path: Path, slug: str, sha256: str) -> dict[str, Any] | None:
+    """A `stored` result when the bucket holds this file's scan record and its master, whole.
+
+    The scan record is written last, once everything it points at is stored; the master's
+    size and recorded SHA-256 are checked too, so a damaged bucket sends the file again.
+    """
+    found = ctx.store.read_json(scan_record_key(slug, sha256))
+    if found is None:
+        return None
+    record = found[0]
+    try:
+        master = record["master"]
+        head = ctx.store.head(str(master["key"]), bucket=str(master["bucket"]))
+        whole = (
+            head is not None
+            and head.get("ContentLength") == master["size"]
+            and head.get("Metadata", {}).get("sha256") == sha256
+        )
+    except (KeyError, TypeError):
+        whole = False
+    if not whole:
+        return None
+    quality = record.get("quality") or {}
+    return ScanResult(
+        status="stored",
+        path=str(path),
+        name=to_nfc(path.name),
+        object=slug,
+        scan_id=sha256,
+        already_stored=True,
+        qc_verdict=quality.get("verdict"),
+    ).model_dump()
+
+
+@dataclass
+class BatchProgress:
+    """Where a batch stands: counts of the files' outcomes, and the pace of this run."""
+
+    batch_id: str
+    total: int
+    stored: int = 0
+    quarantined: int = 0
+    failed: int = 0
+    skipped: int = 0  # stored before this run: not sent again
+    processed: int = 0  # outcomes that arrived from workers during this run
+    elapsed: float = 0.0
+
+    @property
+    def done(self) -> int:
+        return self.stored + self.quarantined + self.failed
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.total - self.done)
+
+    @property
+    def per_hour(self) -> float | None:
+        return self.processed / self.elapsed * 3600 if self.elapsed > 0 and self.processed else None
+
+    @property
+    def eta_seconds(self) -> float | None:
+        rate = self.per_hour
+        return self.remaining / rate * 3600 if rate else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "batch_id": self.batch_id,
+            "total": self.total,
+            "stored": self.stored,
+            "quarantined": self.quarantined,
+            "failed": self.failed,
+            "remaining": self.remaining,
+            "skipped": self.skipped,
+            "per_hour": round(self.per_hour, 1) if self.per_hour else None,
+            "eta_seconds": round(self.eta_seconds) if self.eta_seconds is not None else None,
+        }
+
+
+def _count(progress: BatchProgress, outcome: dict[str, Any]) -> None:
+    status = outcome.get("status")
+    if status == "stored":
+        progress.stored += 1
+    elif status == "quarantined":
+        progress.quarantined += 1
+    else:
+        progress.failed += 1
+
+
+def read_progress(state: BatchState, batch_id: str) -> BatchProgress | None:
+    """A batch's progress from its keys alone (for `sohoa status`, while or after it runs)."""
+    meta = state.read_meta(batch_id)
+    if meta is None:
+        return None
+    files = state.read_files(batch_id)
+    results = state.read_results(batch_id)
+    progress = BatchProgress(batch_id, total=int(meta.get("total") or len(files)))
+    run_started = float(meta.get("run_started") or 0)
+    for path, entry in files.items():
+        outcome = entry.get("outcome") or results.get(path)
+        if outcome is None:
+            continue
+        _count(progress, outcome)
+        if entry.get("skipped"):
+            progress.skipped += 1
+        elif entry.get("task_id"):
+            progress.processed += 1
+    finished = meta.get("finished")
+    progress.elapsed = max(0.0, (float(finished or time.time())) - run_started)
+    return progress
+
+
+@dataclass
+class BatchRun:
+    """One run of a batch. The bucket decides what is stored; Redis only carries messages and
+    progress, so anything it loses is found missing and sent again."""
+
+    ctx: Context
+    state: BatchState
+    batch_id: str
+    files: list[Path]
+    send: SendScan
+    queues: list[str]
+    inputs: list[str] = field(default_factory=list)
+    # No news for this long: look for messages the broker lost (two looks, to be sure).
+    stall_seconds: float = 60.0
+    # The task's own result in Celery's backend, for an outcome our progress keys missed.
+    lookup: Callable[[str], dict[str, Any] | None] | None = None
+    clock: Callable[[], float] = time.monotonic
+    entries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    outcomes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pending: set[str] = field(default_factory=set)
+    resent: int = 0
+    _processed: int = 0
+    _cursor: int = 0
+    _started: float = 0.0
+    _last_news: float = 0.0
+    _suspects: dict[str, str] = field(default_factory=dict)
+
+    # --- plan and send -------------------------------------------------------------------------
+
+    def start(self, on_prepared: Callable[[int, int], None] | None = None) -> None:
+        """Hash every file, ask the bucket, send what is not stored (and not already queued)."""
+        self._started = self._last_news = self.clock()
+        # Results arriving from here on are read from the arrival list; earlier ones are read
+        # once, below. Taking the cursor first means none falls in between.
+        self._cursor = self.state.arrival_count(self.batch_id)
+        previous = self.state.read_files(self.batch_id)
+        earlier = self.state.read_results(self.batch_id)
+        # Messages of this batch still queued or being processed (an earlier run was cut off,
+        # perhaps before it noted what it had sent): waited for, never sent twice.
+        in_flight = {
+            str(payload.get("path")): task_id
+            for task_id, payload in self.state.queued_tasks(self.queues).items()
+            if payload is not None and payload.get("batch_id") == self.batch_id
+        }
+        old_meta = self.state.read_meta(self.batch_id) or {}
+        meta = {
+            "batch_id": self.batch_id,
+            "inputs": self.inputs,
+            "started_at": old_meta.get("started_at") or datetime.now(UTC).isoformat(),
+            "run_started": time.time(),
+            "runs": int(old_meta.get("runs") or 0) + 1,
+            "total": len(self.files),
+            "finished": None,
+        }
+        self.state.save_meta(self.batch_id, meta)
+        pattern = self.ctx.profile.naming.pattern
+        buffer: dict[str, dict[str, Any]] = {}
+        for number, path in enumerate(self.files, start=1):
+            key = str(path)
+            entry = self._plan_one(path, pattern, previous.get(key), earlier.get(key), in_flight)
+            self.entries[key] = buffer[key] = entry
+            if len(buffer) >= 100:
+                self.state.save_files(self.batch_id, buffer)
+                buffer = {}
+            if on_prepared is not None:
+                on_prepared(number, len(self.files))
+        if buffer:
+            self.state.save_files(self.batch_id, buffer)
+
+    def _plan_one(
+        self,
+        path: Path,
+        pattern: str,
+        before: dict[str, Any] | None,
+        earlier: dict[str, Any] | None,
+        in_flight: dict[str, str],
+    ) -> dict[str, Any]:
+        key = str(path)
+        try:
+            stat = path.stat()
+            same = (
+                before is not None
+                and before.get("size") == stat.st_size
+                and before.get("mtime_ns") == stat.st_mtime_ns
+                and bool(before.get("sha256"))
+            )
+            sha256 = str(before["sha256"]) if same and before else sha256_of_file(path)
+        except OSError as exc:
+            outcome = ScanResult(
+                status="failed",
+                path=key,
+                name=to_nfc(path.name),
+                code="SOURCE_MISSING",
+                message=f"File {path.name!r} could not be read ({exc.strerror or exc}): check "
+                "that it is still there and readable, then run the batch again.",
+            ).model_dump()
+            self.outcomes[key] = outcome
+            return {"outcome": outcome}
+        try:
+            slug: str | None = parse_scan_name(path.name, pattern).object_slug
+        except SohoaError:
+            slug = None  # the worker quarantines it as BAD_NAME, with the remedy
+        entry: dict[str, Any] = {
+            "size": stat.st_size,
+            "mtime_ns": stat.st_mtime_ns,
+            "sha256": sha256,
+            "object": slug,
+            "task_id": None,
+            "outcome": None,
+        }
+        stored = stored_result(self.ctx, path, slug, sha256) if slug else None
+        if stored is not None:
+            if earlier is not None and earlier.get("status") == "stored":
+                stored = earlier  # this batch stored it in an earlier run: keep its figures
+            entry["outcome"] = self.outcomes[key] = stored
+            entry["skipped"] = True
+            return entry
+        if same and earlier is not None and earlier.get("status") == "quarantined":
+            # Unchanged bytes give the same verdict: keep it rather than decode them again.
+            entry["outcome"] = self.outcomes[key] = earlier
+            return entry
+        if key in in_flight:
+            # Its message is still queued (or being processed): wait for it, do not send twice.
+            entry["task_id"] = in_flight[key]
+            entry["adopted"] = True
+            self.pending.add(key)
+            return entry
+        self.state.forget_results(self.batch_id, [key])
+        entry["task_id"] = self.send(ProcessScanTask(path=key, batch_id=self.batch_id))
+        self.pending.add(key)
+        return entry
+
+    # --- follow --------------------------------------------------------------------------------
+
+    def poll(self) -> BatchProgress:
+        """Take the results that arrived; look for lost messages when nothing arrives."""
+        arrived = self.state.arrivals(self.batch_id, self._cursor)
+        self._cursor += len(arrived)
+        wanted = [p for p in dict.fromkeys(arrived) if p in self.pending]
+        if wanted:
+            for path, result in self.state.read_results(self.batch_id, wanted).items():
+                self._settle(path, result)
+        if self.pending and self.clock() - self._last_news >= self.stall_seconds:
+            self.reconcile()
+        return self.progress()
+
+    def _settle(self, path: str, outcome: dict[str, Any]) -> None:
+        self.outcomes[path] = outcome
+        self.pending.discard(path)
+        self._suspects.pop(path, None)
+        self._processed += 1
+        self._last_news = self.clock()
+
+    def reconcile(self) -> list[str]:
+        """Send again the files whose message is gone (seen missing twice) and not stored."""
+        self._last_news = self.clock()
+        in_flight = self.state.queued_task_ids(self.queues)
+        suspects = {p for p in self.pending if self.entries[p].get("task_id") not in in_flight}
+        if not suspects:
+            self._suspects = {}
+            return []
+        # A result written between our reads is not a loss.
+        found = self.state.read_results(self.batch_id, sorted(suspects))
+        if self.lookup is not None:
+            for path in suspects - set(found):
+                result = self.lookup(str(self.entries[path]["task_id"]))
+                if result is not None:
+                    found[path] = result
+        for path, result in found.items():
+            self._settle(path, result)
+            suspects.discard(path)
+        lost = [p for p in sorted(suspects) if self._suspects.get(p) == self.entries[p]["task_id"]]
+        self._suspects = {p: self.entries[p]["task_id"] for p in suspects if p not in lost}
+        resent = []
+        changed: dict[str, dict[str, Any]] = {}
+        for key in lost:
+            entry = self.entries[key]
+            slug = entry.get("object")
+            stored = stored_result(self.ctx, Path(key), slug, entry["sha256"]) if slug else None
+            if stored is not None:
+                entry["outcome"] = stored
+                self._settle(key, stored)
+            else:
+                log.warning("batch %s: the message for %s was lost; sending it again",
+                            self.batch_id, key)  # fmt: skip
+                self.state.forget_results(self.batch_id, [key])
+                entry["task_id"] = self.send(ProcessScanTask(path=key, batch_id=self.batch_id))
+                resent.append(key)
+            changed[key] = entry
+        if changed:
+            self.state.save_files(self.batch_id, changed)
+        self.resent += len(resent)
+        return resent
+
+    def verify_stored(self) -> list[str]:
+        """The last word is the bucket's: a file a worker called stored must be there."""
+        missing = []
+        for key, outcome in list(self.outcomes.items()):
+            if outcome.get("status") != "stored" or self.entries.get(key, {}).get("outcome"):
+                continue  # found in the bucket by this run already
+            slug, sha256 = outcome.get("object"), outcome.get("scan_id")
+            if slug and sha256 and stored_result(self.ctx, Path(key), slug, sha256):
+                continue
+            missing.append(key)
+        for key in missing:
+            del self.outcomes[key]
+            self.state.forget_results(self.batch_id, [key])
+            self.entries[key]["task_id"] = self.send(
+                ProcessScanTask(path=key, batch_id=self.batch_id)
+            )
+            self.pending.add(key)
+        if missing:
+            self.state.save_files(self.batch_id, {k: self.entries[k] for k in missing})
+            self.resent += len(missing)
+        return missing
+
+    def progress(self) -> BatchProgress:
+        progress = BatchProgress(self.batch_id, total=len(self.files))
+        for key, outcome in self.outcomes.items():
+            _count(progress, outcome)
+            if self.entries.get(key, {}).get("skipped"):
+                progress.skipped += 1
+        progress.processed = self._processed
+        progress.elapsed = self.clock() - self._started
+        return progress
+
+    def finish(self) -> list[dict[str, Any]]:
+        """Mark the batch finished; return one result per file, in the batch's order."""
+        meta = self.state.read_meta(self.batch_id) or {"batch_id": self.batch_id}
+        meta["finished"] = time.time()
+        meta["summary"] = self.progress().as_dict()
+        self.state.save_meta(self.batch_id, meta)
+        return [self.outcomes[str(p)] for p in self.files if str(p) in self.outcomes]

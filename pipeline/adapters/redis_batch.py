@@ -1,0 +1,231 @@
+"""Batch progress and daily counts in Redis, under the queue prefix: a shared cache of where a
+batch stands, never its record (the bucket is); it does not queue (Celery does)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+from redis.exceptions import RedisError
+
+from pipeline.errors import BrokerUnavailableError
+
+log = logging.getLogger(__name__)
+
+# kombu's Redis transport: a queue with priorities is several lists, `name` and
+# `name\x06\x16{3,6,9}`; messages taken and not yet acknowledged wait in the `unacked` hash.
+_PRIORITY_SEP = "\x06\x16"
+_PRIORITIES = ("3", "6", "9")
+_UNACKED = "unacked"
+# Batch keys outlive their batch long enough for the morning after a long weekend.
+_TTL_SECONDS = 30 * 24 * 3600
+_DAILY_TTL_SECONDS = 8 * 24 * 3600
+_CHUNK = 500
+
+
+def _today() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d")
+
+
+class BatchState:
+    """Per-batch keys: meta, files (path -> entry), results (path -> ScanResult dict) and the
+    order results arrived in (a list, read incrementally by whoever follows the batch)."""
+
+    def __init__(self, url: str, *, prefix: str, timeout: float = 10.0) -> None:
+        self._client = redis.Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=True
+        )
+        self.prefix = prefix
+
+    def close(self) -> None:
+        self._client.close()
+
+    # --- keys ----------------------------------------------------------------------------------
+
+    def _key(self, batch_id: str, part: str) -> str:
+        return f"{self.prefix}:batch:{batch_id}:{part}"
+
+    @property
+    def _batches(self) -> str:
+        return f"{self.prefix}:batches"
+
+    def _daily(self, day: str) -> str:
+        return f"{self.prefix}:daily:{day}"
+
+    @contextmanager
+    def _redis(self, action: str) -> Iterator[redis.Redis]:
+        try:
+            yield self._client
+        except RedisError as exc:
+            raise BrokerUnavailableError(
+                f"Redis did not answer while trying to {action} ({type(exc).__name__}): check "
+                "that it runs (`sohoa services status`); batch progress is kept in it."
+            ) from None
+
+    # --- meta ----------------------------------------------------------------------------------
+
+    def save_meta(self, batch_id: str, meta: dict[str, Any]) -> None:
+        with self._redis("save a batch") as client, client.pipeline() as pipe:
+            pipe.set(self._key(batch_id, "meta"), json.dumps(meta), ex=_TTL_SECONDS)
+            pipe.zadd(self._batches, {batch_id: datetime.now(UTC).timestamp()})
+            pipe.execute()
+
+    def read_meta(self, batch_id: str) -> dict[str, Any] | None:
+        with self._redis("read a batch") as client:
+            raw = client.get(self._key(batch_id, "meta"))
+        return json.loads(raw) if raw else None
+
+    def recent_batches(self, limit: int = 5) -> list[str]:
+        with self._redis("list batches") as client:
+            return [str(b) for b in client.zrevrange(self._batches, 0, limit - 1)]
+
+    # --- files ---------------------------------------------------------------------------------
+
+    def save_files(self, batch_id: str, entries: dict[str, dict[str, Any]]) -> None:
+        key = self._key(batch_id, "files")
+        items = list(entries.items())
+        with self._redis("save a batch's files") as client:
+            for start in range(0, len(items), _CHUNK):
+                chunk = dict(items[start : start + _CHUNK])
+                with client.pipeline() as pipe:
+                    pipe.hset(key, mapping={p: json.dumps(e) for p, e in chunk.items()})
+                    pipe.expire(key, _TTL_SECONDS)
+                    pipe.execute()
+
+    def read_files(self, batch_id: str) -> dict[str, dict[str, Any]]:
+        with self._redis("read a batch's files") as client:
+            raw = client.hgetall(self._key(batch_id, "files"))
+        return {str(path): json.loads(entry) for path, entry in raw.items()}
+
+    # --- results -------------------------------------------------------------------------------
+
+    def record_result(self, batch_id: str | None, result: dict[str, Any]) -> None:
+        """What a worker does once a file is settled: the batch's result, and today's count."""
+        status = str(result.get("status") or "failed")
+        with self._redis("record a result") as client, client.pipeline() as pipe:
+            if batch_id:
+                path = str(result.get("path") or "")
+                pipe.hset(self._key(batch_id, "results"), path, json.dumps(result))
+                pipe.rpush(self._key(batch_id, "arrivals"), path)
+                pipe.expire(self._key(batch_id, "results"), _TTL_SECONDS)
+                pipe.expire(self._key(batch_id, "arrivals"), _TTL_SECONDS)
+            daily = self._daily(_today())
+            pipe.hincrby(daily, status, 1)
+            pipe.expire(daily, _DAILY_TTL_SECONDS)
+            pipe.execute()
+
+    def forget_results(self, batch_id: str, paths: Iterable[str]) -> None:
+        """Drop earlier results of files about to be sent again, so only the new one counts."""
+        paths = list(paths)
+        with self._redis("reset results") as client:
+            for start in range(0, len(paths), _CHUNK):
+                client.hdel(self._key(batch_id, "results"), *paths[start : start + _CHUNK])
+
+    def read_results(self, batch_id: str, paths: list[str] | None = None) -> dict[str, Any]:
+        key = self._key(batch_id, "results")
+        with self._redis("read results") as client:
+            if paths is None:
+                raw = client.hgetall(key)
+                return {str(p): json.loads(r) for p, r in raw.items()}
+            found: dict[str, Any] = {}
+            for start in range(0, len(paths), _CHUNK):
+                chunk = paths[start : start + _CHUNK]
+                for path, value in zip(chunk, client.hmget(key, chunk), strict=True):
+                    if value is not None:
+                        found[path] = json.loads(value)
+            return found
+
+    def arrivals(self, batch_id: str, start: int) -> list[str]:
+        """Paths whose result arrived, from position `start` of the arrival list on."""
+        with self._redis("read results") as client:
+            return [str(p) for p in client.lrange(self._key(batch_id, "arrivals"), start, -1)]
+
+    def arrival_count(self, batch_id: str) -> int:
+        with self._redis("read results") as client:
+            return int(client.llen(self._key(batch_id, "arrivals")))
+
+    def daily_counts(self, day: str | None = None) -> dict[str, int]:
+        with self._redis("read today's counts") as client:
+            raw = client.hgetall(self._daily(day or _today()))
+        return {str(status): int(count) for status, count in raw.items()}
+
+    # --- the queues (kombu's keys, read only) ---------------------------------------------------
+
+    def queue_depths(self, queues: list[str]) -> dict[str, int]:
+        with self._redis("read queue depths") as client, client.pipeline() as pipe:
+            for queue in queues:
+                for key in _queue_keys(queue):
+                    pipe.llen(key)
+            sizes = [int(n) for n in pipe.execute()]
+        per_queue = len(_PRIORITIES) + 1
+        return {
+            queue: sum(sizes[i * per_queue : (i + 1) * per_queue]) for i, queue in enumerate(queues)
+        }
+
+    def unacked_task_ids(self, queues: list[str]) -> set[str]:
+        """Tasks of these queues taken by a worker and not yet acknowledged (in progress)."""
+        return set(self._unacked(queues))
+
+    def _unacked(self, queues: list[str]) -> dict[str, dict[str, Any] | None]:
+        wanted = set(queues)
+        found: dict[str, dict[str, Any] | None] = {}
+        with self._redis("read unacknowledged tasks") as client:
+            for _, raw in client.hscan_iter(_UNACKED, count=_CHUNK):
+                try:
+                    message, _exchange, routing_key = json.loads(raw)
+                except (ValueError, TypeError):
+                    continue
+                if routing_key in wanted:
+                    parsed = _parse(message)
+                    if parsed is not None:
+                        found[parsed[0]] = parsed[1]
+        return found
+
+    def queued_tasks(self, queues: list[str]) -> dict[str, dict[str, Any] | None]:
+        """Every task still waiting in these queues or held unacknowledged by a worker: its id
+        and its payload (the `payload` keyword of a Sohoa task), None when unreadable."""
+        found = self._unacked(queues)
+        with self._redis("read the queues") as client:
+            for queue in queues:
+                for key in _queue_keys(queue):
+                    length = int(client.llen(key))
+                    for start in range(0, length, _CHUNK):
+                        for raw in client.lrange(key, start, start + _CHUNK - 1):
+                            try:
+                                parsed = _parse(json.loads(raw))
+                            except (ValueError, TypeError):
+                                continue
+                            if parsed is not None:
+                                found[parsed[0]] = parsed[1]
+        return found
+
+    def queued_task_ids(self, queues: list[str]) -> set[str]:
+        return set(self.queued_tasks(queues))
+
+
+def _queue_keys(queue: str) -> list[str]:
+    return [queue, *(f"{queue}{_PRIORITY_SEP}{p}" for p in _PRIORITIES)]
+
+
+def _parse(message: Any) -> tuple[str, dict[str, Any] | None] | None:
+    """(task id, payload) of a kombu message as Celery's protocol 2 writes it in JSON."""
+    try:
+        task_id = str(message["headers"]["id"])
+    except (KeyError, TypeError):
+        return None
+    try:
+        body = message["body"]
+        if message.get("properties", {}).get("body_encoding") == "base64":
+            body = base64.b64decode(body)
+        _args, kwargs, _embed = json.loads(body)
+        payload = kwargs.get("payload")
+        return task_id, payload if isinstance(payload, dict) else None
+    except (KeyError, TypeError, ValueError, binascii.Error):
+        return task_id, None

@@ -1,0 +1,442 @@
+"""`sohoa batch`, `sohoa status` and `sohoa beat`: parse options, build the dependencies, call
+the batch, status and schedule services, render progress; no pipeline logic here."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from config.settings import SohoaSettings
+from pipeline.cli_common import check_services, fail, settings_of
+from pipeline.errors import RetryableError, SohoaError
+
+# Without a terminal (a log file overnight), one line at most this often, and on every end.
+_LOG_LINE_SECONDS = 10.0
+_POLL_SECONDS = 0.5
+
+
+def _queues(settings: SohoaSettings) -> list[str]:
+    from workers.app import bulk_queue, interactive_queue
+
+    return [interactive_queue(settings), bulk_queue(settings)]
+
+
+def _state(settings: SohoaSettings) -> Any:
+    from pipeline.adapters.redis_batch import BatchState
+
+    return BatchState(settings.redis_url, prefix=settings.queue_prefix)
+
+
+def _human_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, secs = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
+
+
+def render_progress(progress: Any, *, width: int = 24) -> str:
+    """One line: a bar, done / total, the outcomes, what remains, the rate and the ETA."""
+    total = max(progress.total, 1)
+    filled = round(width * progress.done / total)
+    rate = f"{progress.per_hour:,.0f}/h" if progress.per_hour else "–/h"
+    return (
+        f"[{'#' * filled}{'.' * (width - filled)}] {progress.done}/{progress.total} done: "
+        f"{progress.stored} stored, {progress.quarantined} quarantined, {progress.failed} failed, "
+        f"{progress.remaining} remaining · {rate} · ETA {_human_seconds(progress.eta_seconds)}"
+    )
+
+
+class _Progress:
+    """Redraw one line on a terminal; otherwise print a line when something changed, at most
+    every few seconds, so that an overnight log stays readable."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stdout.isatty()
+        self.last_line = ""
+        self.last_at = 0.0
+
+    def show(self, line: str, *, final: bool = False) -> None:
+        if self.tty:
+            click.echo("\r" + line.ljust(len(self.last_line)), nl=final)
+            self.last_line = line
+            return
+        now = time.monotonic()
+        if line != self.last_line and (final or now - self.last_at >= _LOG_LINE_SECONDS):
+            click.echo(f"{datetime.now(UTC):%H:%M:%S} {line}")
+            self.last_line, self.last_at = line, now
+
+
+# --- batch ---------------------------------------------------------------------------------------
+
+
+@click.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--inventory", "inventory_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Inventory sheet (CSV in UTF-8, or XLSX) of the objects.",
+)  # fmt: skip
+@click.option(
+    "--report", "report_dir", type=click.Path(file_okay=False, path_type=Path),
+    help="Also write the report (JSON, CSV, HTML) here; it always goes to reports/ in the bucket.",
+)  # fmt: skip
+@click.option(
+    "--batch-id",
+    help="Name of the batch (default: from the folder, so running it again resumes it).",
+)
+@click.option("--detach", is_flag=True, help="Queue the files and return at once.")
+@click.pass_context
+def batch(
+    ctx: click.Context,
+    folder: Path,
+    inventory_path: Path | None,
+    report_dir: Path | None,
+    batch_id: str | None,
+    detach: bool,
+) -> None:
+    """Process every scan under FOLDER on the bulk queue, with a live progress bar.
+
+    Resumable: running the same command again (after Ctrl-C, a reboot, a worker crash) skips
+    the scans already stored and verified in the bucket, without sending them again, and
+    finishes the rest. At the end every file is either stored (checked in the bucket) or
+    quarantined; a file whose task was lost (Redis restarted empty, say) is sent again. The
+    report goes to reports/BATCH.{json,csv,html} in the bucket (and to --report).
+
+    Exit status: 0 when every file is stored, 1 when any was quarantined or failed, 130 when
+    interrupted (the queued files keep being processed: run the command again to follow them).
+
+    \b
+    Examples:
+      sohoa batch /srv/scans/2025-03 --inventory /srv/scans/2025-03/inventory.csv
+      sohoa batch /srv/scans/2025-03 --detach      then: sohoa status BATCH
+    """
+    from pipeline.services.batch import BatchRun, collect_files, default_batch_id
+    from pipeline.services.context import Context
+    from pipeline.services.report import is_valid_batch_id
+    from workers import client
+    from workers.app import configure_app
+
+    settings = settings_of(ctx)
+    batch_id = batch_id or default_batch_id(folder)
+    if not is_valid_batch_id(batch_id):
+        fail(f"--batch-id {batch_id!r}: use letters, digits, '.', '_' and '-' (at most 128).")
+    selection = collect_files([folder])
+    inventory_file = inventory_path.resolve() if inventory_path else None
+    for path, why in selection.skipped:
+        if path != inventory_file:
+            click.echo(f"skipped {path.name}: {why}", err=True)
+    check_services(settings)
+    configure_app(settings)
+    sctx = Context.from_settings(settings)
+    changed = _register_inventory(sctx, inventory_path) if inventory_path else []
+    state = _state(settings)
+
+    def lookup(task_id: str) -> dict[str, Any] | None:
+        from celery.result import AsyncResult
+
+        result = AsyncResult(task_id, app=configure_app(settings))
+        if result.ready() and result.successful() and isinstance(result.result, dict):
+            return dict(result.result)
+        return None
+
+    run = BatchRun(
+        sctx,
+        state,
+        batch_id,
+        selection.files,
+        send=lambda task: client.send_scan(task),
+        queues=_queues(settings),
+        inputs=[str(folder.resolve())],
+        stall_seconds=settings.batch_stall_seconds,
+        lookup=lookup,
+    )
+    started_at = datetime.now(UTC)
+    shown = _Progress()
+    try:
+        previous = state.read_meta(batch_id)
+        click.echo(
+            f"Batch {batch_id}: {len(selection.files)} files"
+            + (f" (resuming; run {int(previous.get('runs') or 1) + 1})" if previous else "")
+        )
+        if previous and previous.get("started_at"):
+            started_at = datetime.fromisoformat(previous["started_at"])
+        run.start(
+            on_prepared=lambda n, total: (
+                shown.show(f"checking and queueing {n}/{total}")
+                if n % 50 == 0 or n == total
+                else None
+            )
+        )
+        if shown.tty:
+            click.echo("")
+        first = run.progress()
+        adopted = sum(1 for e in run.entries.values() if e.get("adopted"))
+        click.echo(
+            f"  queued {len(run.pending) - adopted}, already stored {first.skipped}, "
+            f"still queued from before {adopted}, settled before {first.done - first.skipped}"
+        )
+        _publish_unscanned(settings, changed, selection.files)
+        if detach:
+            click.echo(f"Detached. Progress: sohoa status {batch_id}")
+            return
+        if run.pending and not client.live_workers():
+            click.secho(
+                "warning: no worker answers; the files wait in the queue until one starts "
+                "(`sohoa worker`).",
+                fg="yellow",
+                err=True,
+            )
+        _follow(run, shown)
+    except KeyboardInterrupt:
+        click.echo("")
+        click.secho(
+            f"Interrupted. Queued files keep being processed; run the same command again to "
+            f"follow and finish batch {batch_id} (nothing stored is sent twice).",
+            fg="yellow",
+        )
+        sys.exit(130)
+    except SohoaError as exc:
+        fail(exc.message)
+    results = run.finish()
+    ok = _print_outcome(run, results, settings)
+    _save_report(sctx, results, batch_id, started_at, [str(folder)], report_dir)
+    sys.exit(0 if ok else 1)
+
+
+def _follow(run: Any, shown: _Progress) -> None:
+    """Until every file is settled and the bucket agrees; a broker outage only pauses this."""
+    while True:
+        try:
+            progress = run.poll()
+            shown.show(render_progress(progress))
+            if not run.pending:
+                if not run.verify_stored():
+                    break
+                click.echo(f"\n  {len(run.pending)} files not found in the bucket: sent again")
+        except RetryableError as exc:
+            click.secho(f"\nwarning: {exc.message}", fg="yellow", err=True)
+            time.sleep(5)
+        time.sleep(_POLL_SECONDS)
+    shown.show(render_progress(run.progress()), final=True)
+
+
+def _print_outcome(run: Any, results: list[dict[str, Any]], settings: SohoaSettings) -> bool:
+    from pipeline.services.batch import summarise
+
+    summary = summarise(results)
+    progress = run.progress()
+    click.echo(f"Batch {run.batch_id} finished in {_human_seconds(progress.elapsed)}")
+    click.echo(
+        f"  scans:       {summary.stored} stored ({summary.stored - summary.already_stored} new, "
+        f"{summary.already_stored} already there; {progress.skipped} not sent again)"
+    )
+    click.echo(f"  objects:     {len(summary.objects)}")
+    click.echo(f"  bytes:       {summary.bytes_stored / 2**20:,.1f} MiB written")
+    click.echo(f"  quarantined: {summary.quarantined}   failed: {summary.failed}")
+    if run.resent:
+        click.echo(f"  sent again:  {run.resent} (their tasks were lost)")
+    for problem in summary.problems[:50]:
+        click.secho(f"  ✗ {problem.get('code')}: {problem.get('message')}", fg="red")
+    if len(summary.problems) > 50:
+        click.echo(f"  … and {len(summary.problems) - 50} more in the report")
+    if summary.quarantined:
+        click.echo(f"  Rejected files and their reasons are in {settings.quarantine_path}/")
+    return summary.ok and summary.files == len(run.files)
+
+
+def _save_report(
+    sctx: Any,
+    results: list[dict[str, Any]],
+    batch_id: str,
+    started_at: datetime,
+    inputs: list[str],
+    report_dir: Path | None,
+) -> None:
+    from pipeline.services.report import BatchInfo, save_batch_report
+
+    info = BatchInfo(batch_id, started_at, datetime.now(UTC), inputs)
+    try:
+        saved = save_batch_report(sctx.store, results, info, directory=report_dir)
+    except SohoaError as exc:
+        click.secho(f"warning: report not uploaded: {exc.message}", fg="yellow", err=True)
+        return
+    for path in saved.paths:
+        click.echo(f"  report:      {path}")
+    click.echo(f"  report:      s3://{sctx.store.bucket}/{saved.keys[-1]}")
+
+
+def _register_inventory(sctx: Any, inventory_path: Path) -> list[str]:
+    from pipeline.core.inventory import parse_inventory
+    from pipeline.services.publish import register_inventory
+    from schemas import inventory_columns
+
+    try:
+        inventory = parse_inventory(inventory_path.read_bytes(), columns=inventory_columns())
+        for problem in inventory.problems:
+            click.secho(
+                f"inventory {inventory_path.name}, line {problem.line}: {problem.message}",
+                fg="yellow",
+                err=True,
+            )
+        changed = register_inventory(sctx, inventory)
+    except SohoaError as exc:
+        fail(exc.message)
+    click.echo(
+        f"Inventory: {len(inventory.rows)} rows loaded, {len(inventory.problems)} problems, "
+        f"{len(changed)} new or changed."
+    )
+    return list(changed)
+
+
+def _publish_unscanned(settings: SohoaSettings, changed: list[str], files: list[Path]) -> None:
+    """Objects whose inventory row changed get their record rebuilt even with no new scan."""
+    if not changed:
+        return
+    from config.profile import load_profile
+    from pipeline.core.naming import parse_scan_name
+    from pipeline.services.models import PublishRecordTask
+    from workers import client
+
+    pattern = load_profile(settings.profile_path).naming.pattern
+    scanned = set()
+    for path in files:
+        try:
+            scanned.add(parse_scan_name(path.name, pattern).object_slug)
+        except SohoaError:
+            continue
+    for slug in sorted(set(changed) - scanned):
+        client.send_publish(PublishRecordTask(object=slug))
+
+
+# --- status --------------------------------------------------------------------------------------
+
+
+@click.command()
+@click.argument("batch_id", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@click.pass_context
+def status(ctx: click.Context, batch_id: str | None, as_json: bool) -> None:
+    """Show workers alive, queue depths, scans in progress, today's figures and the last batches;
+    with BATCH, that batch's progress (as `sohoa batch` shows it).
+
+    \b
+    Examples:
+      sohoa status
+      sohoa status scans-2025-03-1a2b3c4d --json
+    """
+    from pipeline.services.status import collect_status, describe_batch
+    from workers import client
+    from workers.app import configure_app
+
+    settings = settings_of(ctx)
+    configure_app(settings)
+    state = _state(settings)
+    try:
+        if batch_id is not None:
+            described = describe_batch(state, batch_id)
+            if described is None:
+                fail(
+                    f"Redis knows no batch {batch_id!r} (under prefix {settings.queue_prefix!r}): "
+                    "check the id in `sohoa status`; a finished batch's report stays in the "
+                    f"bucket: `sohoa report {batch_id}`.",
+                    code=1,
+                )
+            if as_json:
+                click.echo(json.dumps(described, indent=2))
+                return
+            _render_batch(described)
+            return
+        picture = collect_status(state, queues=_queues(settings), workers=client.live_workers())
+    except RetryableError as exc:
+        fail(exc.message)
+    if as_json:
+        click.echo(json.dumps(picture, indent=2))
+        return
+    workers = picture["workers"]
+    click.echo(
+        f"Workers:     {len(workers)} alive" + (": " + ", ".join(workers) if workers else "")
+    )
+    for queue, depth in picture["queues"].items():
+        click.echo(f"Queue        {queue}: {depth} waiting")
+    click.echo(f"In progress: {picture['in_progress']}")
+    today = picture["today"]
+    click.echo(
+        f"Today (UTC): {today['stored']} stored, {today['quarantined']} quarantined, "
+        f"{today['failed']} failed"
+    )
+    if picture["batches"]:
+        click.echo("Last batches:")
+    for item in picture["batches"]:
+        click.echo(
+            f"  {item['batch_id']:<40} {item['state']:<9} "
+            f"{item['total'] - item['remaining']}/{item['total']} done, {item['stored']} stored, "
+            f"{item['quarantined']} quarantined, {item['failed']} failed"
+        )
+
+
+def _render_batch(item: dict[str, Any]) -> None:
+    click.echo(f"Batch {item['batch_id']} ({item['state']}, started {item['started_at']})")
+    for source in item["inputs"]:
+        click.echo(f"  input        {source}")
+    rate = f"{item['per_hour']:,.0f} files/h" if item["per_hour"] else "–"
+    click.echo(
+        f"  {item['total'] - item['remaining']}/{item['total']} done: {item['stored']} stored "
+        f"({item['skipped']} already before), {item['quarantined']} quarantined, "
+        f"{item['failed']} failed, {item['remaining']} remaining"
+    )
+    click.echo(f"  rate         {rate}   ETA {_human_seconds(item['eta_seconds'])}")
+    if item["finished_at"]:
+        click.echo(
+            f"  finished     {item['finished_at']}  (report: sohoa report {item['batch_id']})"
+        )
+
+
+# --- beat ----------------------------------------------------------------------------------------
+
+
+@click.command()
+@click.option("--list", "list_only", is_flag=True, help="Print the schedule and exit.")
+@click.option(
+    "--now", "run_now", type=click.Choice(["backlog", "fixity"]),
+    help="Queue one nightly job at once (a worker runs it) and exit.",
+)  # fmt: skip
+@click.option("--loglevel", default="INFO", show_default=True)
+@click.pass_context
+def beat(ctx: click.Context, list_only: bool, run_now: str | None, loglevel: str) -> None:
+    """Run the nightly schedule (Celery beat): the hot folder's backlog and a fixity sample.
+
+    Times come from SOHOA_NIGHTLY_AT and SOHOA_FIXITY_AT (HH:MM, UTC); the backlog runs only
+    when SOHOA_HOT_FOLDER is set, the fixity sample re-hashes SOHOA_FIXITY_SAMPLE random masters
+    (0: never). Run one beat per deployment, beside the workers that do the work.
+    """
+    from pipeline.services.schedule import FIXITY_SAMPLE, NIGHTLY_BACKLOG, nightly_jobs
+    from workers.app import bulk_queue, configure_app
+
+    settings = settings_of(ctx)
+    jobs = nightly_jobs(settings)
+    if list_only or run_now is None:
+        if not jobs:
+            click.echo("Nothing scheduled: set SOHOA_HOT_FOLDER and/or SOHOA_FIXITY_SAMPLE.")
+        for job in jobs:
+            click.echo(f"  {job.hour:02d}:{job.minute:02d} UTC  {job.name:<16} {job.task}")
+    if list_only:
+        return
+    check_services(settings)
+    app = configure_app(settings)
+    if run_now is not None:
+        task = NIGHTLY_BACKLOG if run_now == "backlog" else FIXITY_SAMPLE
+        sent = app.send_task(task, queue=bulk_queue(settings))
+        click.echo(f"Queued {task} (task {sent.id}).")
+        return
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    app.Beat(loglevel=loglevel, schedule=str(settings.var_dir / "celerybeat-schedule")).run()

@@ -1,0 +1,194 @@
+"""`sohoa batch` against real Redis, SeaweedFS and worker processes: interrupted and resumed,
+workers killed, messages lost; every file ends stored once (PUTs counted) or quarantined."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+from tests.conftest import QUEUE_PREFIX, S3Server, Stack
+from tests.support.stacks import own_redis, proxied_stack
+from tests.unit.images import encode, gradient_rgb
+
+pytestmark = pytest.mark.integration
+
+VIEWS = ("front", "back", "left", "right")
+# Our own Redis (the tests age unacknowledged messages: a short visibility timeout in the
+# machine's Redis would hand back other runs' messages too) and fast redelivery.
+FAST = {
+    "visibility_timeout": 20,
+    "task_time_limit": 15,
+    "task_soft_time_limit": 12,
+    "batch_stall_seconds": 2.0,
+    "metrics_port": 0,
+}
+
+
+def make_scans(folder: Path, count: int) -> list[Path]:
+    """`count` tiny distinct JPEGs, four views per object."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        path = folder / f"BATCH.{i // 4:03d}_{VIEWS[i % 4]}_1.jpg"
+        path.write_bytes(encode(gradient_rgb(64, 48, seed=i), "JPEG", quality=90))
+        paths.append(path)
+    return paths
+
+
+def start_batch(stack: Stack, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline.cli", "batch", *args],
+        env=stack.env,
+        cwd=stack.home,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def wait_until(check: object, what: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():  # type: ignore[operator]
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def received_task_ids(stack: Stack) -> list[str]:
+    """Every process_scan delivery the stack's workers logged (redeliveries keep their id)."""
+    found = []
+    for log in sorted(stack.home.glob("worker-*.log")):
+        found += re.findall(r"sohoa\.process_scan\[([0-9a-f-]+)\] received", log.read_text())
+    return found
+
+
+def test_an_interrupted_batch_resumes_and_stores_every_scan_once(
+    s3_server: S3Server, tmp_path: Path
+) -> None:
+    count = 200
+    folder = tmp_path / "scans"
+    make_scans(folder, count)
+    (folder / "BATCH.BAD_front_1.jpg").write_text("Đây không phải là ảnh.\n")
+    files = count + 1
+    with (
+        own_redis(tmp_path) as redis_url,
+        proxied_stack(s3_server, redis_url, tmp_path, concurrency=2, **FAST) as built,
+    ):
+        stack, proxy = built.stack, built.proxy
+        broker = redis.Redis.from_url(redis_url)
+        results = f"{QUEUE_PREFIX}:batch:night-1:results"
+
+        first = start_batch(stack, str(folder), "--batch-id", "night-1")
+        wait_until(lambda: broker.hlen(results) >= 60 or first.poll() is not None, "60 results")
+        assert first.poll() is None, first.communicate()[0]
+        # A power cut, as far as these two are concerned: no warm shutdown, no goodbye.
+        os.killpg(first.pid, signal.SIGKILL)
+        assert stack.worker is not None
+        os.killpg(stack.worker.pid, signal.SIGKILL)
+        first.wait(timeout=10)
+        stack.worker.wait(timeout=10)
+        settled = [json.loads(v) for v in broker.hvals(results)]
+        assert len(settled) < files, "the batch finished before it could be interrupted"
+        stored_before = sum(1 for r in settled if r["status"] == "stored")
+
+        stack.start_worker(concurrency=2)
+        report_dir = tmp_path / "report"
+        second = stack.sohoa(
+            "batch", str(folder), "--batch-id", "night-1", "--report", str(report_dir), timeout=280
+        )
+        output = second.stdout + second.stderr
+        # One file is not an image: quarantined, so the exit status says "look at the report".
+        assert second.returncode == 1, output
+        assert "resuming" in output
+        assert "BATCH.BAD_front_1.jpg" in output and "NOT_AN_IMAGE" in output
+
+        # Every scan stored exactly once: one successful master PUT per scan, none repeated.
+        master_puts = [s for s in proxy.seen if s.method == "PUT" and s.key.startswith("masters/")]
+        created = [s.key for s in master_puts if s.status == 200]
+        assert len(created) == count, sorted(s.status for s in master_puts)
+        assert len(set(created)) == count
+        masters = sorted(stack.store.list_keys("masters/"))
+        assert masters == sorted(created)
+        assert len(list(stack.store.list_keys("scans/"))) == count
+
+        # Nothing was sent twice: the re-run skipped what was stored and waited for what was
+        # still queued or held by the killed worker (its messages came back on their own).
+        received = received_task_ids(stack)
+        assert len(set(received)) == files, (len(set(received)), len(received))
+        plan = re.search(
+            r"queued (\d+), already stored (\d+), still queued from before (\d+)", output
+        )
+        assert plan is not None, output
+        queued_again, skipped, waited_for = (int(n) for n in plan.groups())
+        assert skipped >= stored_before
+        assert queued_again + skipped + waited_for <= files
+
+        # The report's counts match the bucket, on disk and in the bucket alike.
+        report = json.loads((report_dir / "night-1.json").read_text("utf-8"))
+        summary = report["summary"]
+        assert summary["files"] == files
+        assert summary["stored"] == count == len(masters)
+        assert summary["quarantined"] == 1 and summary["failed"] == 0
+        assert summary["codes"] == {"NOT_AN_IMAGE": 1}
+        stored_ids = {f["scan_id"] for f in report["files"] if f["status"] == "stored"}
+        assert stored_ids == {Path(key).stem for key in masters}
+        in_bucket = stack.store.get_bytes("reports/night-1.json")
+        assert in_bucket is not None
+        assert json.loads(in_bucket[0])["summary"] == summary
+
+        # Running it once more sends nothing and uploads nothing.
+        before = len(proxy.seen)
+        third = stack.sohoa("batch", str(folder), "--batch-id", "night-1", timeout=120)
+        assert third.returncode == 1
+        assert "queued 0, already stored 200" in third.stdout
+        assert not [s for s in proxy.seen[before:] if s.method == "PUT" and "masters/" in s.key]
+        assert len(set(received_task_ids(stack))) == files
+
+
+def test_messages_lost_by_the_broker_are_found_and_sent_again(
+    s3_server: S3Server, tmp_path: Path
+) -> None:
+    count = 30
+    folder = tmp_path / "scans"
+    make_scans(folder, count)
+    with (
+        own_redis(tmp_path) as redis_url,
+        proxied_stack(s3_server, redis_url, tmp_path, concurrency=2, **FAST) as built,
+    ):
+        stack = built.stack
+        broker = redis.Redis.from_url(redis_url)
+        stack.stop_workers()  # so that the messages are still queued when they vanish
+        follower = start_batch(stack, str(folder), "--batch-id", "lost-1")
+        queue = f"{QUEUE_PREFIX}.bulk"
+        wait_until(
+            lambda: (
+                broker.hlen(f"{QUEUE_PREFIX}:batch:lost-1:files") == count
+                and broker.llen(queue) == count
+            ),
+            "every file queued",
+        )
+        # What a Redis restarted without its data does to the queue (never a FLUSH).
+        for key in broker.scan_iter(match=f"{queue}*"):
+            broker.delete(key)
+        assert broker.llen(queue) == 0
+        stack.start_worker(concurrency=2)
+        output, _ = follower.communicate(timeout=180)
+        assert follower.returncode == 0, output
+        assert f"sent again:  {count}" in output
+        assert len(list(stack.store.list_keys("masters/"))) == count
+        assert len(list(stack.store.list_keys("scans/"))) == count
+        found = stack.store.get_bytes("reports/lost-1.json")
+        assert found is not None
+        summary = json.loads(found[0])["summary"]
+        assert (summary["files"], summary["stored"], summary["new"]) == (count, count, count)

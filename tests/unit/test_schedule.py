@@ -1,0 +1,140 @@
+"""The nightly schedule as beat sees it, batch progress figures and the fixity summary."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from celery.schedules import crontab
+from pydantic import ValidationError
+
+from config.settings import SohoaSettings
+from pipeline.cli_batch import render_progress
+from pipeline.services.batch import BatchProgress, default_batch_id
+from pipeline.services.report import is_valid_batch_id
+from pipeline.services.schedule import (
+    FIXITY_SAMPLE,
+    NIGHTLY_BACKLOG,
+    NightlyJob,
+    nightly_jobs,
+    summarise_audit,
+)
+from workers.app import beat_schedule, bulk_queue, celery_config
+
+
+def settings(**values: object) -> SohoaSettings:
+    return SohoaSettings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
+def test_without_a_hot_folder_only_the_fixity_sample_is_scheduled() -> None:
+    assert nightly_jobs(settings()) == [NightlyJob("nightly-fixity", FIXITY_SAMPLE, 3, 30)]
+
+
+def test_both_jobs_at_the_configured_times(tmp_path: Path) -> None:
+    jobs = nightly_jobs(
+        settings(hot_folder=tmp_path, nightly_at="01:05", fixity_at="23:59", fixity_sample=10)
+    )
+    assert jobs == [
+        NightlyJob("nightly-backlog", NIGHTLY_BACKLOG, 1, 5),
+        NightlyJob("nightly-fixity", FIXITY_SAMPLE, 23, 59),
+    ]
+
+
+def test_a_sample_of_zero_turns_the_fixity_job_off(tmp_path: Path) -> None:
+    assert [j.task for j in nightly_jobs(settings(hot_folder=tmp_path, fixity_sample=0))] == [
+        NIGHTLY_BACKLOG
+    ]
+
+
+@pytest.mark.parametrize("value", ["24:00", "2:00", "02:60", "0200", "tonight"])
+def test_times_that_are_not_hh_mm_are_refused(value: str) -> None:
+    with pytest.raises(ValidationError, match="nightly_at"):
+        settings(nightly_at=value)
+
+
+def test_beat_entries_are_crontabs_on_the_bulk_queue(tmp_path: Path) -> None:
+    configured = settings(hot_folder=tmp_path, nightly_at="02:10", queue_prefix="night")
+    entries = beat_schedule(configured)
+    assert set(entries) == {"nightly-backlog", "nightly-fixity"}
+    backlog = entries["nightly-backlog"]
+    assert backlog["task"] == "sohoa.nightly_backlog"
+    assert backlog["schedule"] == crontab(hour=2, minute=10)
+    assert backlog["options"] == {"queue": bulk_queue(configured)} == {"queue": "night.bulk"}
+    assert entries["nightly-fixity"]["schedule"] == crontab(hour=3, minute=30)
+    config = celery_config(configured)
+    assert config["beat_schedule"] == entries
+    assert config["beat_schedule_filename"] == str(Path("var") / "celerybeat-schedule")
+
+
+@dataclass
+class _Finding:
+    key: str
+    expected: str
+    found: str | None
+
+
+@dataclass
+class _Report:
+    changed: list[_Finding] = field(default_factory=list)
+    missing: list[_Finding] = field(default_factory=list)
+    untracked: list[_Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.changed and not self.missing
+
+
+def test_the_fixity_summary_is_json_with_every_finding_named() -> None:
+    report = _Report(
+        changed=[_Finding("masters/a/1.tif", "aa", "bb")],
+        missing=[_Finding("masters/b/2.tif", "cc", None)],
+        untracked=[_Finding("masters/c/3.tif", "", None)] * 2,
+    )
+    summary = summarise_audit(report, sample=10)
+    assert json.loads(json.dumps(summary)) == summary
+    assert summary["ok"] is False and summary["sample"] == 10
+    assert summary["changed"] == [{"key": "masters/a/1.tif", "expected": "aa", "found": "bb"}]
+    assert summary["missing"][0]["key"] == "masters/b/2.tif"
+    assert summary["untracked"] == 2
+    assert summarise_audit(_Report(), sample=3)["ok"] is True
+
+
+def test_progress_figures_rate_and_eta() -> None:
+    progress = BatchProgress(
+        "b", total=100, stored=30, quarantined=5, failed=5, processed=20, elapsed=60.0
+    )
+    assert (progress.done, progress.remaining) == (40, 60)
+    assert progress.per_hour == pytest.approx(1200.0)
+    assert progress.eta_seconds == pytest.approx(180.0)
+    line = render_progress(progress)
+    assert "40/100 done: 30 stored, 5 quarantined, 5 failed, 60 remaining" in line
+    assert "1,200/h" in line and "ETA 3 min 00 s" in line
+    idle = BatchProgress("b", total=10)
+    assert idle.eta_seconds is None and "ETA –" in render_progress(idle)
+
+
+def test_the_default_batch_id_is_stable_per_folder_and_names_a_report(tmp_path: Path) -> None:
+    folder = tmp_path / "Scans 2025/03 Huế"
+    folder.mkdir(parents=True)
+    first = default_batch_id(folder)
+    assert first == default_batch_id(folder / ".." / folder.name)
+    assert first != default_batch_id(tmp_path)
+    assert is_valid_batch_id(first)
+
+
+def test_the_api_metrics_app_answers_even_without_redis() -> None:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from pipeline.metrics import api_metrics_app
+
+    app = FastAPI()
+    # Nothing listens on port 1: the queue depths are left out, the scrape still answers.
+    app.mount("/metrics", api_metrics_app(settings(redis_url="redis://127.0.0.1:1/0")))
+    with TestClient(app) as client:
+        response = client.get("/metrics/")
+    assert response.status_code == 200
+    assert "# TYPE sohoa_queue_depth gauge" in response.text
+    assert "process_cpu_seconds_total" in response.text or "python_info" in response.text
