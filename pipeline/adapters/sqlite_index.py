@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_INDEX_NAME: Final = "catalogue.sqlite3"
 # Bump when the tables change shape; an index of another shape is rebuilt empty on open.
-_LAYOUT_VERSION: Final = 1
+_LAYOUT_VERSION: Final = 2  # 2: documents keep the ETag of the record they came from
 _FINGERPRINT: Final = f"{_LAYOUT_VERSION}:" + ",".join(f.name for f in TEXT_FIELDS)
 # Folded columns: we fold (incl. Đ -> D, which unicode61 leaves alone) before the tokenizer
 # sees the text; remove_diacritics 2 is a second line for any mark our folding misses.
@@ -125,6 +125,7 @@ class _Tables:
                 accession_sort TEXT NOT NULL,
                 name_sort TEXT NOT NULL,
                 updated_at TEXT NOT NULL,
+                etag TEXT,
                 hit TEXT NOT NULL)""",
             f"CREATE INDEX documents_{n}_accession ON {self.documents}(accession_key)",
             f"CREATE INDEX documents_{n}_accession_sort ON {self.documents}(accession_sort)",
@@ -166,12 +167,13 @@ class _Tables:
             doc.accession_sort,
             doc.name_sort,
             updated,
+            doc.etag,
             doc.hit.model_dump_json(exclude={"score"}),
         )
         if row is None:
             doc_id = connection.execute(
                 f"INSERT INTO {self.documents} (object, accession_key, accession_sort, "
-                "name_sort, updated_at, hit) VALUES (?, ?, ?, ?, ?, ?)",
+                "name_sort, updated_at, etag, hit) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (doc.object, *values),
             ).lastrowid
         else:
@@ -180,7 +182,7 @@ class _Tables:
                 return
             connection.execute(
                 f"UPDATE {self.documents} SET accession_key = ?, accession_sort = ?, "
-                "name_sort = ?, updated_at = ?, hit = ? WHERE id = ?",
+                "name_sort = ?, updated_at = ?, etag = ?, hit = ? WHERE id = ?",
                 (*values, doc_id),
             )
             self.remove_text(connection, doc_id)
@@ -431,6 +433,13 @@ class SqliteIndex:
         with self._transaction(write=False) as connection:
             tables = self._live(connection)
             return int(connection.execute(f"SELECT COUNT(*) FROM {tables.documents}").fetchone()[0])
+
+    @_map_errors
+    def versions(self) -> dict[str, str | None]:
+        with self._transaction(write=False) as connection:
+            tables = self._live(connection)
+            rows = connection.execute(f"SELECT object, etag FROM {tables.documents}").fetchall()
+        return {object_slug: etag for object_slug, etag in rows}
 
     @_map_errors
     def find_accession(self, accession: str) -> SearchHit | None:

@@ -81,11 +81,28 @@ TEXT_FIELDS: Final[tuple[TextField, ...]] = (
     TextField("dimensions", 1.0, _inventory("dimensions")),
 )
 
+_VERDICTS: Final = ("pass", "warn", "fail")  # in order of gravity
+
+
+def _qc_verdict(record: ArtefactRecord) -> list[str]:
+    """The worst quality verdict of the record's views: one bad photograph needs redoing."""
+    verdicts = [v.quality.verdict for v in record.views if v.quality is not None]
+    return [max(verdicts, key=_VERDICTS.index)] if verdicts else []
+
+
+def _tag_values(record: ArtefactRecord) -> list[str]:
+    """The slugs of the record's and its views' tags ('material:dong', 'colour:red'): stable
+    and unique where labels are not ('Đá' stone and 'Da' leather fold to one key)."""
+    tags = [*record.tags, *(tag for view in record.views for tag in view.tags)]
+    return list(dict.fromkeys(tag.value for tag in tags))
+
+
 FACET_FIELDS: Final[tuple[FacetField, ...]] = (
     FacetField("material", lambda r: [_inventory("material")(r)]),
     FacetField("period", lambda r: [_inventory("period")(r)]),
     FacetField("object_type", lambda r: [_inventory("object_type")(r)]),
-    # Later: FacetField("qc_verdict", lambda r: [r.qc.verdict]), FacetField("tag", lambda r: r.tags)
+    FacetField("qc_verdict", _qc_verdict),
+    FacetField("tag", _tag_values),
 )
 
 FACET_NAMES: Final = tuple(f.name for f in FACET_FIELDS)
@@ -133,6 +150,8 @@ class IndexDocument(_Model):
     accession_sort: str
     name_sort: str
     updated_at: datetime
+    # The ETag of records/{object}.json this came from: how a catch-up tells what changed.
+    etag: str | None = None
     text: dict[str, str]  # TEXT_FIELDS name -> the field's text, as written (NFC)
     facets: dict[str, list[str]]  # FACET_FIELDS name -> values, as shown (NFC, trimmed)
     hit: SearchHit
@@ -213,6 +232,9 @@ class CatalogueIndex(Protocol):
         """The artefact whose accession number has the same slug ('HM.1/A' finds 'hm.1-a')."""
 
     def count(self) -> int: ...
+
+    def versions(self) -> dict[str, str | None]:
+        """Every indexed object and the ETag of the record it was indexed from (None: unknown)."""
 
     def close(self) -> None: ...
 

@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from pipeline.adapters.s3_reader import list_objects, to_etag
 from pipeline.core.catalogue import CatalogueIndex, IndexDocument, to_index_document
 from pipeline.core.records import ArtefactRecord
 from pipeline.services.context import Context
@@ -39,6 +40,16 @@ class ReindexResult(_Result):
     """What rebuilding the index from the bucket did."""
 
     indexed: int
+    rejected: list[RejectedRecord]
+    seconds: float
+
+
+class CatchUpResult(_Result):
+    """What reconciling the index with the bucket did: only what differed was read."""
+
+    listed: int
+    indexed: int
+    removed: int
     rejected: list[RejectedRecord]
     seconds: float
 
@@ -82,7 +93,7 @@ def load_document(ctx: Context, key: str) -> IndexDocument | RejectedRecord | No
         return RejectedRecord(
             key=key, reason=f"the record names object {record.object!r} but is stored at {key}"
         )
-    return to_index_document(record)
+    return to_index_document(record).model_copy(update={"etag": to_etag(found[1])})
 
 
 def reindex(ctx: Context, index: CatalogueIndex) -> ReindexResult:
@@ -123,3 +134,60 @@ def index_object(ctx: Context, index: CatalogueIndex, object_slug: str) -> Index
         return IndexObjectResult(object=object_slug, status="removed")
     log.warning("not indexed: %s: %s", outcome.key, outcome.reason)
     return IndexObjectResult(object=object_slug, status="rejected", reason=outcome.reason)
+
+
+def to_object_slug_of(key: str) -> str | None:
+    """'records/hm.1-a.json' -> 'hm.1-a'; None for anything that is not a record's key."""
+    name = key.removeprefix(RECORDS_PREFIX)
+    if key == name or "/" in name or not name.endswith(".json") or name == ".json":
+        return None
+    return name.removesuffix(".json")
+
+
+def catch_up(
+    ctx: Context, index: CatalogueIndex, *, known_bad: dict[str, str] | None = None
+) -> CatchUpResult:
+    """Make the index agree with the bucket, reading only the records whose ETag differs from
+    the one indexed, and removing entries whose record is gone. A notification that never
+    arrived costs one listing (a request per thousand records), not a reindex.
+
+    `known_bad` (object -> ETag) remembers records already rejected, so an invalid record is
+    reported once per version, not at every catch-up; it is updated in place.
+    """
+    started = time.monotonic()
+    known_bad = {} if known_bad is None else known_bad
+    listed: dict[str, str] = {}
+    for item in list_objects(ctx.store, RECORDS_PREFIX):
+        slug = to_object_slug_of(item.key)
+        if slug is not None:
+            listed[slug] = item.etag
+    held = index.versions()
+    stale = sorted(
+        slug
+        for slug, etag in listed.items()
+        if held.get(slug) != etag and known_bad.get(slug) != etag
+    )
+    gone = sorted(set(held) - set(listed))
+    indexed, rejected = 0, []
+    with ThreadPoolExecutor(_READERS, thread_name_prefix="catch-up") as pool:
+        outcomes = pool.map(lambda slug: (slug, load_document(ctx, record_key(slug))), stale)
+        for slug, outcome in outcomes:
+            if isinstance(outcome, IndexDocument):
+                index.upsert(outcome)
+                known_bad.pop(slug, None)
+                indexed += 1
+                continue
+            index.delete(slug)
+            if isinstance(outcome, RejectedRecord):
+                log.warning("not indexed: %s: %s", outcome.key, outcome.reason)
+                known_bad[slug] = listed[slug]
+                rejected.append(outcome)
+    for slug in gone:
+        index.delete(slug)
+    return CatchUpResult(
+        listed=len(listed),
+        indexed=indexed,
+        removed=len(gone),
+        rejected=rejected,
+        seconds=round(time.monotonic() - started, 3),
+    )
