@@ -141,7 +141,7 @@ def services_up(settings: SohoaSettings, *, free_ports: bool = False) -> Embedde
         _write_state(settings, state)
 
         updates = {ENDPOINT_VAR: state.s3_endpoint_url, REDIS_URL_VAR: settings.redis_url}
-        public = _follow_endpoint(settings.public_base_url, state.s3_endpoint_url)
+        public = _follow_endpoint(settings.public_base_url, state.s3_endpoint_url, settings.bucket)
         if public is not None:
             updates[PUBLIC_BASE_URL_VAR] = public
         _update_env_file(env_path, updates)
@@ -355,13 +355,19 @@ def _bring_up_seaweedfs(
     state.started.append("seaweedfs")
 
 
-def _follow_endpoint(public_base_url: str, endpoint: str) -> str | None:
-    """A public base URL on this machine follows the embedded endpoint; others stay as set."""
+def _follow_endpoint(public_base_url: str, endpoint: str, bucket: str) -> str | None:
+    """A public base URL on this machine follows the embedded endpoint; others stay as set.
+
+    Left at its default, the URL also follows the bucket's name (path-style: /{bucket}), so
+    IIIF ids point at the bucket the tiles are really in.
+    """
     parts = urlsplit(public_base_url)
     if parts.hostname not in _LOCAL_HOSTS:
         return None
     target = urlsplit(endpoint)
-    return urlunsplit((target.scheme, target.netloc, parts.path, parts.query, parts.fragment))
+    default = SohoaSettings.model_fields["public_base_url"].default
+    path = f"/{bucket}" if public_base_url == default else parts.path
+    return urlunsplit((target.scheme, target.netloc, path, parts.query, parts.fragment))
 
 
 # --- credentials, env file, state -------------------------------------------------------------

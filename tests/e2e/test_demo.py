@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
 
-from pipeline.adapters.embedded import is_process_alive
+from pipeline.adapters.embedded import find_free_ports, is_process_alive
 from tests.conftest import QUEUE_PREFIX
 
 pytestmark = pytest.mark.integration
@@ -28,14 +34,67 @@ def sohoa(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedPro
     )
 
 
+def demo_then_serve(env: dict[str, str], cwd: Path) -> str:
+    """`sohoa demo --serve`: the page answers, tiles are public, Ctrl-C ends it; its output."""
+    port = find_free_ports(1, grpc_twins=False)[0]
+    log = cwd / "demo-serve.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipeline.cli", "demo", "--size", "400", "--serve", "--port",
+         str(port)],
+        env=env, cwd=cwd, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 600
+        while f"open {url}" not in log.read_text("utf-8", "replace"):
+            assert proc.poll() is None, log.read_text("utf-8", "replace")
+            assert time.monotonic() < deadline, log.read_text("utf-8", "replace")
+            time.sleep(0.5)
+        page = fetch(url + "?q=binh+gom", deadline)
+        assert "Bình gốm men lam vẽ rồng" in page
+        obj = fetch(url + "objects/BTCVH.GS.0012", deadline)
+        info = re.search(r'data-info="([^"]+/info\.json)"', obj)
+        assert info, obj
+        # The embedded bucket lets anyone read the tiles (a viewer needs it), not the records.
+        described = json.loads(fetch(html.unescape(info.group(1)), deadline))
+        assert described["type"] == "ImageService3"
+        public_base = described["id"].split("/iiif/")[0]
+        with pytest.raises(urllib.error.HTTPError) as denied:
+            urllib.request.urlopen(f"{public_base}/records/btcvh.gs.0012.json", timeout=10)
+        assert denied.value.code == 403
+    finally:
+        proc.send_signal(signal.SIGINT)  # Ctrl-C
+        code = proc.wait(timeout=60)
+    text = log.read_text("utf-8", "replace")
+    assert code == 0, text
+    return text
+
+
+def fetch(url: str, deadline: float) -> str:
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                return str(response.read().decode("utf-8"))
+        except urllib.error.HTTPError:
+            raise  # the server answered: no point asking again
+        except urllib.error.URLError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 def test_demo_runs_twice_without_duplicates_and_stops_cleanly(
     clean_redis: str, tmp_path: Path
 ) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SOHOA_", "REDIS_URL", "AWS_"))}
+    bucket = "demo-" + uuid.uuid4().hex[:8]
     env.update(
         SOHOA_VAR_DIR=str(tmp_path / "var"),
         SOHOA_REDIS_URL=clean_redis,
-        SOHOA_BUCKET="demo-" + uuid.uuid4().hex[:8],
+        SOHOA_BUCKET=bucket,
+        # The default names the default bucket; `services up` moves it to the real endpoint.
+        SOHOA_PUBLIC_BASE_URL=f"http://127.0.0.1:8333/{bucket}",
         SOHOA_QUEUE_PREFIX=QUEUE_PREFIX,
     )
     try:
@@ -48,10 +107,10 @@ def test_demo_runs_twice_without_duplicates_and_stops_cleanly(
         env_file = tmp_path / "var" / "sohoa.env"
         assert env_file.stat().st_mode & 0o077 == 0
 
-        second = sohoa(env, tmp_path, "demo", "--size", "400")
-        assert second.returncode == 0, second.stdout + second.stderr
-        assert "39 stored (0 new, 39 already there)" in second.stdout
-        assert "reusing worker" in second.stdout
+        # `make run` ends serving the web page in the foreground until Ctrl-C.
+        second = demo_then_serve(env, tmp_path)
+        assert "39 stored (0 new, 39 already there)" in second
+        assert "reusing worker" in second
 
         shown = sohoa(env, tmp_path, "show", "BTCVH.GS.0012", "--json")
         assert shown.returncode == 0, shown.stderr

@@ -352,7 +352,9 @@ def test_services_up_is_idempotent_and_down_leaves_nothing(var_dir: Path) -> Non
     fresh = refresh_settings(settings)
     assert fresh.s3_endpoint_url == first.s3_endpoint_url
     assert fresh.redis_url == settings.redis_url
-    assert fresh.public_base_url == f"{first.s3_endpoint_url}/sohoa"
+    # Left at its default, the public URL follows the endpoint and the bucket's real name, so
+    # IIIF ids point where the tiles are.
+    assert fresh.public_base_url == f"{first.s3_endpoint_url}/sohoa-test"
     access_key = fresh.s3_access_key.get_secret_value()
     secret_key = fresh.s3_secret_key.get_secret_value()
     assert access_key and secret_key
