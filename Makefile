@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run demo stop services-up services-down status worker serve test test-unit system-deps \
+.PHONY: help install npm run demo stop services-up services-down status worker serve test test-unit system-deps \
 	test-integration check lint format typecheck schemas bench clean
 
 help: ## List the targets
@@ -22,8 +22,20 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP) ## Create .venv and install the pinned dependencies
 
-run: $(STAMP) ## Start the embedded services and a worker, process the sample collection, show it
-	$(BIN)/sohoa demo
+# The web page's viewer (OpenSeadragon), pinned in package.json/package-lock.json, installed into
+# node_modules/ (ignored, never committed) and served by `sohoa serve`; no CDN.
+NODE_STAMP := node_modules/.sohoa-installed
+$(NODE_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null; then \
+	  echo "npm ci (OpenSeadragon, the web page's viewer)"; \
+	  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && touch $(NODE_STAMP); \
+	else echo "npm is missing, so the web page shows still images without its deep-zoom viewer:" \
+	  "run 'make system-deps' as root (or apt-get install npm)"; fi
+
+npm: $(NODE_STAMP) ## Install the web page's viewer (OpenSeadragon) from npm into node_modules/
+
+run: $(STAMP) $(NODE_STAMP) ## Start the services and a worker, process the sample collection, serve the web page
+	$(BIN)/sohoa demo --serve
 
 demo: run
 
@@ -41,12 +53,13 @@ status: $(STAMP) ## Show the embedded services and workers
 worker: $(STAMP) ## Run a worker in the foreground (Ctrl-C to stop)
 	$(BIN)/sohoa worker
 
-serve: $(STAMP) ## Serve the read-only catalogue API and OAI-PMH on 127.0.0.1:8000 (Ctrl-C to stop)
+serve: $(STAMP) $(NODE_STAMP) ## Serve the web page, the read-only API and OAI-PMH on 127.0.0.1:8000 (Ctrl-C to stop)
 	$(BIN)/sohoa serve
 
 # Debian tools the tests compare against: ExifTool (the metadata reference), libmagic (used by
-# the IIIF validator). Installed when missing and we are root; otherwise say how.
-SYSTEM_TOOLS := exiftool:libimage-exiftool-perl
+# the IIIF validator), Chromium (the web page's browser tests, driven by Playwright with no
+# browser download) and npm (installs the viewer). Installed when missing and we are root.
+SYSTEM_TOOLS := exiftool:libimage-exiftool-perl chromium:chromium npm:npm
 system-deps: ## Install the Debian tools some tests need, when missing (needs root)
 	@missing=""; for pair in $(SYSTEM_TOOLS); do \
 	  command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair##*:}"; done; \
@@ -58,7 +71,7 @@ system-deps: ## Install the Debian tools some tests need, when missing (needs ro
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	else echo "missing:$$missing -- run: sudo apt-get install$$missing (tests needing them skip)"; fi
 
-test: $(STAMP) system-deps ## Run the whole suite (unit + integration; starts its own SeaweedFS)
+test: $(STAMP) system-deps $(NODE_STAMP) ## Run the whole suite (unit + integration; starts its own SeaweedFS)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-unit: $(STAMP) ## Run the unit tests only (pure core, no services)
@@ -82,6 +95,10 @@ format: $(STAMP) ## Reformat the code
 
 typecheck: $(STAMP)
 	$(BIN)/mypy pipeline workers config schemas
+
+.PHONY: reliability-doc
+reliability-doc: $(STAMP) ## Regenerate docs/RELIABILITY.md from the fault tests' Fault:/Outcome: lines
+	$(BIN)/python -m tests.tools.reliability_doc
 
 schemas: $(STAMP) ## Regenerate schemas/record.schema.json and scan.schema.json from the models
 	$(BIN)/python -c 'import json; from pipeline.core.records import json_schemas; \

@@ -71,6 +71,17 @@ class SohoaSettings(BaseSettings):
     oai_page_size: int = Field(default=100, ge=1, le=1000)
     oai_repository_name: str = "Sohoa catalogue"
     oai_admin_email: str = "catalogue@sohoa.invalid"
+    museum_name: str = Field(
+        default="Sohoa museum", description="The holding institution, named in LIDO and BagIt."
+    )
+    index_listen: bool = Field(
+        default=True, description="`sohoa serve` applies published records to its index live."
+    )
+    index_catchup_seconds: int = Field(
+        default=300,
+        ge=5,
+        description="Seconds between `sohoa serve`'s reconciliations of its index with the bucket.",
+    )
     queue_prefix: str = Field(
         default="sohoa",
         pattern=r"^[a-z0-9][a-z0-9_.-]{0,40}$",
@@ -89,7 +100,39 @@ class SohoaSettings(BaseSettings):
     max_deliveries: int = Field(
         default=3, ge=1, description="Worker deaths a file may cause before it is quarantined"
     )
+    worker_memory_mb: int = Field(
+        default=8192, ge=0, description="Data-segment ceiling of each worker child (0: none)"
+    )
+    decode_timeout: float = Field(
+        default=300.0, gt=0, description="Seconds to decode and prepare one scan: DECODE_TIMEOUT"
+    )
     retry_backoff_max: int = Field(default=120, ge=1)
+    # --- overnight batches, the nightly schedule and metrics (`sohoa batch`, `beat`, /metrics)
+    batch_stall_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="No result for this long: `sohoa batch` looks for lost tasks",
+    )
+    hot_folder: Path | None = Field(
+        default=None, description="The hot folder whose backlog the nightly run processes"
+    )
+    nightly_at: str = Field(
+        default="02:00",
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+        description="Nightly backlog, HH:MM UTC",
+    )
+    fixity_at: str = Field(
+        default="03:30",
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+        description="Nightly fixity sample, HH:MM UTC",
+    )
+    fixity_sample: int = Field(
+        default=100, ge=0, description="Masters re-hashed by the nightly fixity sample (0: none)"
+    )
+    metrics_host: str = Field(default="127.0.0.1", description="Where workers serve /metrics")
+    metrics_port: int = Field(
+        default=9540, ge=0, le=65535, description="Worker /metrics port (0: not served)"
+    )
 
     @model_validator(mode="after")
     def _check_time_limits(self) -> SohoaSettings:
@@ -119,6 +162,11 @@ class SohoaSettings(BaseSettings):
     @property
     def catalogue_index_path(self) -> Path:
         return self.catalogue_path or self.var_dir / "catalogue.sqlite3"
+
+    @property
+    def decode_deadline(self) -> float:
+        """The decode deadline, kept inside the task's soft limit so that it fires first."""
+        return min(self.decode_timeout, self.task_soft_time_limit * 0.9)
 
 
 def load_settings(**overrides: object) -> SohoaSettings:

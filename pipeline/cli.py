@@ -14,7 +14,8 @@ from typing import Any
 import click
 
 from config.settings import SohoaSettings, load_settings
-from pipeline import __version__
+from pipeline import __version__, cli_batch, cli_export
+from pipeline.cli_audit import audit
 from pipeline.cli_common import check_services, fail, settings_of
 from pipeline.cli_inspect import duplicates_command, inspect_command
 from pipeline.cli_serve import serve
@@ -430,6 +431,13 @@ def reindex(ctx: click.Context) -> None:
 @click.option("--period", multiple=True, help="Only this period or reign (repeatable).")
 @click.option("--type", "object_type", multiple=True, help="Only this object type (repeatable).")
 @click.option(
+    "--qc", "qc_verdict", multiple=True, type=click.Choice(["pass", "warn", "fail"]),
+    help="Only objects whose worst view has this QC verdict (repeatable).",
+)  # fmt: skip
+@click.option(
+    "--tag", multiple=True, help="Only objects with this tag, e.g. colour:red (repeatable)."
+)
+@click.option(
     "--sort", type=click.Choice(["relevance", "accession", "name"]), default="relevance",
     show_default=True,
 )  # fmt: skip
@@ -443,6 +451,8 @@ def search(
     material: tuple[str, ...],
     period: tuple[str, ...],
     object_type: tuple[str, ...],
+    qc_verdict: tuple[str, ...],
+    tag: tuple[str, ...],
     sort: str,
     page: int,
     page_size: int,
@@ -468,6 +478,8 @@ def search(
             ("material", material),
             ("period", period),
             ("object_type", object_type),
+            ("qc_verdict", qc_verdict),
+            ("tag", tag),
         )
         if values
     }
@@ -568,9 +580,17 @@ def _bring_up(settings: SohoaSettings) -> SohoaSettings:
 
 @main.command()
 @click.option("--size", default=1600, show_default=True, help="Long edge of the sample scans (px).")
+@click.option(
+    "--serve",
+    "then_serve",
+    is_flag=True,
+    help="Then serve the catalogue's web page in the foreground (Ctrl-C stops it), as `make run`.",
+)
+@click.option("--port", type=int, default=None, help="With --serve: the port [default: 8000].")
 @click.pass_context
-def demo(ctx: click.Context, size: int) -> None:
-    """What `make run` does: services up, a worker, a generated sample collection, ingested.
+def demo(ctx: click.Context, size: int, then_serve: bool, port: int | None) -> None:
+    """What `make run` does: services up, a worker, a generated sample collection, ingested,
+    and (with --serve) the catalogue's web page served.
 
     Running it again reuses everything and adds no duplicates.
     """
@@ -618,13 +638,18 @@ def demo(ctx: click.Context, size: int) -> None:
         ("sohoa search lu huong dong", "search, diacritics optional (finds Lư hương đồng)"),
         ("sohoa ingest DIR --inventory CSV --wait", "your own scans"),
         ("sohoa watch DROP_FOLDER", "a hot folder: files are taken once complete"),
-        ("make serve", "the API (/docs) and OAI-PMH (/oai) on 127.0.0.1:8000"),
+        ("make serve", "the web page, the API (/docs) and OAI-PMH (/oai) on 127.0.0.1:8000"),
         (f"ls {settings.quarantine_path}/demo-problems", "rejected files with a .reason.json each"),
         ("make status   /   make stop", "the services, and stopping them"),
     ]
     click.echo("Try next (the `sohoa` command is .venv/bin/sohoa):")
     for command, what in steps:
         click.echo(f"  {command:<44} {what}")
+    if ok and then_serve:
+        from pipeline.cli_serve import run_server
+
+        click.secho("\n7. The catalogue's web page (search, objects, deep zoom)", bold=True)
+        run_server(settings, port=port)
     sys.exit(0 if ok else 1)
 
 
@@ -726,6 +751,11 @@ main.add_command(duplicates_command)
 main.add_command(watch)
 main.add_command(report)
 main.add_command(serve)
+main.add_command(cli_batch.batch)
+main.add_command(cli_batch.status)
+main.add_command(cli_batch.beat)
+main.add_command(audit)
+main.add_command(cli_export.export)
 
 if __name__ == "__main__":
     main()

@@ -132,6 +132,8 @@ def make_settings(
         "queue_prefix": QUEUE_PREFIX,
         "task_max_retries": 2,
         "retry_backoff_max": 2,
+        # Test workers serve no /metrics unless a test asks (a fixed port would clash).
+        "metrics_port": 0,
     }
     values.update(overrides)
     return SohoaSettings(_env_file=None, **values)  # type: ignore[arg-type]
@@ -227,6 +229,8 @@ def stack(s3_server: S3Server, clean_redis: str, tmp_path: Path) -> Iterator[Sta
     settings = make_settings(s3_server, clean_redis, tmp_path / "var")
     store = S3Store.from_settings(settings)
     store.ensure_bucket(settings.bucket)
+    # As `sohoa services up` leaves the embedded bucket: iiif/, derivatives/, manifests/ public.
+    embedded.allow_public_read(store.client, settings.bucket)
     built = Stack(settings=settings, env=settings_env(settings), store=store, home=tmp_path)
     try:
         built.start_worker()

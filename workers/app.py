@@ -60,6 +60,25 @@ def celery_config(settings: SohoaSettings) -> dict[str, Any]:
         "worker_send_task_events": True,
         "task_send_sent_event": True,
         "enable_utc": True,
+        # `sohoa beat`: the hot folder's backlog and the fixity sample, nightly (UTC).
+        "beat_schedule": beat_schedule(settings),
+        "beat_schedule_filename": str(settings.var_dir / "celerybeat-schedule"),
+    }
+
+
+def beat_schedule(settings: SohoaSettings) -> dict[str, Any]:
+    """Celery beat's entries for the nightly jobs (pipeline/services/schedule.py says which)."""
+    from celery.schedules import crontab
+
+    from pipeline.services.schedule import nightly_jobs
+
+    return {
+        job.name: {
+            "task": job.task,
+            "schedule": crontab(hour=job.hour, minute=job.minute),
+            "options": {"queue": bulk_queue(settings)},
+        }
+        for job in nightly_jobs(settings)
     }
 
 

@@ -3,21 +3,36 @@
 from __future__ import annotations
 
 import logging
+import os
 import random
+import re
 from pathlib import Path
 from typing import Any
 
 import cv2
-from celery import Task
-from celery.signals import worker_process_init
+from billiard.exceptions import TimeLimitExceeded
+from celery import Task, states
+from celery.signals import (
+    task_failure,
+    task_postrun,
+    worker_init,
+    worker_process_init,
+    worker_process_shutdown,
+)
 
+from config.settings import SohoaSettings
+from pipeline import metrics
+from pipeline.adapters.redis_batch import BatchState
 from pipeline.adapters.redis_broker import DeliveryCounter
+from pipeline.adapters.redis_notify import RecordStream
 from pipeline.adapters.sqlite_index import SqliteIndex
 from pipeline.errors import ConfigurationError, RetryableError, SohoaError
+from pipeline.sandbox import limit_memory
 from pipeline.services import catalogue, ingest, publish
 from pipeline.services.context import Context
 from pipeline.services.models import ProcessScanTask, PublishRecordTask, ScanResult
-from workers.app import app, interactive_queue, settings_of
+from pipeline.services.notify import notify_record_changed
+from workers.app import app, bulk_queue, interactive_queue, settings_of
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +50,37 @@ def _forget_parent_context(**_: Any) -> None:
     _deliveries = None
     # One worker child per core already: OpenCV's own threads would only fight over them.
     cv2.setNumThreads(1)
+    # The child is the sandbox for untrusted decoding (pipeline/sandbox.py): a bomb meets
+    # MemoryError and a quarantine, not the machine's OOM killer.
+    settings = app.conf.get("sohoa_settings")
+    if isinstance(settings, SohoaSettings):
+        limit_memory(settings.worker_memory_mb)
+
+
+@task_failure.connect
+def _quarantine_after_hard_time_limit(
+    sender: Any = None,
+    task_id: str | None = None,
+    exception: BaseException | None = None,
+    kwargs: dict[str, Any] | None = None,
+    **_: Any,
+) -> None:
+    """A child killed at the hard time limit (stuck in C code) has its file quarantined as
+    DECODE_TIMEOUT by the worker's main process, instead of ending as a bare failure."""
+    if getattr(sender, "name", None) != "sohoa.process_scan" or not task_id:
+        return
+    if not isinstance(exception, TimeLimitExceeded):
+        return
+    try:
+        task = ProcessScanTask.model_validate((kwargs or {}).get("payload"))
+        seconds = float(settings_of(app).task_time_limit)
+        result = ingest.quarantine_timed_out(get_context(), task, seconds).model_dump()
+        app.backend.store_result(task_id, result, states.SUCCESS)
+        # No task_postrun follows a killed child: count it and tell its batch here.
+        metrics.count_scan(result)
+        get_batch_state().record_result(task.batch_id, result)
+    except Exception:
+        log.exception("could not quarantine %s after its hard time limit", task_id)
 
 
 def get_context() -> Context:
@@ -58,6 +104,20 @@ def get_index() -> SqliteIndex:
     if _index is None:
         _index = SqliteIndex(settings_of(app).catalogue_index_path)
     return _index
+
+
+_streams: dict[int, RecordStream] = {}
+
+
+def get_stream() -> RecordStream:
+    """This process's writer of 'record changed' notes (one per pid: sockets never cross a fork)."""
+    stream = _streams.get(os.getpid())
+    if stream is None:
+        settings = settings_of(app)
+        stream = _streams[os.getpid()] = RecordStream(
+            settings.redis_url, prefix=settings.queue_prefix
+        )
+    return stream
 
 
 def backoff_seconds(retries: int, *, cap: int) -> float:
@@ -125,6 +185,8 @@ def publish_record(self: Task, payload: dict[str, Any]) -> dict[str, Any]:
     except RetryableError as exc:
         _retry_or_give_up(self, exc)
         raise
+    if result.status == "written":
+        notify_record_changed(get_stream(), task.object)  # API replicas update their index
     # Its own task, so that a busy index retries the indexing, not the publishing.
     index_record.apply_async(kwargs={"payload": payload}, queue=interactive_queue(settings_of(app)))
     return result.model_dump()
@@ -139,3 +201,97 @@ def index_record(self: Task, payload: dict[str, Any]) -> dict[str, Any]:
     except RetryableError as exc:
         _retry_or_give_up(self, exc)
         raise
+
+
+# --- batch progress, metrics and the nightly jobs ------------------------------------------------
+
+_batch_state: tuple[int, BatchState] | None = None
+
+
+def get_batch_state() -> BatchState:
+    """This process's Redis client for batch progress (a new one after a fork)."""
+    global _batch_state
+    if _batch_state is None or _batch_state[0] != os.getpid():
+        settings = settings_of(app)
+        _batch_state = (os.getpid(), BatchState(settings.redis_url, prefix=settings.queue_prefix))
+    return _batch_state[1]
+
+
+@worker_init.connect
+def _serve_metrics(sender: Any = None, **_: Any) -> None:
+    """In the worker's main process, before its children fork: one /metrics for all of them."""
+    settings = app.conf.get("sohoa_settings")
+    if not isinstance(settings, SohoaSettings) or settings.metrics_port == 0:
+        return
+    node = re.sub(r"[^A-Za-z0-9._-]+", "_", str(getattr(sender, "hostname", "worker")))
+    metrics.enable(settings.var_dir / "metrics" / node)
+    queues = [interactive_queue(settings), bulk_queue(settings)]
+    state = BatchState(settings.redis_url, prefix=settings.queue_prefix, timeout=2)
+    registry = metrics.make_registry(lambda: state.queue_depths(queues))
+    metrics.serve(settings.metrics_host, settings.metrics_port, registry)
+
+
+@worker_process_shutdown.connect
+def _forget_metrics_of_child(pid: int | None = None, **_: Any) -> None:
+    try:
+        metrics.forget_process(pid or os.getpid())
+    except Exception:
+        log.warning("could not clean the metrics files of process %s", pid)
+
+
+@task_postrun.connect
+def _record_scan(
+    sender: Any = None,
+    kwargs: dict[str, Any] | None = None,
+    retval: Any = None,
+    state: str | None = None,
+    **_: Any,
+) -> None:
+    """A settled scan counts in the metrics, today's figures and its batch's progress."""
+    if getattr(sender, "name", None) != "sohoa.process_scan" or state != states.SUCCESS:
+        return
+    if not isinstance(retval, dict) or "status" not in retval:
+        return
+    payload = (kwargs or {}).get("payload") or {}
+    try:
+        metrics.count_scan(retval)
+        get_batch_state().record_result(payload.get("batch_id"), retval)
+    except Exception as exc:
+        # Progress is a cache: `sohoa batch` finds the outcome in the bucket or the backend.
+        log.warning("could not record the outcome of %s: %s", retval.get("path"), exc)
+
+
+@app.task(name="sohoa.nightly_backlog")
+def nightly_backlog() -> dict[str, Any]:
+    """Send what waits in the hot folder as tonight's batch (nothing when none is configured)."""
+    from pipeline.services.schedule import run_backlog
+
+    settings = settings_of(app)
+    if settings.hot_folder is None:
+        return {"status": "no_hot_folder"}
+
+    def send(task: ProcessScanTask) -> str:
+        sent = process_scan.apply_async(
+            kwargs={"payload": task.model_dump()}, queue=bulk_queue(settings)
+        )
+        return str(sent.id)
+
+    queues = [interactive_queue(settings), bulk_queue(settings)]
+    return run_backlog(get_context(), get_batch_state(), send, queues, folder=settings.hot_folder)
+
+
+@app.task(name="sohoa.fixity_sample")
+def fixity_sample(sample: int | None = None, seed: int | None = None) -> dict[str, Any]:
+    """Re-hash a random sample of masters against their recorded SHA-256; report the damage."""
+    from pipeline.services.audit import run_audit
+    from pipeline.services.schedule import summarise_audit
+
+    size = sample or settings_of(app).fixity_sample
+    summary = summarise_audit(run_audit(get_context(), sample=size, seed=seed), sample=size)
+    if not summary["ok"]:
+        log.error(
+            "fixity sample: %d changed, %d missing masters (see the task result)",
+            len(summary["changed"]),
+            len(summary["missing"]),
+        )
+    return summary

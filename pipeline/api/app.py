@@ -4,27 +4,30 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated, Any, Final
-from urllib.parse import parse_qs
+from pathlib import Path
+from typing import Annotated, Any, Final, Literal
+from urllib.parse import parse_qs, urlsplit
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.staticfiles import StaticFiles
 
 from config.profile import load_profile
 from config.settings import SohoaSettings
 from pipeline import __version__
 from pipeline.adapters.s3_store import S3Store, make_client, make_presigning_client
 from pipeline.adapters.sqlite_index import SqliteIndex
-from pipeline.api import oai
+from pipeline.api import exports, oai
+from pipeline.api.web import render as web
 from pipeline.core.catalogue import (
     MAX_FACET_VALUES,
     MAX_PAGE_SIZE,
@@ -38,6 +41,7 @@ from pipeline.core.dublin_core import has_manifest
 from pipeline.core.naming import to_object_slug
 from pipeline.core.records import ArtefactRecord
 from pipeline.errors import ConfigurationError, RetryableError, SohoaError
+from pipeline.metrics import api_metrics_app
 from pipeline.services.context import Context
 from pipeline.services.publish import MANIFEST_MEDIA_TYPE, manifest_key, read_record
 
@@ -51,6 +55,11 @@ XML_MEDIA_TYPE: Final = "text/xml; charset=utf-8"
 _RETRY_AFTER_SECONDS: Final = "5"
 _EARLIEST_SECONDS: Final = 60
 _MAX_SIGNED: Final = 50_000  # signed URLs kept for reuse (~20 MB at most)
+WEB_DIR: Final = Path(web.__file__).parent
+# `make npm` installs OpenSeadragon here (package.json at the repository's root); not committed.
+DEFAULT_VENDOR_DIR: Final = Path(__file__).resolve().parents[2] / "node_modules"
+OPENSEADRAGON_BUILD: Final = Path("openseadragon/build/openseadragon")
+WEB_PAGE_SIZE: Final = 24
 
 
 # --- options --------------------------------------------------------------------------------------
@@ -67,6 +76,7 @@ class ApiOptions:
     oai_page_size: int = oai.DEFAULT_PAGE_SIZE
     oai_repository_name: str = "Sohoa catalogue"
     oai_admin_email: str = "catalogue@sohoa.invalid"
+    vendor_dir: Path = DEFAULT_VENDOR_DIR  # node_modules with OpenSeadragon; missing: no viewer
 
     @classmethod
     def from_settings(cls, settings: SohoaSettings) -> ApiOptions:
@@ -342,12 +352,27 @@ PeriodParam = Annotated[list[str] | None, Query(description="Period facet; repea
 TypeParam = Annotated[
     list[str] | None, Query(alias="type", description="Object type facet; repeatable (OR).")
 ]
+QcParam = Annotated[
+    list[Literal["pass", "warn", "fail"]] | None,
+    Query(description="QC verdict facet (the worst of the views); repeatable (OR)."),
+]
+TagParam = Annotated[list[str] | None, Query(description="Tag facet, by slug; repeatable (OR).")]
 
 
 def to_filters(
-    material: list[str] | None, period: list[str] | None, object_type: list[str] | None
+    material: list[str] | None,
+    period: list[str] | None,
+    object_type: list[str] | None,
+    qc: Sequence[str] | None = None,
+    tag: list[str] | None = None,
 ) -> dict[str, list[str]]:
-    chosen = {"material": material, "period": period, "object_type": object_type}
+    chosen = {
+        "material": material,
+        "period": period,
+        "object_type": object_type,
+        "qc_verdict": list(qc) if qc else None,
+        "tag": tag,
+    }
     return {name: values for name, values in chosen.items() if values}
 
 
@@ -366,6 +391,21 @@ def object_url(base: str, object_slug: str) -> str:
 
 def manifest_url(base: str, object_slug: str) -> str:
     return f"{base}/iiif/{object_slug}/manifest.json"
+
+
+def service_links(base: str) -> dict[str, Any]:
+    return {
+        "service": "Sohoa catalogue",
+        "version": __version__,
+        "links": {
+            "web": f"{base}/",
+            "docs": f"{base}/docs",
+            "objects": f"{base}/api/objects",
+            "facets": f"{base}/api/facets",
+            "oai": f"{base}/oai?verb=Identify",
+            "health": f"{base}/healthz",
+        },
+    }
 
 
 def create_app(settings: SohoaSettings, *, options: ApiOptions | None = None) -> FastAPI:
@@ -397,24 +437,18 @@ def create_app(settings: SohoaSettings, *, options: ApiOptions | None = None) ->
         allow_headers=[],
         allow_credentials=False,
     )
+    # Before the catch-all /api/objects/{identifier:path}, which would take /…/lido.xml.
+    app.include_router(exports.router)
     _add_routes(app)
+    _add_web(app, settings, options, catalogue)
+    app.mount("/metrics", api_metrics_app(settings))
     return app
 
 
 def _add_routes(app: FastAPI) -> None:
-    @app.get("/", include_in_schema=False)
-    def index_page(base: BaseUrl) -> dict[str, Any]:
-        return {
-            "service": "Sohoa catalogue",
-            "version": __version__,
-            "links": {
-                "docs": f"{base}/docs",
-                "objects": f"{base}/api/objects",
-                "facets": f"{base}/api/facets",
-                "oai": f"{base}/oai?verb=Identify",
-                "health": f"{base}/healthz",
-            },
-        }
+    @app.get("/api", include_in_schema=False)
+    def api_links(base: BaseUrl) -> dict[str, Any]:
+        return service_links(base)
 
     @app.get("/api/objects", response_model=ObjectsPage, responses=ERRORS, tags=["catalogue"])
     def search_objects(
@@ -424,13 +458,19 @@ def _add_routes(app: FastAPI) -> None:
         material: MaterialParam = None,
         period: PeriodParam = None,
         object_type: TypeParam = None,
+        qc: QcParam = None,
+        tag: TagParam = None,
         sort: Annotated[SortOrder, Query(description="relevance, accession or name")] = "relevance",
         page: Annotated[int, Query(ge=1, le=100_000)] = 1,
         page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
     ) -> ObjectsPage:
         """Search the catalogue: free text, facet filters, order and page."""
         query = to_query(
-            q, to_filters(material, period, object_type), sort=sort, page=page, page_size=page_size
+            q,
+            to_filters(material, period, object_type, qc, tag),
+            sort=sort,
+            page=page,
+            page_size=page_size,
         )
         result = catalogue.index.search(query)
         hits = [
@@ -450,11 +490,13 @@ def _add_routes(app: FastAPI) -> None:
         material: MaterialParam = None,
         period: PeriodParam = None,
         object_type: TypeParam = None,
+        qc: QcParam = None,
+        tag: TagParam = None,
         limit: Annotated[int, Query(ge=1, le=MAX_FACET_VALUES)] = 50,
     ) -> FacetsPage:
         """Facet values and counts (of everything, or of a search), most frequent first."""
         query = to_query(
-            q, to_filters(material, period, object_type), page_size=1, facet_limit=limit
+            q, to_filters(material, period, object_type, qc, tag), page_size=1, facet_limit=limit
         )
         result = catalogue.index.search(query)
         return FacetsPage(total=result.total, facets=result.facets)
@@ -547,3 +589,149 @@ def _add_routes(app: FastAPI) -> None:
             responses={200: {"content": {"text/xml": {}}}},
             tags=["oai-pmh"],
         )
+
+
+# --- the web pages --------------------------------------------------------------------------------
+
+
+def wants_json(request: Request) -> bool:
+    """Whether the client asked for JSON rather than a page (an Accept without text/html)."""
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def to_origin(url: str | None) -> str | None:
+    parts = urlsplit(url or "")
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
+def content_security_policy(origins: list[str]) -> str:
+    """Pages load scripts from the API only; images and info.json also from the bucket's origin.
+
+    Metadata is escaped anyway; this is the second lock, for a value that would slip through.
+    """
+    extra = " ".join(dict.fromkeys(origins))
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        f"img-src 'self' data: blob: {extra}; connect-src 'self' {extra}; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+
+
+def _add_web(
+    app: FastAPI, settings: SohoaSettings, options: ApiOptions, catalogue: Catalogue
+) -> None:
+    """The search page at /, object pages at /objects/{id}, their static files and viewer."""
+    app.mount("/static/web", StaticFiles(directory=WEB_DIR / "static"), name="web-static")
+    viewer_dir = options.vendor_dir / OPENSEADRAGON_BUILD
+    has_viewer = (viewer_dir / "openseadragon.min.js").is_file()
+    if has_viewer:
+        app.mount("/static/vendor/openseadragon", StaticFiles(directory=viewer_dir), name="osd")
+    else:
+        log.warning(
+            "OpenSeadragon is not installed in %s: object pages show still images; run `make npm`.",
+            options.vendor_dir,
+        )
+    public_base = settings.public_base_url.rstrip("/")
+    origins = [
+        o
+        for o in (
+            to_origin(public_base),
+            to_origin(options.presign_endpoint_url or settings.s3_endpoint_url),
+        )
+        if o
+    ]
+    headers = {
+        "Content-Security-Policy": content_security_policy(origins),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+    }
+
+    def links_for(base: str) -> web.PageLinks:
+        vendor = f"{base}/static/vendor/openseadragon"
+        return web.PageLinks(
+            base=base,
+            viewer_script=f"{vendor}/openseadragon.min.js" if has_viewer else None,
+            viewer_images=f"{vendor}/images/" if has_viewer else None,
+        )
+
+    def page(body: str, status: int = 200) -> HTMLResponse:
+        return HTMLResponse(body, status_code=status, headers=headers)
+
+    def unavailable(base: str, exc: SohoaError) -> HTMLResponse:
+        log.error("web page: %s: %s", exc.code, exc.message)
+        text = (
+            "Danh mục tạm thời không truy cập được; vui lòng thử lại sau. "
+            "/ The catalogue is unavailable just now; try again shortly."
+        )
+        response = page(web.render_message("Tạm ngưng", "Unavailable", text, links_for(base)), 503)
+        response.headers["Retry-After"] = _RETRY_AFTER_SECONDS
+        return response
+
+    def info_json_url(view: Any) -> str | None:
+        iiif = view.iiif
+        if iiif is None or iiif.bucket != catalogue.ctx.store.bucket:
+            return None
+        if not iiif.base_key.startswith("iiif/") or ".." in iiif.base_key:
+            return None
+        return f"{public_base}/{iiif.base_key}/info.json"
+
+    @app.get("/", include_in_schema=False, response_model=None)
+    def search_page(
+        request: Request,
+        catalogue: CatalogueDep,
+        base: BaseUrl,
+        q: TextParam = "",
+        material: MaterialParam = None,
+        period: PeriodParam = None,
+        object_type: TypeParam = None,
+        qc: QcParam = None,
+        tag: TagParam = None,
+        page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+    ) -> Response:
+        """The catalogue's home page: search box, facets, a grid of thumbnails, pages."""
+        if wants_json(request):
+            return JSONResponse(service_links(base))
+        filters = to_filters(material, period, object_type, qc, tag)
+        query = to_query(q, filters, page=page_number, page_size=WEB_PAGE_SIZE)
+        try:
+            result = catalogue.index.search(query)
+        except (RetryableError, ConfigurationError) as exc:
+            return unavailable(base, exc)
+        thumbnails = {hit.object: catalogue.sign_url(hit.thumbnail) for hit in result.hits}
+        state = web.SearchPage(text=q, filters=filters, result=result, thumbnails=thumbnails)
+        return page(web.render_search(state, links_for(base)))
+
+    @app.get("/objects/{identifier:path}", include_in_schema=False, response_model=None)
+    def object_page(identifier: str, catalogue: CatalogueDep, base: BaseUrl) -> Response:
+        """One artefact: its inventory data in vi and en, and its scans in a deep-zoom viewer."""
+        links = links_for(base)
+        try:
+            slug = catalogue.resolve(identifier)
+            record = catalogue.read(slug) if slug else None
+        except (RetryableError, ConfigurationError) as exc:
+            return unavailable(base, exc)
+        if record is None:
+            text = f"Không có hiện vật nào mang số hiệu {identifier!r}. / No object has that id."
+            return page(web.render_message("Không tìm thấy", "Not found", text, links), 404)
+        images = [
+            web.ViewImages(
+                thumb=catalogue.sign_url(_derivative_key(view, "thumb")),
+                preview=catalogue.sign_url(_derivative_key(view, "preview")),
+                info_json=info_json_url(view),
+            )
+            for view in record.views
+        ]
+        body = web.render_object(
+            record,
+            images,
+            links,
+            manifest_url=manifest_url(base, record.object) if has_manifest(record) else None,
+            api_url=object_url(base, record.object),
+        )
+        return page(body)
+
+
+def _derivative_key(view: Any, name: str) -> str | None:
+    derivative = view.derivatives.get(name)
+    return derivative.key if derivative is not None else None

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline import __version__
+from pipeline import __version__, metrics
 from pipeline.core.fixity import digest_bytes
 from pipeline.core.iiif import IiifTileSet, to_media_type
 from pipeline.core.naming import ParsedName, parse_scan_name, to_nfc
@@ -19,10 +19,12 @@ from pipeline.errors import (
     ConfigurationError,
     FileTooLargeError,
     PermanentError,
+    PixelLimitError,
     RetryableError,
     SohoaError,
     WorkerLostError,
 )
+from pipeline.sandbox import deadline, decode_timeout_error
 from pipeline.services.context import Context
 from pipeline.services.models import ProcessScanTask, ScanResult
 from pipeline.services.quarantine import quarantine_file
@@ -74,6 +76,7 @@ def process_scan(ctx: Context, task: ProcessScanTask) -> ScanResult:
         _check_size(path, ctx)
         data = path.read_bytes()
         digests = digest_bytes(data)
+        metrics.observe_stage("read", time.monotonic() - started)
         sha256 = digests.sha256
         parsed = parse_scan_name(name, ctx.profile.naming.pattern)
         result = _store_scan(ctx, path, data, digests.sha256, digests.md5, parsed)
@@ -81,6 +84,9 @@ def process_scan(ctx: Context, task: ProcessScanTask) -> ScanResult:
         return _quarantined(ctx, task, path, exc, sha256, started)
     except (RetryableError, ConfigurationError):
         raise
+    except MemoryError:
+        # The worker child's memory ceiling stopped it; the memory is freed with the frames.
+        return _quarantined(ctx, task, path, _out_of_memory(name, ctx), sha256, started)
     except Exception as exc:
         log.exception("internal error while processing %s", task.path)
         error = SohoaError(
@@ -103,6 +109,24 @@ def quarantine_worker_lost(ctx: Context, task: ProcessScanTask, deliveries: int)
         file=path.name,
     )
     return _quarantined(ctx, task, path, error, None, time.monotonic())
+
+
+def quarantine_timed_out(ctx: Context, task: ProcessScanTask, seconds: float) -> ScanResult:
+    """Set aside a file whose processing outlived the task's hard time limit (the child was
+    killed while stuck in C code, where no deadline can interrupt it)."""
+    path = Path(task.path)
+    error = decode_timeout_error(path.name, seconds)
+    return _quarantined(ctx, task, path, error, None, time.monotonic())
+
+
+def _out_of_memory(name: str, ctx: Context) -> PixelLimitError:
+    return PixelLimitError(
+        f"File {name!r} needs more memory to decode than a worker may use "
+        f"({ctx.settings.worker_memory_mb:,} MB, SOHOA_WORKER_MEMORY_MB): it declares more "
+        "pixels than it can hold or is a decompression bomb; export it again, or raise the "
+        "limit if the scan is genuine.",
+        file=name,
+    )
 
 
 def _check_size(path: Path, ctx: Context) -> None:
@@ -138,25 +162,34 @@ def _store_scan(
             qc_verdict=known.quality.verdict if known.quality else None,
         )
 
-    prepared = prepare_scan(
-        data,
-        name=name,
-        view=parsed.view,
-        profile=ctx.profile,
-        iiif_id=f"{ctx.settings.public_base_url.rstrip('/')}/{iiif_base_key(sha256)}",
-    )
+    stage_started = time.monotonic()
+    # Decoding untrusted bytes is the risky part: bounded in time here, in memory by the
+    # worker child's rlimit (pipeline/sandbox.py).
+    with deadline(ctx.settings.decode_deadline, name=name):
+        prepared = prepare_scan(
+            data,
+            name=name,
+            view=parsed.view,
+            profile=ctx.profile,
+            iiif_id=f"{ctx.settings.public_base_url.rstrip('/')}/{iiif_base_key(sha256)}",
+        )
+    metrics.observe_stage("decode", time.monotonic() - stage_started)
+    stage_started = time.monotonic()
     decoded, derivatives, quality = prepared.decoded, prepared.derivatives, prepared.quality
     fmt = decoded.format
     key = master_key(slug, sha256, fmt.extension)
-    stored = store.store_master(key, data, sha256=sha256, content_type=fmt.media_type, name=name)
+    stored = store.store_master(
+        key, data, sha256=sha256, content_type=fmt.media_type, name=name, md5_hex=md5
+    )
     refs: dict[str, DerivativeRef] = {}
     for item in derivatives:
         dkey = derivative_key(slug, sha256, item.name)
-        store.put_bytes(dkey, item.data, content_type="image/jpeg")
+        item_digests = digest_bytes(item.data)
+        store.put_bytes(dkey, item.data, content_type="image/jpeg", md5_hex=item_digests.md5)
         refs[item.name] = DerivativeRef(
             bucket=store.bucket,
             key=dkey,
-            sha256=digest_bytes(item.data).sha256,
+            sha256=item_digests.sha256,
             size=len(item.data),
             media_type="image/jpeg",
             width=item.width,
@@ -204,6 +237,7 @@ def _store_scan(
     )
     # Written last: a scan record exists only once everything it points at is stored.
     store.update_json(record_key, lambda current: _merge_scan(current, record))
+    metrics.observe_stage("upload", time.monotonic() - stage_started)
     return ScanResult(
         status="stored",
         path=str(path),
