@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import logging
@@ -15,7 +14,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from config.settings import SohoaSettings
-from pipeline.core.fixity import md5_base64
+from pipeline.core.fixity import md5_base64, sha256_base64
 from pipeline.errors import (
     ConcurrentUpdateError,
     ConfigurationError,
@@ -152,7 +151,7 @@ class S3Store:
                 return IntegrityError(
                     f"Storage received different bytes than were sent for {where} ({code}); "
                     "the bytes were damaged in transit.",
-                    expected="Content-MD5 of the sent bytes",
+                    expected="the checksum of the sent bytes",
                     found=code,
                 )
             return StorageUnavailableError(
@@ -276,13 +275,14 @@ class S3Store:
         metadata: dict[str, str] | None = None,
         if_match: str | None = None,
         if_none_match: bool = False,
-        md5_hex: str | None = None,
+        sha256: str | None = None,
     ) -> PutResult:
-        """One PUT with Content-MD5, so bytes damaged in transit are refused by the server.
+        """One PUT that storage checks, so bytes damaged in transit are refused by the server:
+        against `sha256` (hex, already computed by the caller) as x-amz-checksum-sha256, else
+        against a Content-MD5 computed here.
 
         With `if_none_match`, an existing object is left alone (created=False); with `if_match`,
-        a changed object raises ConcurrentUpdateError. `md5_hex`, the MD5 the caller already
-        computed of these bytes, saves hashing them again.
+        a changed object raises ConcurrentUpdateError.
         """
         bucket = bucket or self.bucket
         args: dict[str, Any] = {
@@ -290,13 +290,12 @@ class S3Store:
             "Key": key,
             "Body": data,
             "ContentType": content_type,
-            "ContentMD5": (
-                base64.b64encode(bytes.fromhex(md5_hex)).decode("ascii")
-                if md5_hex
-                else md5_base64(data)
-            ),
             "Metadata": metadata or {},
         }
+        if sha256:
+            args["ChecksumSHA256"] = sha256_base64(sha256)
+        else:
+            args["ContentMD5"] = md5_base64(data)
         if if_none_match:
             args["IfNoneMatch"] = "*"
         if if_match:
@@ -398,7 +397,6 @@ class S3Store:
         sha256: str,
         content_type: str,
         name: str,
-        md5_hex: str | None = None,
     ) -> PutResult:
         """Store a master once (If-None-Match) and prove it by hashing it back from the server.
 
@@ -421,7 +419,7 @@ class S3Store:
                 bucket=bucket,
                 metadata=metadata,
                 if_none_match=True,
-                md5_hex=md5_hex,
+                sha256=sha256,
             )
         found = self.hash_object(key, bucket=bucket)
         if found is None:

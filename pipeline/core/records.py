@@ -85,7 +85,11 @@ class ScanRecord(_Model):
     icc_profile: str | None
     orientation: int | None
     file_size: int = Field(ge=1)
-    md5: str = Field(pattern=r"^[0-9a-f]{32}$")
+    md5: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{32}$",
+        description="Records before 0.2 only; SHA-256 is the fixity value",
+    )
     master: StoredObject
     derivatives: dict[str, DerivativeRef]
     iiif: IiifRef | None = None

@@ -79,7 +79,7 @@ def process_scan(ctx: Context, task: ProcessScanTask) -> ScanResult:
         metrics.observe_stage("read", time.monotonic() - started)
         sha256 = digests.sha256
         parsed = parse_scan_name(name, ctx.profile.naming.pattern)
-        result = _store_scan(ctx, path, data, digests.sha256, digests.md5, parsed)
+        result = _store_scan(ctx, path, data, digests.sha256, parsed)
     except PermanentError as exc:
         return _quarantined(ctx, task, path, exc, sha256, started)
     except (RetryableError, ConfigurationError):
@@ -141,7 +141,7 @@ def _check_size(path: Path, ctx: Context) -> None:
 
 
 def _store_scan(
-    ctx: Context, path: Path, data: bytes, sha256: str, md5: str, parsed: ParsedName
+    ctx: Context, path: Path, data: bytes, sha256: str, parsed: ParsedName
 ) -> ScanResult:
     store = ctx.store
     slug = parsed.object_slug
@@ -178,14 +178,12 @@ def _store_scan(
     decoded, derivatives, quality = prepared.decoded, prepared.derivatives, prepared.quality
     fmt = decoded.format
     key = master_key(slug, sha256, fmt.extension)
-    stored = store.store_master(
-        key, data, sha256=sha256, content_type=fmt.media_type, name=name, md5_hex=md5
-    )
+    stored = store.store_master(key, data, sha256=sha256, content_type=fmt.media_type, name=name)
     refs: dict[str, DerivativeRef] = {}
     for item in derivatives:
         dkey = derivative_key(slug, sha256, item.name)
         item_digests = digest_bytes(item.data)
-        store.put_bytes(dkey, item.data, content_type="image/jpeg", md5_hex=item_digests.md5)
+        store.put_bytes(dkey, item.data, content_type="image/jpeg", sha256=item_digests.sha256)
         refs[item.name] = DerivativeRef(
             bucket=store.bucket,
             key=dkey,
@@ -221,7 +219,6 @@ def _store_scan(
         icc_profile=decoded.icc_description,
         orientation=decoded.orientation,
         file_size=len(data),
-        md5=md5,
         master=StoredObject(
             bucket=stored.bucket, key=key, sha256=sha256, size=len(data), media_type=fmt.media_type
         ),

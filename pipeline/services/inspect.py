@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from config.profile import ProcessingProfile
 from pipeline.adapters.s3_store import S3Store
-from pipeline.core.fixity import digest_bytes
+from pipeline.core.fixity import digest_bytes, md5_hex
 from pipeline.core.imaging import decode_scan, to_display_image
 from pipeline.core.metadata import ScanMetadata, extract_metadata
 from pipeline.core.naming import parse_scan_name, to_nfc
@@ -143,7 +143,7 @@ def inspect_scan(
         return _finish(result, started, problems=[_problem(error)])
     data = path.read_bytes()
     digests = digest_bytes(data)
-    result.file.sha256, result.file.md5 = digests.sha256, digests.md5
+    result.file.sha256, result.file.md5 = digests.sha256, md5_hex(data)
     problems: list[Problem] = []
     try:
         parsed = parse_scan_name(name, profile.naming.pattern)

@@ -121,7 +121,8 @@ def test_a_byte_flipped_in_a_derivative_is_refused_too(
     proxied: ProxiedStack, tmp_path: Path
 ) -> None:
     """Fault: one byte of a derivative's body is flipped in transit.
-    Outcome: refused by its Content-MD5, retried; the stored derivative is what the record says."""
+    Outcome: refused by its checksum (SHA-256), retried; the stored derivative is what the
+    record says."""
     stack, proxy = proxied.stack, proxied.proxy
     source = tmp_path / "FLIP.2_front_1.jpg"
     write_jpeg(source, seed=24)
