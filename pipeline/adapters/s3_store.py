@@ -7,7 +7,7 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import boto3
 from botocore.config import Config
@@ -38,6 +38,25 @@ _MISSING = {"404", "NoSuchKey", "NotFound"}
 _PRECONDITION = {"412", "PreconditionFailed"}
 # Some servers answer a conditional write racing another with 409 instead of 412.
 _CONFLICT = {"409", "ConditionalRequestConflict", "OperationAborted"}
+
+
+class Writable(Protocol):
+    """Where downloaded bytes go: a file, or anything with `write`."""
+
+    def write(self, data: bytes, /) -> int: ...
+
+
+@dataclass(frozen=True)
+class ListedObject:
+    """One key of a listing and its version as the server reports it."""
+
+    key: str
+    etag: str  # without the quotes S3 puts around it
+
+
+def to_etag(value: str | None) -> str | None:
+    """An ETag as compared: the quotes S3 puts around it removed ('"ab"' and 'ab' are one)."""
+    return value.strip().strip('"') if value else None
 
 
 @dataclass(frozen=True)
@@ -229,8 +248,11 @@ class S3Store:
         found: tuple[bytes, str] | None = self._read("read", bucket, key, fetch)
         return found
 
-    def hash_object(self, key: str, *, bucket: str | None = None) -> tuple[str, int] | None:
-        """SHA-256 and size of the stored bytes, streamed back from the server."""
+    def hash_object(
+        self, key: str, *, bucket: str | None = None, out: Writable | None = None
+    ) -> tuple[str, int] | None:
+        """SHA-256 and size of the stored bytes, streamed back from the server (and written to
+        `out` as they come, when given: a download checked in the same pass)."""
         bucket = bucket or self.bucket
 
         def digest() -> tuple[str, int]:
@@ -239,22 +261,28 @@ class S3Store:
             for chunk in iter(lambda: body.read(_READ_CHUNK), b""):
                 sha.update(chunk)
                 size += len(chunk)
+                if out is not None:
+                    out.write(chunk)
             return sha.hexdigest(), size
 
         found: tuple[str, int] | None = self._read("read back", bucket, key, digest)
         return found
 
-    def list_keys(self, prefix: str, *, bucket: str | None = None) -> Iterator[str]:
+    def list_objects(self, prefix: str, *, bucket: str | None = None) -> Iterator[ListedObject]:
+        """Every key under `prefix` with its ETag: one request per thousand keys, no object read."""
         bucket = bucket or self.bucket
         try:
             paginator = self.client.get_paginator("list_objects_v2")
             for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
                 for item in page.get("Contents", []):
-                    yield item["Key"]
+                    yield ListedObject(item["Key"], to_etag(item.get("ETag")) or "")
         except ClientError as exc:
             raise self._fail(exc, "list", bucket, prefix) from None
         except BotoCoreError as exc:
             raise self._fail(exc, "list", bucket, prefix) from None
+
+    def list_keys(self, prefix: str, *, bucket: str | None = None) -> Iterator[str]:
+        return (item.key for item in self.list_objects(prefix, bucket=bucket))
 
     def read_json(self, key: str) -> tuple[Any, str] | None:
         found = self.get_bytes(key)

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from pipeline.adapters.s3_reader import list_objects, to_etag
+from pipeline.adapters.s3_store import to_etag
 from pipeline.core.catalogue import CatalogueIndex, IndexDocument, to_index_document
 from pipeline.core.records import ArtefactRecord
 from pipeline.services.context import Context
@@ -157,7 +157,7 @@ def catch_up(
     started = time.monotonic()
     known_bad = {} if known_bad is None else known_bad
     listed: dict[str, str] = {}
-    for item in list_objects(ctx.store, RECORDS_PREFIX):
+    for item in ctx.store.list_objects(RECORDS_PREFIX):
         slug = to_object_slug_of(item.key)
         if slug is not None:
             listed[slug] = item.etag

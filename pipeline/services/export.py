@@ -18,12 +18,11 @@ from pydantic import BaseModel, ConfigDict
 
 from config.settings import SohoaSettings
 from pipeline import __version__
-from pipeline.adapters.s3_reader import download_verified
 from pipeline.core.dublin_core import to_dublin_core
 from pipeline.core.lido import LidoLinks, to_lido
 from pipeline.core.naming import to_object_slug
 from pipeline.core.records import ArtefactRecord
-from pipeline.errors import SohoaError
+from pipeline.errors import IntegrityError, SohoaError
 from pipeline.services.context import Context
 from pipeline.services.publish import manifest_key, record_key
 
@@ -169,12 +168,17 @@ def _add_master(ctx: Context, bag: Path, digests: _Digests, record: ArtefactReco
     path.parent.mkdir(parents=True, exist_ok=True)
     writer = _HashingWriter(path)
     try:
-        size = download_verified(
-            ctx.store, master.key, writer, sha256=master.sha256, bucket=master.bucket
-        )
+        found = ctx.store.hash_object(master.key, bucket=master.bucket, out=writer)
     finally:
         writer.close()
-    if size is None:
+    if found is not None and found[0] != master.sha256:
+        raise IntegrityError(
+            f"s3://{master.bucket}/{master.key} does not have the SHA-256 its record gives: "
+            "the stored copy may be damaged; run `sohoa audit` (or ingest the original again).",
+            expected=master.sha256,
+            found=found[0],
+        )
+    if found is None:
         raise ExportError(
             "MASTER_MISSING",
             f"The master of {record.accession_number} view {view.view} #{view.seq} "
@@ -183,7 +187,7 @@ def _add_master(ctx: Context, bag: Path, digests: _Digests, record: ArtefactReco
             file=view.source_name,
         )
     digests.payload[name] = {alg: h.hexdigest() for alg, h in writer.hashes.items()}
-    digests.octets += size
+    digests.octets += found[1]
     return name
 
 
