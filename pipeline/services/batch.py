@@ -418,14 +418,20 @@ class BatchRun:
                 entry["outcome"] = stored
                 self._settle(key, stored)
             else:
-                log.warning("batch %s: the message for %s was lost; sending it again",
-                            self.batch_id, key)  # fmt: skip
+                log.debug("batch %s: the message for %s was lost", self.batch_id, key)
                 self.state.forget_results(self.batch_id, [key])
                 entry["task_id"] = self.send(ProcessScanTask(path=key, batch_id=self.batch_id))
                 resent.append(key)
             changed[key] = entry
         if changed:
             self.state.save_files(self.batch_id, changed)
+        if resent:
+            # One line, not one per file: after a Redis restart that can be thousands.
+            log.warning(
+                "batch %s: the broker lost the messages of %d file(s) (%s%s); sent again",
+                self.batch_id, len(resent), Path(resent[0]).name,
+                f" and {len(resent) - 1} more" if len(resent) > 1 else "",
+            )  # fmt: skip
         self.resent += len(resent)
         return resent
 

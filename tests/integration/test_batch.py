@@ -15,8 +15,10 @@ from pathlib import Path
 import pytest
 import redis
 
+from pipeline.adapters import embedded
 from tests.conftest import QUEUE_PREFIX, S3Server, Stack
-from tests.support.stacks import own_redis, proxied_stack
+from tests.support.s3_proxy import Rule
+from tests.support.stacks import forget_broker_connections, own_redis, proxied_stack
 from tests.unit.images import encode, gradient_rgb
 
 pytestmark = pytest.mark.integration
@@ -192,3 +194,52 @@ def test_messages_lost_by_the_broker_are_found_and_sent_again(
         assert found is not None
         summary = json.loads(found[0])["summary"]
         assert (summary["files"], summary["stored"], summary["new"]) == (count, count, count)
+
+
+def test_redis_restarted_empty_mid_batch_loses_no_scan(s3_server: S3Server, tmp_path: Path) -> None:
+    """Fault: Redis is killed mid-batch and comes back empty on the same port (no AOF): the
+    queue, the unacknowledged messages, the results and the batch's progress are all gone.
+    Outcome: the worker and `sohoa batch` reconnect; reconciliation against the bucket sends
+    the unfinished files again; every scan ends stored, each master uploaded once."""
+    count = 40
+    folder = tmp_path / "scans"
+    make_scans(folder, count)
+    port = embedded.find_free_ports(1, grpc_twins=False)[0]
+    redis_url = f"redis://127.0.0.1:{port}/0"
+
+    def start_empty_redis(name: str) -> embedded.ServerProcess:
+        # An empty data folder each time: what a Redis that kept nothing comes back as.
+        return embedded.start_redis(tmp_path / name, port=port, log_path=tmp_path / f"{name}.log")
+
+    server = start_empty_redis("redis-1")
+    forget_broker_connections()
+    try:
+        with proxied_stack(s3_server, redis_url, tmp_path, concurrency=1, **FAST) as built:
+            stack, proxy = built.stack, built.proxy
+            # Slow the uploads a little, so that the restart lands in the middle of the batch.
+            proxy.add(Rule("PUT", "masters/", "delay", times=count, seconds=0.25))
+            follower = start_batch(stack, str(folder), "--batch-id", "restart-1")
+            wait_until(lambda: len(list(stack.store.list_keys("scans/"))) >= 8, "8 scans stored")
+            embedded.stop_process(
+                server.pid, name_hint="redis-server", start_ticks=server.start_ticks, timeout=1
+            )
+            server = start_empty_redis("redis-2")
+            stored_before = len(list(stack.store.list_keys("scans/")))
+            assert stored_before < count, "the batch ended before Redis restarted"
+
+            output, _ = follower.communicate(timeout=240)
+
+            assert follower.returncode == 0, output
+            assert re.search(r"sent again:\s+[1-9]", output), output  # the loss was noticed
+            assert len(list(stack.store.list_keys("masters/"))) == count
+            assert len(list(stack.store.list_keys("scans/"))) == count
+            created = [
+                s.key
+                for s in proxy.seen
+                if s.method == "PUT" and s.key.startswith("masters/") and s.status == 200
+            ]
+            assert sorted(created) == sorted(set(created)), "a master was uploaded twice"
+            assert len(created) == count
+    finally:
+        forget_broker_connections()
+        embedded.stop_process(server.pid, name_hint="redis-server", start_ticks=server.start_ticks)
