@@ -631,13 +631,16 @@ def demo(ctx: click.Context, size: int, then_serve: bool, port: int | None) -> N
     ok = summary.ok and rejected.quarantined == len(list(problems.iterdir()))
     example = _show_example(settings, objects)
     _search_example(settings)
+    ok = _fixity_and_export_example(settings, example) and ok
     click.secho("\nDone." if ok else "\nThe demo did not end as expected.", bold=True,
                 fg="green" if ok else "red")  # fmt: skip
     steps = [
         (f"sohoa show {example}", "one artefact's record (add --json for the stored JSON)"),
         ("sohoa search lu huong dong", "search, diacritics optional (finds Lư hương đồng)"),
-        ("sohoa ingest DIR --inventory CSV --wait", "your own scans"),
+        ("sohoa batch DIR --inventory CSV", "your own scans: progress, resumable, a report"),
+        ("sohoa status", "workers, queues, today's figures, recent batches"),
         ("sohoa watch DROP_FOLDER", "a hot folder: files are taken once complete"),
+        (f"sohoa export {example} --lido -", "the record as LIDO XML (--bagit DIR: a BagIt bag)"),
         ("make serve", "the web page, the API (/docs) and OAI-PMH (/oai) on 127.0.0.1:8000"),
         (f"ls {settings.quarantine_path}/demo-problems", "rejected files with a .reason.json each"),
         ("make status   /   make stop", "the services, and stopping them"),
@@ -648,7 +651,7 @@ def demo(ctx: click.Context, size: int, then_serve: bool, port: int | None) -> N
     if ok and then_serve:
         from pipeline.cli_serve import run_server
 
-        click.secho("\n7. The catalogue's web page (search, objects, deep zoom)", bold=True)
+        click.secho("\n8. The catalogue's web page (search, objects, deep zoom)", bold=True)
         run_server(settings, port=port)
     sys.exit(0 if ok else 1)
 
@@ -681,6 +684,30 @@ def _search_example(settings: SohoaSettings) -> None:
     click.echo(f"  `sohoa search binh gom` finds {found.total}:")
     for hit in found.hits[:5]:
         click.echo(f"    {hit.accession_number:<18} {hit.name_vi}")
+
+
+def _fixity_and_export_example(settings: SohoaSettings, accession: str) -> bool:
+    """Re-hash every master against its record, and bag one artefact for preservation."""
+    from pipeline.services.audit import run_audit
+    from pipeline.services.context import Context
+    from pipeline.services.export import export_bag
+
+    click.secho("7. Fixity and a preservation package", bold=True)
+    sctx = Context.from_settings(settings)
+    started = time.monotonic()
+    audit = run_audit(sctx, everything=True)
+    verdict = "every one as recorded" if audit.ok else f"{len(audit.findings)} problem(s)"
+    click.echo(
+        f"  `sohoa audit --all`: {audit.checked} masters re-hashed from the bucket in "
+        f"{time.monotonic() - started:.1f} s: {verdict}"
+    )
+    target = settings.var_dir / "demo" / "exports" / f"{to_object_slug(accession)}-bag"
+    bag = export_bag(sctx, accession, target, force=True)
+    click.echo(
+        f"  `sohoa export {accession} --bagit`: {bag.masters} masters, record, IIIF manifest, "
+        f"LIDO and Dublin Core in {bag.path} (sha256 + sha512 manifests)"
+    )
+    return audit.ok
 
 
 def _demo_inputs(home: Path, size: int) -> tuple[Any, Path]:

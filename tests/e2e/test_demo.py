@@ -103,6 +103,10 @@ def test_demo_runs_twice_without_duplicates_and_stops_cleanly(
         assert "39 stored (39 new, 0 already there)" in first.stdout
         assert "quarantined: 3" in first.stdout
         assert "Done." in first.stdout
+        assert (
+            "masters re-hashed from the bucket" in first.stdout
+            and "every one as recorded" in first.stdout
+        )
         # The env file holds generated credentials, readable by its owner only.
         env_file = tmp_path / "var" / "sohoa.env"
         assert env_file.stat().st_mode & 0o077 == 0
