@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_PROFILE = Path(__file__).parent / "profiles" / "default.toml"
@@ -119,12 +120,16 @@ class SohoaSettings(BaseSettings):
     nightly_at: str = Field(
         default="02:00",
         pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
-        description="Nightly backlog, HH:MM UTC",
+        description="Nightly backlog, HH:MM in SOHOA_SCHEDULE_TIMEZONE",
     )
     fixity_at: str = Field(
         default="03:30",
         pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
-        description="Nightly fixity sample, HH:MM UTC",
+        description="Nightly fixity sample, HH:MM in SOHOA_SCHEDULE_TIMEZONE",
+    )
+    schedule_timezone: str = Field(
+        default="UTC",
+        description="IANA time zone of the nightly times, e.g. Asia/Ho_Chi_Minh",
     )
     fixity_sample: int = Field(
         default=100, ge=0, description="Masters re-hashed by the nightly fixity sample (0: none)"
@@ -150,6 +155,17 @@ class SohoaSettings(BaseSettings):
         if self.task_soft_time_limit >= self.task_time_limit:
             raise ValueError("task_soft_time_limit must be below task_time_limit.")
         return self
+
+    @field_validator("schedule_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}: use an IANA name such as Asia/Ho_Chi_Minh or UTC"
+            ) from None
+        return value
 
     @property
     def masters_bucket_name(self) -> str:

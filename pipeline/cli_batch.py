@@ -415,7 +415,8 @@ def _render_batch(item: dict[str, Any]) -> None:
 def beat(ctx: click.Context, list_only: bool, run_now: str | None, loglevel: str) -> None:
     """Run the nightly schedule (Celery beat): the hot folder's backlog and a fixity sample.
 
-    Times come from SOHOA_NIGHTLY_AT and SOHOA_FIXITY_AT (HH:MM, UTC); the backlog runs only
+    Times come from SOHOA_NIGHTLY_AT and SOHOA_FIXITY_AT (HH:MM in SOHOA_SCHEDULE_TIMEZONE,
+    UTC by default); the backlog runs only
     when SOHOA_HOT_FOLDER is set, the fixity sample re-hashes SOHOA_FIXITY_SAMPLE random masters
     (0: never). Run one beat per deployment, beside the workers that do the work.
     """
@@ -428,7 +429,10 @@ def beat(ctx: click.Context, list_only: bool, run_now: str | None, loglevel: str
         if not jobs:
             click.echo("Nothing scheduled: set SOHOA_HOT_FOLDER and/or SOHOA_FIXITY_SAMPLE.")
         for job in jobs:
-            click.echo(f"  {job.hour:02d}:{job.minute:02d} UTC  {job.name:<16} {job.task}")
+            click.echo(
+                f"  {job.hour:02d}:{job.minute:02d} {settings.schedule_timezone}  "
+                f"{job.name:<16} {job.task}"
+            )
     if list_only:
         return
     check_services(settings)

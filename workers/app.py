@@ -60,7 +60,9 @@ def celery_config(settings: SohoaSettings) -> dict[str, Any]:
         "worker_send_task_events": True,
         "task_send_sent_event": True,
         "enable_utc": True,
-        # `sohoa beat`: the hot folder's backlog and the fixity sample, nightly (UTC).
+        # `sohoa beat`: the hot folder's backlog and the fixity sample, nightly, at times given
+        # in SOHOA_SCHEDULE_TIMEZONE (crontab entries follow the app's time zone).
+        "timezone": settings.schedule_timezone,
         "beat_schedule": beat_schedule(settings),
         "beat_schedule_filename": str(settings.var_dir / "celerybeat-schedule"),
     }

@@ -19,7 +19,7 @@ FIXITY_SAMPLE = "sohoa.fixity_sample"
 
 @dataclass(frozen=True)
 class NightlyJob:
-    """One entry of the nightly schedule (times in UTC, as the Celery app keeps them)."""
+    """One entry of the nightly schedule (times in SOHOA_SCHEDULE_TIMEZONE, the app's)."""
 
     name: str
     task: str

@@ -48,6 +48,32 @@ def test_a_sample_of_zero_turns_the_fixity_job_off(tmp_path: Path) -> None:
     ]
 
 
+def test_nightly_times_follow_the_museums_time_zone() -> None:
+    """02:00 in Huế is 19:00 UTC the day before: beat must read the times in the given zone."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from workers.app import app, configure_app
+
+    hue = settings(schedule_timezone="Asia/Ho_Chi_Minh", fixity_at="02:00")
+    before = dict(app.conf)
+    try:
+        configure_app(hue)
+        entry = beat_schedule(hue)["nightly-fixity"]["schedule"]
+        entry.app = app
+        # At 18:30 UTC (01:30 in Huế) the 02:00 run is half an hour away, not 7.5 hours.
+        now = datetime(2026, 11, 27, 18, 30, tzinfo=UTC).astimezone(ZoneInfo("Asia/Ho_Chi_Minh"))
+        entry.nowfun = lambda: now
+        assert round(entry.remaining_estimate(now).total_seconds()) == 30 * 60
+    finally:
+        app.conf.update(before)
+
+
+def test_an_unknown_time_zone_is_refused_with_an_example() -> None:
+    with pytest.raises(ValidationError, match="Asia/Ho_Chi_Minh"):
+        settings(schedule_timezone="Asia/Hue")
+
+
 @pytest.mark.parametrize("value", ["24:00", "2:00", "02:60", "0200", "tonight"])
 def test_times_that_are_not_hh_mm_are_refused(value: str) -> None:
     with pytest.raises(ValidationError, match="nightly_at"):
@@ -65,6 +91,7 @@ def test_beat_entries_are_crontabs_on_the_bulk_queue(tmp_path: Path) -> None:
     assert entries["nightly-fixity"]["schedule"] == crontab(hour=3, minute=30)
     config = celery_config(configured)
     assert config["beat_schedule"] == entries
+    assert config["timezone"] == "UTC"
     assert config["beat_schedule_filename"] == str(Path("var") / "celerybeat-schedule")
 
 
