@@ -114,6 +114,11 @@ class SohoaSettings(BaseSettings):
         gt=0,
         description="No result for this long: `sohoa batch` looks for lost tasks",
     )
+    finish_batches_minutes: int = Field(
+        default=10,
+        ge=0,
+        description="Minutes between beat's rounds finishing unattended batches (0: never)",
+    )
     hot_folder: Path | None = Field(
         default=None, description="The hot folder whose backlog the nightly run processes"
     )

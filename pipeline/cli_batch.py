@@ -112,6 +112,10 @@ def batch(
     quarantined; a file whose task was lost (Redis restarted empty, say) is sent again. The
     report goes to reports/BATCH.{json,csv,html} in the bucket (and to --report).
 
+    With --detach (or if this command is interrupted), `sohoa beat`'s finish-batches round
+    (every SOHOA_FINISH_BATCHES_MINUTES) reconciles the batch and writes its report once it is
+    done; only one of them ever writes it.
+
     Exit status: 0 when every file is stored, 1 when any was quarantined or failed, 130 when
     interrupted (the queued files keep being processed: run the command again to follow them).
 
@@ -122,7 +126,8 @@ def batch(
     """
     from pipeline.services.batch import BatchRun, collect_files, default_batch_id
     from pipeline.services.context import Context
-    from pipeline.services.report import is_valid_batch_id
+    from pipeline.services.report import finish_batch, is_valid_batch_id
+    from pipeline.services.schedule import lock_owner
     from workers import client
     from workers.app import configure_app
 
@@ -159,8 +164,8 @@ def batch(
         inputs=[str(folder.resolve())],
         stall_seconds=settings.batch_stall_seconds,
         lookup=lookup,
+        lock_owner=lock_owner("sohoa batch"),
     )
-    started_at = datetime.now(UTC)
     shown = _Progress()
     try:
         previous = state.read_meta(batch_id)
@@ -168,8 +173,9 @@ def batch(
             f"Batch {batch_id}: {len(selection.files)} files"
             + (f" (resuming; run {int(previous.get('runs') or 1) + 1})" if previous else "")
         )
-        if previous and previous.get("started_at"):
-            started_at = datetime.fromisoformat(previous["started_at"])
+        holder = state.lock_holder(batch_id)
+        if holder is not None:
+            click.echo(f"  waiting for {holder} to let go of the batch")
         run.start(
             on_prepared=lambda n, total: (
                 shown.show(f"checking and queueing {n}/{total}")
@@ -197,6 +203,7 @@ def batch(
                 err=True,
             )
         _follow(run, shown)
+        ended = finish_batch(run, directory=report_dir)
     except KeyboardInterrupt:
         click.echo("")
         click.secho(
@@ -207,9 +214,8 @@ def batch(
         sys.exit(130)
     except SohoaError as exc:
         fail(exc.message)
-    results = run.finish()
-    ok = _print_outcome(run, results, settings)
-    _save_report(sctx, results, batch_id, started_at, [str(folder)], report_dir)
+    ok = _print_outcome(run, ended.results, settings)
+    _print_report(ended)
     sys.exit(0 if ok else 1)
 
 
@@ -254,25 +260,22 @@ def _print_outcome(run: Any, results: list[dict[str, Any]], settings: SohoaSetti
     return summary.ok and summary.files == len(run.files)
 
 
-def _save_report(
-    sctx: Any,
-    results: list[dict[str, Any]],
-    batch_id: str,
-    started_at: datetime,
-    inputs: list[str],
-    report_dir: Path | None,
-) -> None:
-    from pipeline.services.report import BatchInfo, save_batch_report
-
-    info = BatchInfo(batch_id, started_at, datetime.now(UTC), inputs)
-    try:
-        saved = save_batch_report(sctx.store, results, info, directory=report_dir)
-    except SohoaError as exc:
-        click.secho(f"warning: report not uploaded: {exc.message}", fg="yellow", err=True)
-        return
-    for path in saved.paths:
+def _print_report(ended: Any) -> None:
+    for path in ended.paths:
         click.echo(f"  report:      {path}")
-    click.echo(f"  report:      s3://{sctx.store.bucket}/{saved.keys[-1]}")
+    if ended.error is not None:
+        click.secho(
+            f"warning: report not uploaded: {ended.error} (the batch stays open: beat's "
+            "finish-batches round, or running this command again, writes it)",
+            fg="yellow",
+            err=True,
+        )
+        return
+    html = next((k for k in ended.keys if k.endswith(".html")), None)
+    if html is not None:
+        click.echo(f"  report:      s3://{ended.bucket}/{html}")
+    if not ended.written:
+        click.echo("  (written by another finisher of this batch; kept as it was)")
 
 
 def _register_inventory(sctx: Any, inventory_path: Path) -> list[str]:
@@ -326,8 +329,9 @@ def _publish_unscanned(settings: SohoaSettings, changed: list[str], files: list[
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @click.pass_context
 def status(ctx: click.Context, batch_id: str | None, as_json: bool) -> None:
-    """Show workers alive, queue depths, scans in progress, today's figures and the last batches;
-    with BATCH, that batch's progress (as `sohoa batch` shows it).
+    """Show workers alive, queue depths, scans in progress, today's figures, the last batches
+    (a finished one with its report's location) and the last fixity sample; with BATCH, that
+    batch's progress (as `sohoa batch` shows it).
 
     \b
     Examples:
@@ -351,12 +355,16 @@ def status(ctx: click.Context, batch_id: str | None, as_json: bool) -> None:
                     f"bucket: `sohoa report {batch_id}`.",
                     code=1,
                 )
+            _add_report(state, described)
             if as_json:
                 click.echo(json.dumps(described, indent=2))
                 return
             _render_batch(described)
             return
         picture = collect_status(state, queues=_queues(settings), workers=client.live_workers())
+        for item in picture["batches"]:
+            _add_report(state, item)
+        picture["fixity"] = state.last_fixity()
     except RetryableError as exc:
         fail(exc.message)
     if as_json:
@@ -381,7 +389,27 @@ def status(ctx: click.Context, batch_id: str | None, as_json: bool) -> None:
             f"  {item['batch_id']:<40} {item['state']:<9} "
             f"{item['total'] - item['remaining']}/{item['total']} done, {item['stored']} stored, "
             f"{item['quarantined']} quarantined, {item['failed']} failed"
+            + (f"  {item['report']}" if item.get("report") else "")
         )
+    fixity = picture["fixity"]
+    if fixity is None:
+        click.echo("Fixity:      no sample checked yet (`sohoa beat --now fixity`)")
+        return
+    counts = fixity.get("counts") or {}
+    keys = (fixity.get("report") or {}).get("keys") or []
+    bucket = (fixity.get("report") or {}).get("bucket")
+    click.echo(
+        f"Fixity:      {fixity.get('checked_at')}: {fixity.get('checked')} checked, "
+        f"{counts.get('changed', 0)} changed, {counts.get('missing', 0)} missing, "
+        f"{counts.get('untracked', 0)} untracked" + (f"  s3://{bucket}/{keys[0]}" if keys else "")
+    )
+
+
+def _add_report(state: Any, item: dict[str, Any]) -> None:
+    """Where a finished batch's report is (s3://bucket/reports/BATCH.json), None before."""
+    report = (state.read_meta(item["batch_id"]) or {}).get("report") or {}
+    json_key = next((k for k in report.get("keys") or [] if k.endswith(".json")), None)
+    item["report"] = f"s3://{report.get('bucket')}/{json_key}" if json_key else None
 
 
 def _render_batch(item: dict[str, Any]) -> None:
@@ -399,6 +427,8 @@ def _render_batch(item: dict[str, Any]) -> None:
         click.echo(
             f"  finished     {item['finished_at']}  (report: sohoa report {item['batch_id']})"
         )
+    if item.get("report"):
+        click.echo(f"  report       {item['report']}")
 
 
 # --- beat ----------------------------------------------------------------------------------------
@@ -407,39 +437,56 @@ def _render_batch(item: dict[str, Any]) -> None:
 @click.command()
 @click.option("--list", "list_only", is_flag=True, help="Print the schedule and exit.")
 @click.option(
-    "--now", "run_now", type=click.Choice(["backlog", "fixity"]),
-    help="Queue one nightly job at once (a worker runs it) and exit.",
+    "--now", "run_now", type=click.Choice(["backlog", "fixity", "finish"]),
+    help="Queue one job at once (a worker runs it) and exit; finish: one finish-batches round.",
 )  # fmt: skip
 @click.option("--loglevel", default="INFO", show_default=True)
 @click.pass_context
 def beat(ctx: click.Context, list_only: bool, run_now: str | None, loglevel: str) -> None:
-    """Run the nightly schedule (Celery beat): the hot folder's backlog and a fixity sample.
+    """Run the schedule (Celery beat): the hot folder's backlog and a fixity sample nightly, and
+    every few minutes a round that finishes unattended batches.
 
     Times come from SOHOA_NIGHTLY_AT and SOHOA_FIXITY_AT (HH:MM in SOHOA_SCHEDULE_TIMEZONE,
     UTC by default); the backlog runs only
     when SOHOA_HOT_FOLDER is set, the fixity sample re-hashes SOHOA_FIXITY_SAMPLE random masters
-    (0: never). Run one beat per deployment, beside the workers that do the work.
+    (0: never) and writes reports/fixity/YYYYMMDD.json and .csv. Every
+    SOHOA_FINISH_BATCHES_MINUTES (0: never) the finish-batches round reconciles each batch no one
+    follows (`sohoa batch --detach`, the nightly backlog) and, once it is done, writes its report
+    to reports/BATCH.* and marks it finished. Run one beat per deployment, beside the workers.
     """
-    from pipeline.services.schedule import FIXITY_SAMPLE, NIGHTLY_BACKLOG, nightly_jobs
-    from workers.app import bulk_queue, configure_app
+    from pipeline.services.schedule import (
+        FINISH_BATCHES,
+        FIXITY_SAMPLE,
+        NIGHTLY_BACKLOG,
+        nightly_jobs,
+        periodic_jobs,
+    )
+    from workers.app import bulk_queue, configure_app, interactive_queue
 
     settings = settings_of(ctx)
     jobs = nightly_jobs(settings)
+    periodic = periodic_jobs(settings)
     if list_only or run_now is None:
-        if not jobs:
-            click.echo("Nothing scheduled: set SOHOA_HOT_FOLDER and/or SOHOA_FIXITY_SAMPLE.")
+        if not jobs and not periodic:
+            click.echo(
+                "Nothing scheduled: set SOHOA_HOT_FOLDER, SOHOA_FIXITY_SAMPLE and/or "
+                "SOHOA_FINISH_BATCHES_MINUTES."
+            )
         for job in jobs:
             click.echo(
                 f"  {job.hour:02d}:{job.minute:02d} {settings.schedule_timezone}  "
                 f"{job.name:<16} {job.task}"
             )
+        for every in periodic:
+            click.echo(f"  every {every.minutes} min  {every.name:<16} {every.task}")
     if list_only:
         return
     check_services(settings)
     app = configure_app(settings)
     if run_now is not None:
-        task = NIGHTLY_BACKLOG if run_now == "backlog" else FIXITY_SAMPLE
-        sent = app.send_task(task, queue=bulk_queue(settings))
+        task = {"backlog": NIGHTLY_BACKLOG, "fixity": FIXITY_SAMPLE}.get(run_now, FINISH_BATCHES)
+        queue = interactive_queue(settings) if task == FINISH_BATCHES else bulk_queue(settings)
+        sent = app.send_task(task, queue=queue)
         click.echo(f"Queued {task} (task {sent.id}).")
         return
     settings.var_dir.mkdir(parents=True, exist_ok=True)

@@ -125,6 +125,12 @@ class IntegrityError(RetryableError):
         self.found = found
 
 
+class BatchBusyError(RetryableError):
+    """Another process holds the batch's lock (it is reconciling or writing the report)."""
+
+    code = "BATCH_BUSY"
+
+
 class ConcurrentUpdateError(RetryableError):
     """Another writer changed an object between our read and our conditional write."""
 

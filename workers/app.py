@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from celery import Celery
@@ -72,9 +73,9 @@ def beat_schedule(settings: SohoaSettings) -> dict[str, Any]:
     """Celery beat's entries for the nightly jobs (pipeline/services/schedule.py says which)."""
     from celery.schedules import crontab
 
-    from pipeline.services.schedule import nightly_jobs
+    from pipeline.services.schedule import nightly_jobs, periodic_jobs
 
-    return {
+    entries: dict[str, Any] = {
         job.name: {
             "task": job.task,
             "schedule": crontab(hour=job.hour, minute=job.minute),
@@ -82,6 +83,15 @@ def beat_schedule(settings: SohoaSettings) -> dict[str, Any]:
         }
         for job in nightly_jobs(settings)
     }
+    for periodic in periodic_jobs(settings):
+        # On the interactive queue: behind ten thousand bulk scans it would never run; and it
+        # expires with its period, so that rounds missed while workers were down do not pile up.
+        entries[periodic.name] = {
+            "task": periodic.task,
+            "schedule": timedelta(minutes=periodic.minutes),
+            "options": {"queue": interactive_queue(settings), "expires": periodic.minutes * 60},
+        }
+    return entries
 
 
 def configure_app(settings: SohoaSettings) -> Celery:

@@ -261,6 +261,18 @@ def _record_scan(
         log.warning("could not record the outcome of %s: %s", retval.get("path"), exc)
 
 
+def _send_bulk(task: ProcessScanTask) -> str:
+    sent = process_scan.apply_async(
+        kwargs={"payload": task.model_dump()}, queue=bulk_queue(settings_of(app))
+    )
+    return str(sent.id)
+
+
+def _queues() -> list[str]:
+    settings = settings_of(app)
+    return [interactive_queue(settings), bulk_queue(settings)]
+
+
 @app.task(name="sohoa.nightly_backlog")
 def nightly_backlog() -> dict[str, Any]:
     """Send what waits in the hot folder as tonight's batch (nothing when none is configured)."""
@@ -269,29 +281,48 @@ def nightly_backlog() -> dict[str, Any]:
     settings = settings_of(app)
     if settings.hot_folder is None:
         return {"status": "no_hot_folder"}
+    return run_backlog(
+        get_context(), get_batch_state(), _send_bulk, _queues(), folder=settings.hot_folder
+    )
 
-    def send(task: ProcessScanTask) -> str:
-        sent = process_scan.apply_async(
-            kwargs={"payload": task.model_dump()}, queue=bulk_queue(settings)
-        )
-        return str(sent.id)
 
-    queues = [interactive_queue(settings), bulk_queue(settings)]
-    return run_backlog(get_context(), get_batch_state(), send, queues, folder=settings.hot_folder)
+@app.task(name="sohoa.finish_batches", bind=True)
+def finish_batches(self: Task) -> dict[str, Any]:
+    """Reconcile every unfinished batch once; report and mark finished those that are done."""
+    from celery.result import AsyncResult
+
+    from pipeline.services.schedule import finish_batches as finish
+    from pipeline.services.schedule import lock_owner
+
+    def lookup(task_id: str) -> dict[str, Any] | None:
+        result = AsyncResult(task_id, app=app)
+        if result.ready() and result.successful() and isinstance(result.result, dict):
+            return dict(result.result)
+        return None
+
+    return finish(
+        get_context(),
+        get_batch_state(),
+        _send_bulk,
+        _queues(),
+        stall_seconds=settings_of(app).batch_stall_seconds,
+        lookup=lookup,
+        owner=lock_owner(f"finish_batches[{self.request.id}]"),
+    )
 
 
 @app.task(name="sohoa.fixity_sample")
 def fixity_sample(sample: int | None = None, seed: int | None = None) -> dict[str, Any]:
-    """Re-hash a random sample of masters against their recorded SHA-256; report the damage."""
-    from pipeline.services.audit import run_audit
-    from pipeline.services.schedule import summarise_audit
+    """Re-hash a random sample of masters; write the findings to reports/fixity/YYYYMMDD.*."""
+    from pipeline.services.schedule import run_fixity_sample
 
     size = sample or settings_of(app).fixity_sample
-    summary = summarise_audit(run_audit(get_context(), sample=size, seed=seed), sample=size)
+    summary = run_fixity_sample(get_context(), get_batch_state(), sample=size, seed=seed)
     if not summary["ok"]:
         log.error(
-            "fixity sample: %d changed, %d missing masters (see the task result)",
-            len(summary["changed"]),
-            len(summary["missing"]),
+            "fixity sample: %d changed, %d missing masters (report: %s)",
+            summary["counts"]["changed"],
+            summary["counts"]["missing"],
+            summary["report"]["keys"][0],
         )
     return summary

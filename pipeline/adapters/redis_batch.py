@@ -86,6 +86,56 @@ class BatchState:
         with self._redis("list batches") as client:
             return [str(b) for b in client.zrevrange(self._batches, 0, limit - 1)]
 
+    def all_batches(self) -> list[str]:
+        """Every batch of the index, oldest first (its meta may have expired since)."""
+        with self._redis("list batches") as client:
+            return [str(b) for b in client.zrange(self._batches, 0, -1)]
+
+    # --- one finisher at a time ------------------------------------------------------------------
+
+    def acquire_lock(self, batch_id: str, owner: str, seconds: float) -> bool:
+        """Take (or, when `owner` holds it, extend) the batch's lock for `seconds`.
+
+        Whoever reconciles, re-sends or writes the report holds it: two finishers (two beats,
+        or the task and a foreground `sohoa batch`) never send a file twice or write two
+        reports. It expires on its own, so a holder that died only delays the others.
+        """
+        with self._redis("lock a batch") as client:
+            return bool(client.eval(_ACQUIRE, 1, self._key(batch_id, "lock"), owner, _ms(seconds)))
+
+    def release_lock(self, batch_id: str, owner: str) -> None:
+        """Give the lock back, only if `owner` still holds it."""
+        with self._redis("unlock a batch") as client:
+            client.eval(_RELEASE, 1, self._key(batch_id, "lock"), owner)
+
+    def lock_holder(self, batch_id: str) -> str | None:
+        with self._redis("read a batch's lock") as client:
+            holder = client.get(self._key(batch_id, "lock"))
+        return str(holder) if holder is not None else None
+
+    # --- files whose message looked lost (two looks, shared by every finisher) -------------------
+
+    def save_suspects(self, batch_id: str, suspects: dict[str, Any]) -> None:
+        with self._redis("save a batch's suspects") as client:
+            client.set(self._key(batch_id, "suspects"), json.dumps(suspects), ex=_TTL_SECONDS)
+
+    def read_suspects(self, batch_id: str) -> dict[str, Any]:
+        with self._redis("read a batch's suspects") as client:
+            raw = client.get(self._key(batch_id, "suspects"))
+        found = json.loads(raw) if raw else {}
+        return found if isinstance(found, dict) else {}
+
+    # --- the last fixity sample (its report is in the bucket) ------------------------------------
+
+    def save_fixity(self, summary: dict[str, Any]) -> None:
+        with self._redis("save the fixity summary") as client:
+            client.set(f"{self.prefix}:fixity:last", json.dumps(summary), ex=_TTL_SECONDS)
+
+    def last_fixity(self) -> dict[str, Any] | None:
+        with self._redis("read the fixity summary") as client:
+            raw = client.get(f"{self.prefix}:fixity:last")
+        return json.loads(raw) if raw else None
+
     # --- files ---------------------------------------------------------------------------------
 
     def save_files(self, batch_id: str, entries: dict[str, dict[str, Any]]) -> None:
@@ -103,6 +153,18 @@ class BatchState:
         with self._redis("read a batch's files") as client:
             raw = client.hgetall(self._key(batch_id, "files"))
         return {str(path): json.loads(entry) for path, entry in raw.items()}
+
+    def read_file_entries(self, batch_id: str, paths: list[str]) -> dict[str, dict[str, Any]]:
+        """The entries of these files only (as another finisher may have changed them)."""
+        key = self._key(batch_id, "files")
+        found: dict[str, dict[str, Any]] = {}
+        with self._redis("read a batch's files") as client:
+            for start in range(0, len(paths), _CHUNK):
+                chunk = paths[start : start + _CHUNK]
+                for path, value in zip(chunk, client.hmget(key, chunk), strict=True):
+                    if value is not None:
+                        found[path] = json.loads(value)
+        return found
 
     # --- results -------------------------------------------------------------------------------
 
@@ -208,6 +270,24 @@ class BatchState:
 
     def queued_task_ids(self, queues: list[str]) -> set[str]:
         return set(self.queued_tasks(queues))
+
+
+# Take the lock, or extend it when the caller already holds it (one round trip, atomic).
+_ACQUIRE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def _ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
 
 
 def _queue_keys(queue: str) -> list[str]:

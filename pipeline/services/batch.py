@@ -9,7 +9,8 @@ import os
 import re
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 
 from pipeline.adapters.redis_batch import BatchState
 from pipeline.core.naming import is_ignored_name, parse_scan_name, to_nfc
-from pipeline.errors import SohoaError
+from pipeline.errors import BatchBusyError, SohoaError
 from pipeline.services.context import Context
 from pipeline.services.ingest import scan_record_key
 from pipeline.services.models import ProcessScanTask, ScanResult
@@ -115,6 +116,8 @@ def summarise(results: list[dict[str, Any]]) -> IngestSummary:
 # --- the overnight batch: plan, send, follow, reconcile ----------------------------------------
 
 SendScan = Callable[[ProcessScanTask], str]
+# How long a batch's lock lasts unless its holder extends it (a holder that died only delays).
+LOCK_SECONDS = 120.0
 
 
 def default_batch_id(folder: Path) -> str:
@@ -251,7 +254,11 @@ class BatchRun:
     stall_seconds: float = 60.0
     # The task's own result in Celery's backend, for an outcome our progress keys missed.
     lookup: Callable[[str], dict[str, Any] | None] | None = None
-    clock: Callable[[], float] = time.monotonic
+    # Wall time: the first sighting of a lost message is shared with other finishers.
+    clock: Callable[[], float] = time.time
+    # Set, the run takes the batch's lock (Redis) before it re-sends or finishes anything.
+    lock_owner: str | None = None
+    lock_wait: float = LOCK_SECONDS + 5
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)
     outcomes: dict[str, dict[str, Any]] = field(default_factory=dict)
     pending: set[str] = field(default_factory=set)
@@ -260,12 +267,89 @@ class BatchRun:
     _cursor: int = 0
     _started: float = 0.0
     _last_news: float = 0.0
-    _suspects: dict[str, str] = field(default_factory=dict)
+    _lock_depth: int = 0
+    report: dict[str, Any] | None = None  # where the finished batch's report is
+
+    # --- one finisher at a time ----------------------------------------------------------------
+
+    @contextmanager
+    def exclusive(self, wait: float | None = None) -> Iterator[None]:
+        """Hold the batch's lock (waiting up to `wait`, default `lock_wait`); re-entrant within
+        this run. BatchBusyError when another process keeps it."""
+        if self.lock_owner is None:
+            yield
+            return
+        if self._lock_depth == 0:
+            deadline = self.clock() + (self.lock_wait if wait is None else wait)
+            while not self.state.acquire_lock(self.batch_id, self.lock_owner, LOCK_SECONDS):
+                if self.clock() >= deadline:
+                    raise BatchBusyError(
+                        f"Batch {self.batch_id} is being reconciled or reported by another "
+                        f"process ({self.state.lock_holder(self.batch_id)}): wait for it, "
+                        "then look at `sohoa status`; a holder that died lets go within "
+                        f"{LOCK_SECONDS:.0f} s."
+                    )
+                time.sleep(0.5)
+        self._lock_depth += 1
+        try:
+            yield
+        finally:
+            self._lock_depth -= 1
+            if self._lock_depth == 0:
+                self.state.release_lock(self.batch_id, self.lock_owner)
+
+    def _renew(self) -> None:
+        """Extend the lock during long work (hashing, checking the bucket)."""
+        if self.lock_owner is not None and self._lock_depth:
+            self.state.acquire_lock(self.batch_id, self.lock_owner, LOCK_SECONDS)
+
+    @classmethod
+    def resume(
+        cls,
+        ctx: Context,
+        state: BatchState,
+        batch_id: str,
+        *,
+        send: SendScan,
+        queues: list[str],
+        stall_seconds: float = 60.0,
+        lookup: Callable[[str], dict[str, Any] | None] | None = None,
+        lock_owner: str | None = None,
+    ) -> BatchRun | None:
+        """The batch as its keys in Redis describe it, for a process that did not start it;
+        None when Redis no longer knows it or it is still being planned (files missing)."""
+        meta = state.read_meta(batch_id)
+        if meta is None:
+            return None
+        entries = state.read_files(batch_id)
+        if len(entries) < int(meta.get("total") or 0):
+            return None
+        results = state.read_results(batch_id)
+        run = cls(
+            ctx, state, batch_id, sorted(Path(p) for p in entries), send=send, queues=queues,
+            inputs=list(meta.get("inputs") or []), stall_seconds=stall_seconds, lookup=lookup,
+            lock_owner=lock_owner,
+        )  # fmt: skip
+        run.entries = entries
+        for key, entry in entries.items():
+            outcome = entry.get("outcome") or results.get(key)
+            if outcome is not None:
+                run.outcomes[key] = outcome
+                run._processed += int(not entry.get("outcome"))
+            else:
+                run.pending.add(key)  # no task id (planning cut off): found lost, sent again
+        run._started = float(meta.get("run_started") or run.clock())
+        run._last_news = run.clock()
+        return run
 
     # --- plan and send -------------------------------------------------------------------------
 
     def start(self, on_prepared: Callable[[int, int], None] | None = None) -> None:
         """Hash every file, ask the bucket, send what is not stored (and not already queued)."""
+        with self.exclusive():
+            self._start(on_prepared)
+
+    def _start(self, on_prepared: Callable[[int, int], None] | None) -> None:
         self._started = self._last_news = self.clock()
         # Results arriving from here on are read from the arrival list; earlier ones are read
         # once, below. Taking the cursor first means none falls in between.
@@ -299,6 +383,7 @@ class BatchRun:
             if len(buffer) >= 100:
                 self.state.save_files(self.batch_id, buffer)
                 buffer = {}
+                self._renew()
             if on_prepared is not None:
                 on_prepared(number, len(self.files))
         if buffer:
@@ -381,20 +466,47 @@ class BatchRun:
             self.reconcile()
         return self.progress()
 
+    def step(self) -> bool:
+        """One non-blocking round, for a process that does not follow the batch: take the
+        results, look for lost messages (sent again once missing for `stall_seconds`), check
+        the bucket when nothing is pending. True when every file is settled and verified."""
+        with self.exclusive():
+            if self.pending:
+                found = self.state.read_results(self.batch_id, sorted(self.pending))
+                for path, result in found.items():
+                    self._settle(path, result)
+            if self.pending:
+                self.reconcile()
+            return not self.pending and not self.verify_stored()
+
     def _settle(self, path: str, outcome: dict[str, Any]) -> None:
         self.outcomes[path] = outcome
         self.pending.discard(path)
-        self._suspects.pop(path, None)
         self._processed += 1
         self._last_news = self.clock()
 
     def reconcile(self) -> list[str]:
-        """Send again the files whose message is gone (seen missing twice) and not stored."""
+        """Send again the files whose message is gone (missing for `stall_seconds`, at two
+        looks or more, whoever looked) and not stored."""
+        with self.exclusive():
+            return self._reconcile()
+
+    def _adopt(self, paths: list[str]) -> None:
+        """Take what another finisher did to these files: re-sent (a new task id), or settled."""
+        for path, current in self.state.read_file_entries(self.batch_id, paths).items():
+            if current.get("outcome"):
+                self.entries[path] = current
+                self._settle(path, current["outcome"])
+            elif current.get("task_id") != self.entries[path].get("task_id"):
+                self.entries[path] = current
+
+    def _reconcile(self) -> list[str]:
         self._last_news = self.clock()
+        self._adopt(sorted(self.pending))
         in_flight = self.state.queued_task_ids(self.queues)
         suspects = {p for p in self.pending if self.entries[p].get("task_id") not in in_flight}
         if not suspects:
-            self._suspects = {}
+            self.state.save_suspects(self.batch_id, {})
             return []
         # A result written between our reads is not a loss.
         found = self.state.read_results(self.batch_id, sorted(suspects))
@@ -406,14 +518,26 @@ class BatchRun:
         for path, result in found.items():
             self._settle(path, result)
             suspects.discard(path)
-        lost = [p for p in sorted(suspects) if self._suspects.get(p) == self.entries[p]["task_id"]]
-        self._suspects = {p: self.entries[p]["task_id"] for p in suspects if p not in lost}
+        # Seen missing before with the same task id, long enough ago: lost (a message moving
+        # between a queue and a worker's unacknowledged set is missing only for an instant).
+        now = self.clock()
+        seen_before = self.state.read_suspects(self.batch_id)
+        first_seen: dict[str, float] = {}
+        for path in suspects:
+            task_id, at = (seen_before.get(path) or [None, None])[:2]
+            same = task_id == self.entries[path].get("task_id") and at is not None
+            first_seen[path] = float(at) if same else now
+        lost = [p for p in sorted(suspects) if now - first_seen[p] >= self.stall_seconds]
+        self.state.save_suspects(
+            self.batch_id,
+            {p: [self.entries[p].get("task_id"), first_seen[p]] for p in suspects if p not in lost},
+        )
         resent = []
         changed: dict[str, dict[str, Any]] = {}
         for key in lost:
             entry = self.entries[key]
-            slug = entry.get("object")
-            stored = stored_result(self.ctx, Path(key), slug, entry["sha256"]) if slug else None
+            slug, sha256 = entry.get("object"), entry.get("sha256")
+            stored = stored_result(self.ctx, Path(key), slug, sha256) if slug and sha256 else None
             if stored is not None:
                 entry["outcome"] = stored
                 self._settle(key, stored)
@@ -437,24 +561,39 @@ class BatchRun:
 
     def verify_stored(self) -> list[str]:
         """The last word is the bucket's: a file a worker called stored must be there."""
+        with self.exclusive():
+            return self._verify_stored()
+
+    def _verify_stored(self) -> list[str]:
         missing = []
-        for key, outcome in list(self.outcomes.items()):
+        for number, (key, outcome) in enumerate(list(self.outcomes.items()), start=1):
+            if number % 200 == 0:
+                self._renew()
             if outcome.get("status") != "stored" or self.entries.get(key, {}).get("outcome"):
                 continue  # found in the bucket by this run already
             slug, sha256 = outcome.get("object"), outcome.get("scan_id")
             if slug and sha256 and stored_result(self.ctx, Path(key), slug, sha256):
                 continue
             missing.append(key)
+        if not missing:
+            return []
+        current = self.state.read_file_entries(self.batch_id, missing)
+        resent = []
         for key in missing:
             del self.outcomes[key]
+            self.pending.add(key)
+            now = current.get(key, {})
+            if now.get("task_id") and now.get("task_id") != self.entries[key].get("task_id"):
+                self.entries[key] = now  # another finisher sent it again already
+                continue
             self.state.forget_results(self.batch_id, [key])
             self.entries[key]["task_id"] = self.send(
                 ProcessScanTask(path=key, batch_id=self.batch_id)
             )
-            self.pending.add(key)
-        if missing:
-            self.state.save_files(self.batch_id, {k: self.entries[k] for k in missing})
-            self.resent += len(missing)
+            resent.append(key)
+        if resent:
+            self.state.save_files(self.batch_id, {k: self.entries[k] for k in resent})
+            self.resent += len(resent)
         return missing
 
     def progress(self) -> BatchProgress:
@@ -467,10 +606,24 @@ class BatchRun:
         progress.elapsed = self.clock() - self._started
         return progress
 
-    def finish(self) -> list[dict[str, Any]]:
-        """Mark the batch finished; return one result per file, in the batch's order."""
-        meta = self.state.read_meta(self.batch_id) or {"batch_id": self.batch_id}
-        meta["finished"] = time.time()
-        meta["summary"] = self.progress().as_dict()
-        self.state.save_meta(self.batch_id, meta)
+    def results(self) -> list[dict[str, Any]]:
+        """One result per settled file, in the batch's order."""
         return [self.outcomes[str(p)] for p in self.files if str(p) in self.outcomes]
+
+    def finish(
+        self, write_report: Callable[[list[dict[str, Any]]], dict[str, Any]] | None = None
+    ) -> bool:
+        """Write the report (`write_report` returns where) and mark the batch finished, once:
+        False when another finisher already did (`self.report` then says where it is)."""
+        with self.exclusive():
+            meta = self.state.read_meta(self.batch_id) or {"batch_id": self.batch_id}
+            if meta.get("finished") and meta.get("report"):
+                self.report = dict(meta["report"])
+                return False
+            if write_report is not None:
+                self.report = write_report(self.results())
+                meta["report"] = self.report
+            meta["finished"] = time.time()
+            meta["summary"] = self.progress().as_dict()
+            self.state.save_meta(self.batch_id, meta)
+            return True

@@ -19,8 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline import __version__
 from pipeline.adapters.s3_store import S3Store
-from pipeline.errors import RetryableError
-from pipeline.services.batch import summarise
+from pipeline.errors import BatchBusyError, RetryableError
+from pipeline.services.audit import AuditReport
+from pipeline.services.batch import BatchRun, summarise
 from pipeline.services.ingest import derivative_key
 from pipeline.services.models import ScanResult
 
@@ -480,6 +481,80 @@ def save_batch_report(
     files = render_report(report, fetch_qc_thumbnails(store, report))
     paths = write_report(files, directory) if directory is not None else []
     return SavedReport(keys=upload_report(store, files), paths=paths)
+
+
+@dataclass(frozen=True)
+class FinishedBatch:
+    """A batch brought to its end: its results and where its report is."""
+
+    results: list[dict[str, Any]]
+    bucket: str
+    keys: list[str]  # reports/{batch}.json, .csv, .html in the bucket (empty: not uploaded)
+    paths: list[Path]  # the copies written to a local directory, if one was asked for
+    written: bool  # False when another finisher had written the report (it was kept)
+    error: str | None = None  # why the report could not be uploaded (the batch stays open)
+
+    @property
+    def location(self) -> str | None:
+        json_key = next((k for k in self.keys if k.endswith(".json")), None)
+        return f"s3://{self.bucket}/{json_key}" if json_key else None
+
+
+def finish_batch(run: BatchRun, *, directory: Path | None = None) -> FinishedBatch:
+    """Write the batch's report to reports/ in the bucket (and to `directory`) and mark the
+    batch finished, once, whoever comes first: `sohoa batch` or `sohoa.finish_batches`.
+
+    A report that cannot be uploaded leaves the batch open, so that the next finisher writes
+    it; a report another finisher wrote is kept (and copied to `directory`).
+    """
+    store = run.ctx.store
+    meta = run.state.read_meta(run.batch_id) or {}
+    started = _parse_moment(meta.get("started_at")) or datetime.now(UTC)
+    inputs = [str(i) for i in (meta.get("inputs") or run.inputs)]
+    paths: list[Path] = []
+
+    def write(results: list[dict[str, Any]]) -> dict[str, Any]:
+        info = BatchInfo(run.batch_id, started, datetime.now(UTC), inputs)
+        saved = save_batch_report(store, results, info, directory=directory)
+        paths.extend(saved.paths)
+        return {"bucket": store.bucket, "keys": saved.keys}
+
+    try:
+        written = run.finish(write)
+    except BatchBusyError:
+        raise
+    except RetryableError as exc:
+        if directory is not None:
+            paths = [p for f in FORMATS if (p := directory / f"{run.batch_id}.{f}").exists()]
+        return FinishedBatch(run.results(), store.bucket, [], paths, False, exc.message)
+    report = run.report or {}
+    bucket = str(report.get("bucket") or store.bucket)
+    keys = [str(k) for k in report.get("keys") or []]
+    if not written and directory is not None:
+        found = find_report(store, run.batch_id)
+        paths = download_report(store, found, directory) if found is not None else []
+    return FinishedBatch(run.results(), bucket, keys, paths, written)
+
+
+def _parse_moment(text: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(text)) if text else None
+    except ValueError:
+        return None
+
+
+def fixity_report_keys(moment: datetime) -> list[str]:
+    """reports/fixity/YYYYMMDD.json and .csv (the UTC day of the check; a folder of its own,
+    so no batch id can take these names)."""
+    return [f"reports/fixity/{moment.astimezone(UTC):%Y%m%d}.{fmt}" for fmt in ("json", "csv")]
+
+
+def save_fixity_report(store: S3Store, audit: AuditReport, moment: datetime) -> list[str]:
+    """The fixity check's findings, every one, as JSON and CSV under reports/ in the bucket."""
+    json_key, csv_key = fixity_report_keys(moment)
+    store.put_bytes(json_key, audit.to_json().encode("utf-8"), content_type=CONTENT_TYPES["json"])
+    store.put_bytes(csv_key, audit.to_csv().encode("utf-8"), content_type=CONTENT_TYPES["csv"])
+    return [json_key, csv_key]
 
 
 @dataclass(frozen=True)

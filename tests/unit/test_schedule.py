@@ -15,10 +15,14 @@ from pipeline.cli_batch import render_progress
 from pipeline.services.batch import BatchProgress, default_batch_id
 from pipeline.services.report import is_valid_batch_id
 from pipeline.services.schedule import (
+    FINISH_BATCHES,
     FIXITY_SAMPLE,
     NIGHTLY_BACKLOG,
     NightlyJob,
+    PeriodicJob,
+    fixity_counts,
     nightly_jobs,
+    periodic_jobs,
     summarise_audit,
 )
 from workers.app import beat_schedule, bulk_queue, celery_config
@@ -83,7 +87,7 @@ def test_times_that_are_not_hh_mm_are_refused(value: str) -> None:
 def test_beat_entries_are_crontabs_on_the_bulk_queue(tmp_path: Path) -> None:
     configured = settings(hot_folder=tmp_path, nightly_at="02:10", queue_prefix="night")
     entries = beat_schedule(configured)
-    assert set(entries) == {"nightly-backlog", "nightly-fixity"}
+    assert set(entries) == {"nightly-backlog", "nightly-fixity", "finish-batches"}
     backlog = entries["nightly-backlog"]
     assert backlog["task"] == "sohoa.nightly_backlog"
     assert backlog["schedule"] == crontab(hour=2, minute=10)
@@ -165,3 +169,40 @@ def test_the_api_metrics_app_answers_even_without_redis() -> None:
     assert response.status_code == 200
     assert "# TYPE sohoa_queue_depth gauge" in response.text
     assert "process_cpu_seconds_total" in response.text or "python_info" in response.text
+
+
+def test_unattended_batches_are_finished_every_ten_minutes_by_default() -> None:
+    assert periodic_jobs(settings()) == [PeriodicJob("finish-batches", FINISH_BATCHES, 10)]
+    assert periodic_jobs(settings(finish_batches_minutes=0)) == []
+    with pytest.raises(ValidationError, match="finish_batches_minutes"):
+        settings(finish_batches_minutes=-1)
+
+
+def test_the_finish_round_goes_ahead_of_bulk_work_and_expires_with_its_period() -> None:
+    from datetime import timedelta
+
+    configured = settings(finish_batches_minutes=7, queue_prefix="night")
+    entry = beat_schedule(configured)["finish-batches"]
+    assert entry["task"] == "sohoa.finish_batches"
+    assert entry["schedule"] == timedelta(minutes=7)
+    # Behind ten thousand bulk scans it would never run; missed rounds must not pile up.
+    assert entry["options"] == {"queue": "night.interactive", "expires": 7 * 60}
+    assert "finish-batches" not in beat_schedule(settings(finish_batches_minutes=0))
+
+
+def test_fixity_reports_are_named_by_the_utc_day_of_the_check() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from pipeline.services.report import fixity_report_keys
+
+    # 03:30 in Huế on the 28th is 20:30 UTC on the 27th.
+    hue = datetime(2026, 11, 28, 3, 30, tzinfo=timezone(timedelta(hours=7)))
+    assert fixity_report_keys(hue) == [
+        "reports/fixity/20261127.json",
+        "reports/fixity/20261127.csv",
+    ]
+
+
+def test_fixity_counts_cover_every_kind_of_finding() -> None:
+    report = _Report(changed=[_Finding("a", "1", "2")], untracked=[_Finding("c", "", None)] * 3)
+    assert fixity_counts(report) == {"changed": 1, "missing": 0, "untracked": 3, "unreadable": 0}
