@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 	test-integration check lint format typecheck schemas bench clean
 
 help: ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Sohoa needs Python 3.11+"'
@@ -82,6 +82,12 @@ test-integration: $(STAMP) ## Run the integration tests (real Redis, SeaweedFS, 
 
 bench: $(STAMP) ## Per-scan cost on fixed 24/100 MP scans beside libvips (figures, not a test)
 	$(BIN)/python -m tests.bench.scan_bench
+
+# E2E_ARGS, e.g. E2E_ARGS="--mode both --repeat 3" or "--kind jpeg"; see --help.
+E2E_ARGS ?=
+.PHONY: bench-e2e
+bench-e2e: $(STAMP) ## Scans/hour through real workers and a private SeaweedFS, upload included (figures)
+	$(BIN)/python -m tests.bench.e2e_bench $(E2E_ARGS)
 
 check: lint typecheck ## Lint, format check and type check
 
