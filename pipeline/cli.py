@@ -16,15 +16,20 @@ import click
 from config.settings import SohoaSettings, load_settings
 from pipeline import __version__, cli_batch, cli_export
 from pipeline.cli_audit import audit
-from pipeline.cli_common import check_services, fail, settings_of
+from pipeline.cli_common import (
+    check_services,
+    fail,
+    load_inventory,
+    publish_unscanned,
+    settings_of,
+)
 from pipeline.cli_inspect import duplicates_command, inspect_command
 from pipeline.cli_serve import serve
 from pipeline.cli_workflows import report, watch
-from pipeline.core.inventory import Inventory, parse_inventory
+from pipeline.core.inventory import Inventory
 from pipeline.core.naming import to_object_slug
 from pipeline.core.records import ArtefactRecord
 from pipeline.errors import SohoaError
-from schemas import inventory_columns
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -116,8 +121,7 @@ def run_ingest(
 ) -> Any:
     from pipeline.services.batch import collect_files, summarise
     from pipeline.services.context import Context
-    from pipeline.services.models import ProcessScanTask, PublishRecordTask
-    from pipeline.services.publish import register_inventory
+    from pipeline.services.models import ProcessScanTask
     from pipeline.services.report import is_valid_batch_id
     from workers import client
     from workers.app import configure_app
@@ -144,18 +148,7 @@ def run_ingest(
     inventory: Inventory | None = None
     changed_objects: list[str] = []
     if inventory_path is not None:
-        inventory = parse_inventory(inventory_path.read_bytes(), columns=inventory_columns())
-        for problem in inventory.problems:
-            click.secho(
-                f"inventory {inventory_path.name}, line {problem.line}: {problem.message}",
-                fg="yellow",
-                err=True,
-            )
-        changed_objects = register_inventory(sctx, inventory)
-        click.echo(
-            f"Inventory: {len(inventory.rows)} rows loaded, {len(inventory.problems)} problems, "
-            f"{len(changed_objects)} new or changed."
-        )
+        inventory, changed_objects = load_inventory(sctx, inventory_path)
 
     if not selection.files:
         click.echo("No files to ingest.")
@@ -165,10 +158,7 @@ def run_ingest(
         )
         for path in selection.files
     ]
-    # Objects whose inventory row changed get their record rebuilt even if no scan is new.
-    scanned = _objects_of(selection.files, settings)
-    for slug in sorted(set(changed_objects) - scanned):
-        client.send_publish(PublishRecordTask(object=slug))
+    publish_unscanned(settings, changed_objects, selection.files)
     click.echo(f"Batch {batch_id}: {len(ids)} files queued.")
     if not wait:
         click.echo("Follow progress with the worker's log; `sohoa show ACCESSION` when done.")
@@ -217,20 +207,6 @@ def _save_report(
         click.secho(f"warning: report not uploaded: {exc.message}", fg="yellow", err=True)
         return
     click.echo(f"  report:      {saved.paths[-1]}  (s3://{sctx.store.bucket}/{saved.keys[-1]})")
-
-
-def _objects_of(files: list[Path], settings: SohoaSettings) -> set[str]:
-    from config.profile import load_profile
-    from pipeline.core.naming import parse_scan_name
-
-    pattern = load_profile(settings.profile_path).naming.pattern
-    objects = set()
-    for path in files:
-        try:
-            objects.add(parse_scan_name(path.name, pattern).object_slug)
-        except SohoaError:
-            continue
-    return objects
 
 
 def _progress(done: dict[str, dict[str, Any]], total: int) -> None:

@@ -13,7 +13,13 @@ from typing import Any
 import click
 
 from config.settings import SohoaSettings
-from pipeline.cli_common import check_services, fail, settings_of
+from pipeline.cli_common import (
+    check_services,
+    fail,
+    load_inventory,
+    publish_unscanned,
+    settings_of,
+)
 from pipeline.errors import RetryableError, SohoaError
 
 # Without a terminal (a log file overnight), one line at most this often, and on every end.
@@ -143,7 +149,7 @@ def batch(
     check_services(settings)
     configure_app(settings)
     sctx = Context.from_settings(settings)
-    changed = _register_inventory(sctx, inventory_path) if inventory_path else []
+    changed = load_inventory(sctx, inventory_path)[1] if inventory_path else []
     state = _state(settings)
 
     def lookup(task_id: str) -> dict[str, Any] | None:
@@ -191,7 +197,7 @@ def batch(
             f"  queued {len(run.pending) - adopted}, already stored {first.skipped}, "
             f"still queued from before {adopted}, settled before {first.done - first.skipped}"
         )
-        _publish_unscanned(settings, changed, selection.files)
+        publish_unscanned(settings, changed, selection.files)
         if detach:
             click.echo(f"Detached. Progress: sohoa status {batch_id}")
             return
@@ -276,49 +282,6 @@ def _print_report(ended: Any) -> None:
         click.echo(f"  report:      s3://{ended.bucket}/{html}")
     if not ended.written:
         click.echo("  (written by another finisher of this batch; kept as it was)")
-
-
-def _register_inventory(sctx: Any, inventory_path: Path) -> list[str]:
-    from pipeline.core.inventory import parse_inventory
-    from pipeline.services.publish import register_inventory
-    from schemas import inventory_columns
-
-    try:
-        inventory = parse_inventory(inventory_path.read_bytes(), columns=inventory_columns())
-        for problem in inventory.problems:
-            click.secho(
-                f"inventory {inventory_path.name}, line {problem.line}: {problem.message}",
-                fg="yellow",
-                err=True,
-            )
-        changed = register_inventory(sctx, inventory)
-    except SohoaError as exc:
-        fail(exc.message)
-    click.echo(
-        f"Inventory: {len(inventory.rows)} rows loaded, {len(inventory.problems)} problems, "
-        f"{len(changed)} new or changed."
-    )
-    return list(changed)
-
-
-def _publish_unscanned(settings: SohoaSettings, changed: list[str], files: list[Path]) -> None:
-    """Objects whose inventory row changed get their record rebuilt even with no new scan."""
-    if not changed:
-        return
-    from config.profile import load_profile
-    from pipeline.core.naming import parse_scan_name
-    from pipeline.services.models import PublishRecordTask
-    from workers import client
-
-    pattern = load_profile(settings.profile_path).naming.pattern
-    scanned = set()
-    for path in files:
-        try:
-            scanned.add(parse_scan_name(path.name, pattern).object_slug)
-        except SohoaError:
-            continue
-    for slug in sorted(set(changed) - scanned):
-        client.send_publish(PublishRecordTask(object=slug))
 
 
 # --- status --------------------------------------------------------------------------------------

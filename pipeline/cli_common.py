@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from config.settings import SohoaSettings, load_settings
 from pipeline.errors import SohoaError
+
+if TYPE_CHECKING:
+    from pipeline.core.inventory import Inventory
+    from pipeline.services.context import Context
 
 
 def settings_of(ctx: click.Context) -> SohoaSettings:
@@ -49,3 +54,50 @@ def check_services(settings: SohoaSettings) -> None:
         Context.from_settings(settings).store.check_buckets()
     except SohoaError as exc:
         fail(exc.message)
+
+
+def load_inventory(sctx: Context, inventory_path: Path) -> tuple[Inventory, list[str]]:
+    """Read an inventory sheet (CSV or XLSX), print each bad row with its line, and register
+    the good rows in the bucket; the inventory and the objects whose row is new or changed."""
+    from pipeline.core.inventory import parse_inventory
+    from pipeline.services.publish import register_inventory
+    from schemas import inventory_columns
+
+    try:
+        inventory = parse_inventory(inventory_path.read_bytes(), columns=inventory_columns())
+        for problem in inventory.problems:
+            click.secho(
+                f"inventory {inventory_path.name}, line {problem.line}: {problem.message}",
+                fg="yellow",
+                err=True,
+            )
+        changed = register_inventory(sctx, inventory)
+    except SohoaError as exc:
+        fail(exc.message)
+    except OSError as exc:
+        fail(f"cannot read the inventory {inventory_path}: {exc.strerror or exc}")
+    click.echo(
+        f"Inventory: {len(inventory.rows)} rows loaded, {len(inventory.problems)} problems, "
+        f"{len(changed)} new or changed."
+    )
+    return inventory, list(changed)
+
+
+def publish_unscanned(settings: SohoaSettings, changed: list[str], files: list[Path]) -> None:
+    """Objects whose inventory row changed get their record rebuilt even with no new scan."""
+    if not changed:
+        return
+    from config.profile import load_profile
+    from pipeline.core.naming import parse_scan_name
+    from pipeline.services.models import PublishRecordTask
+    from workers import client
+
+    pattern = load_profile(settings.profile_path).naming.pattern
+    scanned = set()
+    for path in files:
+        try:
+            scanned.add(parse_scan_name(path.name, pattern).object_slug)
+        except SohoaError:
+            continue
+    for slug in sorted(set(changed) - scanned):
+        client.send_publish(PublishRecordTask(object=slug))

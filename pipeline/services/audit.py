@@ -153,6 +153,19 @@ def _expected_masters(ctx: Context, report: AuditReport) -> dict[tuple[str, str]
     return expected
 
 
+def _missing(ref: _Expected, message: str) -> AuditFinding:
+    return AuditFinding(
+        kind="missing",
+        bucket=ref.bucket,
+        key=ref.key,
+        object=ref.object,
+        scan_id=ref.scan_id,
+        expected_sha256=ref.sha256,
+        expected_size=ref.size,
+        message=message,
+    )
+
+
 def run_audit(
     ctx: Context, *, sample: int | None = None, everything: bool = False, seed: int | None = None
 ) -> AuditReport:
@@ -190,15 +203,9 @@ def run_audit(
             present.append(ref)
             continue
         report.missing.append(
-            AuditFinding(
-                kind="missing",
-                bucket=ref.bucket,
-                key=ref.key,
-                object=ref.object,
-                scan_id=ref.scan_id,
-                expected_sha256=ref.sha256,
-                expected_size=ref.size,
-                message=f"Master of {ref.object} (scan {ref.scan_id[:12]}) is missing from "
+            _missing(
+                ref,
+                f"Master of {ref.object} (scan {ref.scan_id[:12]}) is missing from "
                 f"s3://{ref.bucket}/{ref.key}: restore it from a backup or ingest the "
                 "original file again.",
             )
@@ -214,15 +221,9 @@ def run_audit(
         report.checked += 1
         if found is None:  # deleted since the listing
             report.missing.append(
-                AuditFinding(
-                    kind="missing",
-                    bucket=ref.bucket,
-                    key=ref.key,
-                    object=ref.object,
-                    scan_id=ref.scan_id,
-                    expected_sha256=ref.sha256,
-                    expected_size=ref.size,
-                    message=f"Master of {ref.object} vanished from s3://{ref.bucket}/{ref.key} "
+                _missing(
+                    ref,
+                    f"Master of {ref.object} vanished from s3://{ref.bucket}/{ref.key} "
                     "during the audit: restore it from a backup or ingest it again.",
                 )
             )

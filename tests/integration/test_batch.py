@@ -243,3 +243,33 @@ def test_redis_restarted_empty_mid_batch_loses_no_scan(s3_server: S3Server, tmp_
     finally:
         forget_broker_connections()
         embedded.stop_process(server.pid, name_hint="redis-server", start_ticks=server.start_ticks)
+
+
+def test_a_batch_with_an_inventory_gives_its_records_the_rows(stack: Stack, tmp_path: Path) -> None:
+    """`sohoa batch DIR --inventory CSV`: the rows are registered before the scans are sent, so
+    the published records carry them; a row with a problem is reported by its line."""
+    folder = tmp_path / "drop"
+    make_scans(folder, 4)  # BATCH.000, four views
+    inventory = tmp_path / "inventory.csv"
+    inventory.write_text(
+        "accession_number,name_vi,name_en,material\n"
+        "BATCH.000,Lư hương đồng,Bronze incense burner,đồng\n"
+        ",Không có số hiệu,No accession number,\n",
+        "utf-8",
+    )
+
+    done = stack.sohoa("batch", str(folder), "--inventory", str(inventory), "--batch-id", "inv-1")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Inventory: 1 rows loaded, 1 problems, 1 new or changed." in done.stdout
+    assert "inventory.csv, line 3" in done.stderr
+    deadline = time.monotonic() + 60
+    while True:
+        found = stack.store.read_json("records/batch.000.json")
+        record = found[0] if found else {}
+        if len(record.get("views", [])) == 4 and record.get("inventory"):
+            break
+        assert time.monotonic() < deadline, f"record not complete: {record}"
+        time.sleep(0.2)
+    assert record["inventory"]["name_vi"] == "Lư hương đồng"
+    assert record["inventory"]["material"] == "đồng"
