@@ -72,7 +72,7 @@ class RecordStream:
             )
         except RedisError as exc:
             raise self._unavailable(exc, "append to") from None
-        return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+        return _as_id(entry_id)
 
     def last_id(self) -> str:
         """The id of the newest entry ('0-0' when there is none): read after it to get news."""
@@ -83,7 +83,7 @@ class RecordStream:
         if not newest:
             return START
         entry_id = newest[0][0]
-        return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+        return _as_id(entry_id)
 
     def first_id(self) -> str | None:
         """The id of the oldest entry kept; None when the stream is empty."""
@@ -94,7 +94,7 @@ class RecordStream:
         if not oldest:
             return None
         entry_id = oldest[0][0]
-        return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+        return _as_id(entry_id)
 
     def read(self, after: str, *, count: int = 500, block: bool = True) -> list[RecordChanged]:
         """Entries after id `after`, oldest first; waits up to block_seconds for one."""
@@ -110,7 +110,7 @@ class RecordStream:
         for _stream, items in found or []:
             for entry_id, fields in items:
                 slug = fields.get(b"object", b"").decode("utf-8", "replace")
-                entries.append(RecordChanged(entry_id.decode(), slug))
+                entries.append(RecordChanged(_as_id(entry_id), slug))
         return entries
 
     def close(self) -> None:
@@ -122,3 +122,8 @@ def is_after(entry_id: str, other: str) -> bool:
     a, _, b = entry_id.partition("-")
     c, _, d = other.partition("-")
     return (int(a), int(b or 0)) > (int(c), int(d or 0))
+
+
+def _as_id(entry_id: Any) -> str:
+    """A stream entry id as text (redis-py gives bytes unless decode_responses is set)."""
+    return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -360,20 +360,24 @@ TagParam = Annotated[list[str] | None, Query(description="Tag facet, by slug; re
 
 
 def to_filters(
-    material: list[str] | None,
-    period: list[str] | None,
-    object_type: list[str] | None,
-    qc: Sequence[str] | None = None,
-    tag: list[str] | None = None,
+    material: MaterialParam = None,
+    period: PeriodParam = None,
+    object_type: TypeParam = None,
+    qc: QcParam = None,
+    tag: TagParam = None,
 ) -> dict[str, list[str]]:
-    chosen = {
+    """The facet filters of a request (a dependency: the routes declare them once, here)."""
+    chosen: dict[str, list[str] | None] = {
         "material": material,
         "period": period,
         "object_type": object_type,
-        "qc_verdict": list(qc) if qc else None,
+        "qc_verdict": [str(v) for v in qc] if qc else None,
         "tag": tag,
     }
     return {name: values for name, values in chosen.items() if values}
+
+
+FiltersDep = Annotated[dict[str, list[str]], Depends(to_filters)]
 
 
 def to_query(text: str, filters: dict[str, list[str]], **options: Any) -> SearchQuery:
@@ -454,12 +458,8 @@ def _add_routes(app: FastAPI) -> None:
     def search_objects(
         catalogue: CatalogueDep,
         base: BaseUrl,
+        filters: FiltersDep,
         q: TextParam = "",
-        material: MaterialParam = None,
-        period: PeriodParam = None,
-        object_type: TypeParam = None,
-        qc: QcParam = None,
-        tag: TagParam = None,
         sort: Annotated[SortOrder, Query(description="relevance, accession or name")] = "relevance",
         page: Annotated[int, Query(ge=1, le=100_000)] = 1,
         page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
@@ -467,7 +467,7 @@ def _add_routes(app: FastAPI) -> None:
         """Search the catalogue: free text, facet filters, order and page."""
         query = to_query(
             q,
-            to_filters(material, period, object_type, qc, tag),
+            filters,
             sort=sort,
             page=page,
             page_size=page_size,
@@ -486,18 +486,12 @@ def _add_routes(app: FastAPI) -> None:
     @app.get("/api/facets", response_model=FacetsPage, responses=ERRORS, tags=["catalogue"])
     def list_facets(
         catalogue: CatalogueDep,
+        filters: FiltersDep,
         q: TextParam = "",
-        material: MaterialParam = None,
-        period: PeriodParam = None,
-        object_type: TypeParam = None,
-        qc: QcParam = None,
-        tag: TagParam = None,
         limit: Annotated[int, Query(ge=1, le=MAX_FACET_VALUES)] = 50,
     ) -> FacetsPage:
         """Facet values and counts (of everything, or of a search), most frequent first."""
-        query = to_query(
-            q, to_filters(material, period, object_type, qc, tag), page_size=1, facet_limit=limit
-        )
+        query = to_query(q, filters, page_size=1, facet_limit=limit)
         result = catalogue.index.search(query)
         return FacetsPage(total=result.total, facets=result.facets)
 
@@ -681,18 +675,13 @@ def _add_web(
         request: Request,
         catalogue: CatalogueDep,
         base: BaseUrl,
+        filters: FiltersDep,
         q: TextParam = "",
-        material: MaterialParam = None,
-        period: PeriodParam = None,
-        object_type: TypeParam = None,
-        qc: QcParam = None,
-        tag: TagParam = None,
         page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
     ) -> Response:
         """The catalogue's home page: search box, facets, a grid of thumbnails, pages."""
         if wants_json(request):
             return JSONResponse(service_links(base))
-        filters = to_filters(material, period, object_type, qc, tag)
         query = to_query(q, filters, page=page_number, page_size=WEB_PAGE_SIZE)
         try:
             result = catalogue.index.search(query)
