@@ -44,7 +44,18 @@ _DECODE_ERRORS = (
 )
 
 _SRGB_PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
-SRGB_ICC: bytes = _SRGB_PROFILE.tobytes()
+# The header's creation date (bytes 24-35, six big-endian uint16) is fixed: LittleCMS stamps
+# the time the profile was built, which made every derivative and tile differ in one byte
+# between two worker processes. Its profile ID (84-99) is zero, so nothing else depends on it.
+ICC_FIXED_DATE = (2025, 1, 1, 0, 0, 0)
+
+
+def with_fixed_date(profile: bytes) -> bytes:
+    """An ICC profile with its creation date set to ICC_FIXED_DATE (deterministic bytes)."""
+    return profile[:24] + struct.pack(">6H", *ICC_FIXED_DATE) + profile[36:]
+
+
+SRGB_ICC: bytes = with_fixed_date(_SRGB_PROFILE.tobytes())
 
 ORIENTATION_TAG = 0x0112
 _TIFF_MAX_SAMPLE_VALUE_TAG = 281

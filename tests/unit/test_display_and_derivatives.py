@@ -1,4 +1,9 @@
 import io
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -7,7 +12,7 @@ from PIL import Image
 
 from config.profile import DerivativeSettings
 from pipeline.core.derivatives import fit_long_edge, make_derivatives
-from pipeline.core.imaging import SRGB_ICC, decode_scan, to_display_image
+from pipeline.core.imaging import ICC_FIXED_DATE, SRGB_ICC, decode_scan, to_display_image
 from tests.unit.images import encode, gradient_rgb
 
 
@@ -88,6 +93,7 @@ def test_a_broken_icc_profile_is_a_warning_not_a_rejection():
 
 
 SETTINGS = DerivativeSettings(access=300, preview=120, thumb=40)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_fit_long_edge_keeps_aspect_and_never_enlarges():
@@ -121,6 +127,33 @@ def test_derivatives_are_deterministic():
     first = [d.data for d in make_derivatives(source, SETTINGS)]
     second = [d.data for d in make_derivatives(source, SETTINGS)]
     assert first == second
+
+
+_DIGEST_OF_DERIVATIVES = """
+import hashlib, numpy as np
+from PIL import Image
+from config.profile import DerivativeSettings
+from pipeline.core.derivatives import make_derivatives
+ramp = np.linspace(0, 255, 640 * 480 * 3).reshape(480, 640, 3).astype(np.uint8)
+made = make_derivatives(Image.fromarray(ramp), DerivativeSettings())
+print(hashlib.sha256(b"".join(d.data for d in made)).hexdigest())
+"""
+
+
+def test_derivatives_are_the_same_bytes_in_another_process_at_another_time():
+    # The embedded sRGB profile once carried the second it was built, so two workers (or one
+    # worker restarted) wrote different bytes for the same scan.
+    def digest() -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", _DIGEST_OF_DERIVATIVES],
+            capture_output=True, text=True, check=True, cwd=ROOT,
+        )  # fmt: skip
+        return done.stdout.strip()
+
+    first = digest()
+    time.sleep(1.1)  # another second on the clock
+    assert digest() == first
+    assert SRGB_ICC[24:36] == struct.pack(">6H", *ICC_FIXED_DATE)
 
 
 def test_the_downscale_averages_rather_than_samples():
