@@ -45,6 +45,14 @@ class StoredObject(_Model):
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     size: int = Field(ge=0)
     media_type: str
+    verified_by: Literal["storage-sha256", "read-back"] | None = Field(
+        default=None,
+        description=(
+            "Masters: how the stored bytes were proven equal to the source after upload "
+            "(the server's SHA-256 of what it received, or a full read-back); "
+            "absent in older records"
+        ),
+    )
 
 
 class DerivativeRef(StoredObject):

@@ -220,7 +220,12 @@ def _store_scan(
         orientation=decoded.orientation,
         file_size=len(data),
         master=StoredObject(
-            bucket=stored.bucket, key=key, sha256=sha256, size=len(data), media_type=fmt.media_type
+            bucket=stored.bucket,
+            key=key,
+            sha256=sha256,
+            size=len(data),
+            media_type=fmt.media_type,
+            verified_by=stored.verified_by,
         ),
         derivatives=refs,
         iiif=iiif,
@@ -257,7 +262,7 @@ def _store_tiles(ctx: Context, tiles: IiifTileSet, scan_id: str) -> IiifRef:
 
     def put(item: tuple[str, bytes]) -> None:
         path, body = item
-        ctx.store.put_bytes(f"{base}/{path}", body, content_type=to_media_type(path))
+        ctx.store.put_small(f"{base}/{path}", body, content_type=to_media_type(path))
 
     with ThreadPoolExecutor(max_workers=_TILE_UPLOADS) as pool:
         # list() re-raises the first upload error here, after the others have finished.

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from config.profile import load_profile
+from pipeline.core.scan import prepare_scan
 from pipeline.services.models import ProcessScanTask
 from tests.conftest import S3Server, Stack
 from tests.integration.test_backbone import write_jpeg
@@ -76,8 +78,8 @@ def test_a_connection_dropped_after_the_master_was_stored_is_retried_into_a_412(
     proxied: ProxiedStack, tmp_path: Path
 ) -> None:
     """Fault: the connection drops after S3 stored the master, before the worker heard back.
-    Outcome: the retried conditional write gets 412, the stored bytes are re-hashed and
-    match: success, one master."""
+    Outcome: the retried conditional write gets 412, the SHA-256 storage computed for the
+    stored bytes matches: success, one master."""
     stack, proxy = proxied.stack, proxied.proxy
     source = tmp_path / "DROP.1_front_1.jpg"
     data = write_jpeg(source, seed=22)
@@ -91,9 +93,11 @@ def test_a_connection_dropped_after_the_master_was_stored_is_retried_into_a_412(
     assert [s.status for s in puts] == [None, 412], "the retry found the object already there"
     assert result["master_created"] is False
     key = assert_one_verified_master(stack, data)
-    # The master was read back in full through the proxy after the 412.
-    assert proxy.count("GET", key) >= 1
-    assert published_record(stack, "drop.1")["views"][0]["master"]["key"] == key
+    # After the 412 the stored object was proven by the server's SHA-256 (HEAD), not a download.
+    assert proxy.count("HEAD", key) >= 1
+    assert proxy.count("GET", key) == 0
+    master = published_record(stack, "drop.1")["views"][0]["master"]
+    assert (master["key"], master["verified_by"]) == (key, "storage-sha256")
 
 
 def test_a_byte_flipped_in_transit_is_refused_and_never_stored(
@@ -135,6 +139,59 @@ def test_a_byte_flipped_in_a_derivative_is_refused_too(
     for ref in record["views"][0]["derivatives"].values():
         stored, _ = stack.store.get_bytes(ref["key"])
         assert hashlib.sha256(stored).hexdigest() == ref["sha256"]
+
+
+def test_tile_writes_answered_503_are_retried_within_the_task(
+    proxied: ProxiedStack, tmp_path: Path
+) -> None:
+    """Fault: S3 answers 503 SlowDown to two IIIF tile uploads (the lean PUT path).
+    Outcome: each is sent again within the task, like boto3's retries; every tile is stored
+    and no task retry is needed."""
+    stack, proxy = proxied.stack, proxied.proxy
+    source = tmp_path / "TILE.1_front_1.jpg"
+    write_jpeg(source, seed=26)
+    refused = proxy.add(Rule("PUT", "iiif/", "error", times=2, status=503))
+
+    result = ingest_one(stack, source)
+
+    assert result["status"] == "stored", result
+    assert refused.fired == 2
+    assert retries_logged(stack) == 0
+    iiif = published_record(stack, "tile.1")["views"][0]["iiif"]
+    stored = list(stack.store.list_keys(f"{iiif['base_key']}/"))
+    assert len(stored) == iiif["files"], "every tile and info.json is there"
+
+
+def test_a_byte_flipped_in_a_tile_is_refused_and_sent_again(
+    proxied: ProxiedStack, tmp_path: Path
+) -> None:
+    """Fault: one byte of an IIIF tile's body is flipped in transit (the lean PUT path).
+    Outcome: S3 refuses it by its SHA-256 (BadDigest), the task retries; every stored tile is
+    what the pipeline made (byte-identical to a clean run's, outputs being deterministic)."""
+    stack, proxy = proxied.stack, proxied.proxy
+    source = tmp_path / "TILE.2_front_1.jpg"
+    data = write_jpeg(source, seed=27)
+    flipped = proxy.add(Rule("PUT", "iiif/", "flip_byte"))
+
+    result = ingest_one(stack, source)
+
+    assert result["status"] == "stored", result
+    assert flipped.fired == 1
+    statuses = [s.status for s in proxy.seen if s.method == "PUT" and s.key.startswith("iiif/")]
+    assert statuses.count(400) == 1, "the damaged tile was refused"
+    assert retries_logged(stack) == 1
+    iiif = published_record(stack, "tile.2")["views"][0]["iiif"]
+    made = prepare_scan(
+        data,
+        name=source.name,
+        view="front",
+        profile=load_profile(stack.settings.profile_path),
+        iiif_id=f"{stack.settings.public_base_url.rstrip('/')}/{iiif['base_key']}",
+    )
+    assert made.tiles is not None
+    expected = {f"{iiif['base_key']}/{path}": body for path, body in made.tiles.files}
+    stored = {key: stack.store.get_bytes(key)[0] for key in stack.store.list_keys("iiif/")}
+    assert stored == expected
 
 
 def test_a_missing_bucket_fails_the_file_clearly_and_keeps_the_source(

@@ -10,9 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
+from pipeline.adapters.s3_put import LeanPutter
 from pipeline.adapters.s3_store import S3Store
-from pipeline.errors import ConfigurationError
+from pipeline.core.fixity import sha256_base64
+from pipeline.errors import ConfigurationError, IntegrityError, StorageUnavailableError
 from tests.conftest import S3Server, make_settings
 
 pytestmark = pytest.mark.integration
@@ -103,3 +106,85 @@ def test_wrong_credentials_and_missing_buckets_are_configuration_errors(
     missing = make_settings(s3_server, "redis://127.0.0.1:1/0", tmp_path, bucket="no-such-bucket")
     with pytest.raises(ConfigurationError, match="does not exist"):
         S3Store.from_settings(missing).check_buckets()
+
+
+def _master(store: S3Store, data: bytes) -> tuple[str, str]:
+    sha = hashlib.sha256(data).hexdigest()
+    return f"masters/v/{sha}.tif", sha
+
+
+def test_a_master_is_proven_by_the_servers_sha256_without_a_download(store: S3Store) -> None:
+    data = os.urandom(4096)
+    key, sha = _master(store, data)
+    result = store.store_master(key, data, sha256=sha, content_type="image/tiff", name="v.tif")
+    assert (result.created, result.verified_by) == (True, "storage-sha256")
+    again = store.store_master(key, data, sha256=sha, content_type="image/tiff", name="v.tif")
+    assert (again.created, again.verified_by) == (False, "storage-sha256")
+
+
+def test_a_master_stored_without_a_checksum_is_read_back_instead(store: S3Store) -> None:
+    """An object another tool wrote (no stored SHA-256) cannot be proven by HEAD: read back."""
+    data = os.urandom(4096)
+    key, sha = _master(store, data)
+    store.client.put_object(Bucket=store.masters_bucket, Key=key, Body=data)
+    result = store.store_master(key, data, sha256=sha, content_type="image/tiff", name="v.tif")
+    assert (result.created, result.verified_by) == (False, "read-back")
+
+
+def test_other_bytes_under_a_masters_key_are_reported_whichever_the_proof(store: S3Store) -> None:
+    data = os.urandom(4096)
+    key, sha = _master(store, data)
+    other = os.urandom(4096)
+    store.client.put_object(
+        Bucket=store.masters_bucket, Key=key, Body=other, ChecksumSHA256=sha256_base64(
+            hashlib.sha256(other).hexdigest())
+    )  # fmt: skip
+    with pytest.raises(IntegrityError, match=r"does not match the source.*by storage-sha256"):
+        store.store_master(key, data, sha256=sha, content_type="image/tiff", name="v.tif")
+    store.master_verify = "readback"
+    with pytest.raises(IntegrityError, match=r"does not match the source.*by read-back"):
+        store.store_master(key, data, sha256=sha, content_type="image/tiff", name="v.tif")
+    # Not ours to delete: the object was there before.
+    assert store.get_bytes(key, bucket=store.masters_bucket)[0] == other
+
+
+def test_readback_mode_downloads_every_master(store: S3Store) -> None:
+    store.master_verify = "readback"
+    data = os.urandom(4096)
+    key, sha = _master(store, data)
+    result = store.store_master(key, data, sha256=sha, content_type="image/tiff", name="v.tif")
+    assert (result.created, result.verified_by) == (True, "read-back")
+
+
+def test_a_multipart_master_is_read_back(store: S3Store) -> None:
+    data = os.urandom(6 * 1024 * 1024)  # above the 5 MB threshold
+    key, sha = _master(store, data)
+    result = store.store_master(key, data, sha256=sha, content_type="image/tiff", name="big.tif")
+    assert (result.created, result.verified_by) == (True, "read-back")
+
+
+def test_the_lean_put_writes_what_boto3_reads_back(store: S3Store) -> None:
+    assert store.lean is not None, "static keys and no proxy: the lean path is on"
+    body = os.urandom(70_000)
+    key = "iiif/lean/Đĩa men lam/0,0,512,512/512,/0/default.jpg"
+    store.put_small(key, body, content_type="image/jpeg")
+    assert store.get_bytes(key) is not None and store.get_bytes(key)[0] == body
+    head = store.head(key)
+    assert head is not None and head["ContentType"] == "image/jpeg"
+
+
+def test_the_lean_put_maps_refusals_to_the_projects_errors(
+    s3_server: S3Server, store: S3Store, tmp_path: Path
+) -> None:
+    assert store.lean is not None
+    with pytest.raises(ConfigurationError, match="check that the bucket exists"):
+        store.lean.put("no-such-bucket-here", "iiif/x.jpg", b"x", content_type="image/jpeg")
+    wrong = make_settings(s3_server, "redis://127.0.0.1:1/0", tmp_path,
+                          s3_secret_key=SecretStr("not-the-secret"))  # fmt: skip
+    lean = LeanPutter.from_settings(wrong)
+    assert lean is not None
+    with pytest.raises(ConfigurationError, match="SOHOA_S3_SECRET_KEY"):
+        lean.put(store.bucket, "iiif/x.jpg", b"x", content_type="image/jpeg")
+    gone = LeanPutter("http://127.0.0.1:9", access_key="a", secret_key="b", region="us-east-1")
+    with pytest.raises(StorageUnavailableError, match="may be overloaded or restarting"):
+        gone.put(store.bucket, "iiif/x.jpg", b"x", content_type="image/jpeg")
