@@ -389,3 +389,13 @@ def test_a_close_up_is_not_judged_on_its_backdrop():
     )
     assert all(close[c].status == "pass" for c in ("colour_cast", "framing", "edges") if c in close)
     assert close["highlights"].status == judged["highlights"].status
+
+
+@pytest.mark.parametrize("shape", [(300, 400, 3), (300, 400)])
+def test_clipping_is_counted_on_every_pixel_exactly(shape: tuple[int, ...]) -> None:
+    rng = np.random.default_rng(5)
+    pixels = rng.integers(0, 256, shape, dtype=np.uint8)
+    report = assess_quality(pixels, DEFAULT)
+    at = (lambda v: (pixels == v).any(axis=-1)) if len(shape) == 3 else (lambda v: pixels == v)
+    assert report.highlights_clipped == round(float(at(255).mean()), 6)
+    assert report.shadows_clipped == round(float(at(0).mean()), 6)
