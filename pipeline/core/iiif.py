@@ -107,12 +107,15 @@ def make_iiif_tiles(
     quality: int = 85,
     max_long_edge: int | None = None,
     max_image: tuple[int, int, bytes] | None = None,
+    halved: np.ndarray[Any, Any] | None = None,
 ) -> IiifTileSet:
     """Make the info.json and every level-0 file of one upright 8-bit RGB or L image.
 
     `max_image` (width, height, JPEG bytes): the caller's own encoding of this image at its
     `max` size (the access derivative), served as `full/max` instead of encoding another; it
-    is used only if its size is the `max` size computed here.
+    is used only if its size is the `max` size computed here. `halved`: the caller's INTER_AREA
+    2:1 shrink of `image` (the derivatives start from it too), used as scale factor 2 when its
+    size is that level's.
 
     `image_id` is the service's public base URI (the caller builds it from the public base
     URL: `{base}/iiif/{scan_sha256}`). Each scale factor is shrunk from the previous one
@@ -143,12 +146,12 @@ def make_iiif_tiles(
     limited = max_size != (width, height)
 
     colour = level.ndim == 3
-    if colour:
-        # OpenCV encodes BGR: swap once here; resizing is blind to channel order.
-        level = cv2.cvtColor(level, cv2.COLOR_RGB2BGR)
 
     def encode(array: np.ndarray[Any, Any]) -> bytes:
-        return _encode_jpeg(array, quality=quality, colour=colour)
+        # OpenCV encodes BGR: each tile is swapped while it is in cache, which costs less than
+        # a swapped copy of the full-size image (and the levels stay RGB, shareable).
+        bgr = cv2.cvtColor(array, cv2.COLOR_RGB2BGR) if colour else array
+        return _encode_jpeg(bgr, quality=quality, colour=colour)
 
     tiles: list[tuple[str, bytes]] = []
     sizes: list[tuple[str, bytes]] = []
@@ -162,7 +165,10 @@ def make_iiif_tiles(
     scale = 1
     while True:
         level_w, level_h = _ceil_div(width, scale), _ceil_div(height, scale)
-        level = _shrink(level, level_w, level_h)
+        if scale == 2 and halved is not None and halved.shape[:2] == (level_h, level_w):
+            level = halved
+        else:
+            level = _shrink(level, level_w, level_h)
         if full_max is None:
             next_w, next_h = _ceil_div(width, 2 * scale), _ceil_div(height, 2 * scale)
             if next_w < max_size[0] or next_h < max_size[1]:
