@@ -6,7 +6,9 @@ import base64
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterator
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
@@ -27,6 +29,8 @@ from pipeline.errors import (
 log = logging.getLogger(__name__)
 
 _READ_CHUNK = 8 * 1024 * 1024
+# Concurrent small writes (put_small_many): enough to hide a round trip of a few ms each.
+_UPLOAD_THREADS = 8
 # Codes that mean the deployment is wrong; retrying will not help, and the source is kept.
 _CONFIG_CODES = {
     "NoSuchBucket",
@@ -164,6 +168,8 @@ class S3Store:
         self.multipart_chunk = multipart_chunk
         self.master_verify = master_verify
         self.lean = lean
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_pid = 0
 
     @classmethod
     def from_settings(cls, settings: SohoaSettings) -> S3Store:
@@ -373,6 +379,36 @@ class S3Store:
             self.put_bytes(key, data, content_type=content_type, bucket=bucket)
         else:
             self.lean.put(bucket, key, data, content_type=content_type)
+
+    def put_small_many(
+        self, items: Sequence[tuple[str, bytes, str]], *, bucket: str | None = None
+    ) -> None:
+        """Write many small objects (key, bytes, content type) at once, as `put_small` does.
+
+        A few threads, kept for the life of the process so their connections are reused from
+        one scan to the next; each thread takes a share of the items (one hand-over per share,
+        not per object). The first error is raised once every share has finished.
+        """
+        if not items:
+            return
+        pool = self._upload_pool()
+        shares = [items[start::_UPLOAD_THREADS] for start in range(_UPLOAD_THREADS)]
+
+        def put_share(share: Sequence[tuple[str, bytes, str]]) -> None:
+            for key, data, content_type in share:
+                self.put_small(key, data, content_type=content_type, bucket=bucket)
+
+        futures = [pool.submit(put_share, share) for share in shares if share]
+        errors = [exc for exc in (future.exception() for future in futures) if exc is not None]
+        if errors:
+            raise errors[0]
+
+    def _upload_pool(self) -> ThreadPoolExecutor:
+        # A pool made before a fork (the prefork parent) has no threads in the child: remake.
+        if self._pool is None or self._pool_pid != os.getpid():
+            self._pool = ThreadPoolExecutor(_UPLOAD_THREADS, thread_name_prefix="s3-put")
+            self._pool_pid = os.getpid()
+        return self._pool
 
     def put_once_multipart(
         self, key: str, data: bytes, *, content_type: str, bucket: str, metadata: dict[str, str]

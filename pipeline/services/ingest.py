@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -46,10 +45,6 @@ def scan_record_key(object_slug: str, scan_id: str) -> str:
 
 def iiif_base_key(scan_id: str) -> str:
     return f"iiif/{scan_id}"
-
-
-# Tiles are many small objects: a few uploads in flight hide the round trips.
-_TILE_UPLOADS = 8
 
 
 def process_scan(ctx: Context, task: ProcessScanTask) -> ScanResult:
@@ -260,15 +255,11 @@ def _store_tiles(ctx: Context, tiles: IiifTileSet, scan_id: str) -> IiifRef:
     images = [item for item in tiles.files if item[0] != "info.json"]
     info = [item for item in tiles.files if item[0] == "info.json"]
 
-    def put(item: tuple[str, bytes]) -> None:
-        path, body = item
+    ctx.store.put_small_many(
+        [(f"{base}/{path}", body, to_media_type(path)) for path, body in images]
+    )
+    for path, body in info:
         ctx.store.put_small(f"{base}/{path}", body, content_type=to_media_type(path))
-
-    with ThreadPoolExecutor(max_workers=_TILE_UPLOADS) as pool:
-        # list() re-raises the first upload error here, after the others have finished.
-        list(pool.map(put, images))
-    for item in info:
-        put(item)
     return IiifRef(
         bucket=ctx.store.bucket,
         base_key=base,
