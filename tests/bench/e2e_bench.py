@@ -50,7 +50,11 @@ MACHINE_REDIS = "redis://127.0.0.1:6379"
 # A database of the machine's Redis that neither `make run` (0) nor the tests (13) use.
 BENCH_REDIS_DB = 14
 WIDTH, HEIGHT = 6000, 4000
-MODES = {"c2": [2], "2x1": [1, 1]}  # one `sohoa worker -c 2`, or two `sohoa worker -c 1`
+# One `sohoa worker -c 2`, two `sohoa worker -c 1`, or one `-c 1` worker alone on CPU 0 with
+# SeaweedFS, Redis (when ours) and the producer on the other CPUs: the worker's cost per scan
+# as on a machine of its own, storage elsewhere (the deployment the issue's target assumes).
+MODES = {"c2": [2], "2x1": [1, 1], "pinned": [1]}
+WORKER_CPU = 0
 LOG_LINE = re.compile(
     r"^\[?(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})\b.*?"
     r"Task sohoa\.process_scan\[(?P<id>[0-9a-f-]+)\] (?P<what>received|succeeded in (?P<s>[\d.]+)s)"
@@ -206,8 +210,11 @@ class Workers:
 
 
 @contextmanager
-def workers(srv: Servers, env: dict[str, str], sizes: list[int], tag: str) -> Iterator[Workers]:
-    """`sohoa worker -c N` processes, as production runs them; warm shutdown on the way out."""
+def workers(
+    srv: Servers, env: dict[str, str], sizes: list[int], tag: str, *, pinned: bool = False
+) -> Iterator[Workers]:
+    """`sohoa worker -c N` processes, as production runs them; warm shutdown on the way out.
+    `pinned`: on CPU WORKER_CPU only."""
     from workers.app import configure_app
 
     app = configure_app(settings_for(env))
@@ -226,6 +233,8 @@ def workers(srv: Servers, env: dict[str, str], sizes: list[int], tag: str) -> It
                     stdout=log.open("wb"),
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
+                    # Its pool children inherit the CPU.
+                    preexec_fn=(lambda: os.sched_setaffinity(0, {WORKER_CPU})) if pinned else None,
                 )
             )
             deadline = time.monotonic() + 90
@@ -260,6 +269,33 @@ def cpu_seconds(pids: list[int]) -> float:
                     total += t.user + t.system
                 except psutil.NoSuchProcess:
                     continue
+        except psutil.NoSuchProcess:
+            continue
+    return total
+
+
+def pin(pid: int, cpus: set[int]) -> None:
+    """Run every thread of `pid` and of its descendants on `cpus` (threads made later inherit
+    their creator's affinity)."""
+    try:
+        procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return
+    for proc in procs:
+        for task in Path(f"/proc/{proc.pid}/task").glob("*"):
+            try:
+                os.sched_setaffinity(int(task.name), cpus)
+            except (OSError, ValueError):
+                continue  # the thread ended meanwhile
+
+
+def own_cpu_seconds(pids: list[int]) -> float:
+    """User+system CPU of these processes alone (a worker's main process, not its pool)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+            total += times.user + times.system
         except psutil.NoSuchProcess:
             continue
     return total
@@ -408,8 +444,19 @@ def run_once(
     store = S3Store.from_settings(settings)
     store.ensure_bucket(settings.bucket)
     embedded.allow_public_read(store.client, settings.bucket)
+    pinned = mode == "pinned"
+    everything = os.sched_getaffinity(0)
+    others = everything - {WORKER_CPU}
+    if pinned:
+        if not others or WORKER_CPU not in everything:
+            raise BenchError(f"--mode pinned needs CPU {WORKER_CPU} and at least one more")
+        # Storage, Redis (when ours) and this process (the producer) stay off the worker's CPU.
+        for pid in (srv.weed_pid, srv.redis_pid):
+            if pid:
+                pin(pid, others)
+        os.sched_setaffinity(0, others)
     try:
-        with workers(srv, env, MODES[mode], tag) as running:
+        with workers(srv, env, MODES[mode], tag, pinned=pinned) as running:
             send = run_batch if sender == "batch" else send_with_client_in
             send(env, srv.home, warm.pop().parent, f"bench-warm-{tag}")
             bytes_before, objects_before = bucket_bytes(store)
@@ -419,11 +466,13 @@ def run_once(
             sampler = threading.Thread(target=running.sample_rss, daemon=True)
             sampler.start()
             cpu_before = cpu_seconds(pids)
+            main_before = own_cpu_seconds(pids)
             weed_before = cpu_seconds([srv.weed_pid])
             redis_before = cpu_seconds([srv.redis_pid]) if srv.redis_pid else 0.0
             batch_id = f"bench-run-{tag}"
             batch = send(env, srv.home, scans[0].parent, batch_id)
             cpu = cpu_seconds(pids) - cpu_before
+            main_cpu = own_cpu_seconds(pids) - main_before
             weed = cpu_seconds([srv.weed_pid]) - weed_before
             redis_cpu = (cpu_seconds([srv.redis_pid]) - redis_before) if srv.redis_pid else None
             running.stop_sampling.set()
@@ -434,6 +483,11 @@ def run_once(
             bytes_after, objects_after = bucket_bytes(store)
     finally:
         empty_bucket(store)
+        if pinned:
+            for pid in (srv.weed_pid, srv.redis_pid):
+                if pid:
+                    pin(pid, everything)
+            os.sched_setaffinity(0, everything)
     n = len(scans)
     window_s = window.get("window_s") or batch["wall_s"]
     written = bytes_after - bytes_before
@@ -452,6 +506,12 @@ def run_once(
         "report_bytes_stored": report_bytes,
         "mb_per_s": round(written / 1e6 / window_s, 1),
         "worker_cpu_s_per_scan": round(cpu / n, 3),
+        # The Celery main processes' share (receiving, acknowledging, results); the rest is
+        # the pool children doing the tasks.
+        "worker_main_cpu_s_per_scan": round(main_cpu / n, 3),
+        # What the workers could do with the machine's cores to themselves (storage elsewhere,
+        # as in production): derived from the CPU they used, not a measured rate.
+        "scans_per_hour_worker_cpu_bound": round((os.cpu_count() or 1) * 3600 * n / cpu),
         "seaweedfs_cpu_s_per_scan": round(weed / n, 3),
         "producer_cpu_s_per_scan": round(batch["cpu_s"] / n, 3),
         "redis_cpu_s_per_scan": None if redis_cpu is None else round(redis_cpu / n, 4),
@@ -484,8 +544,8 @@ def vm_hwm(pid: int) -> int:
 def print_table(results: list[dict[str, Any]]) -> None:
     head = (
         f"{'mode':5} {'rep':>3} {'scans':>5} {'window s':>8} {'scans/h':>8} {'send scans/h':>12} "
-        f"{'MB/s':>6} {'wkr CPU-s':>9} {'weed CPU-s':>10} {'prod CPU-s':>10} {'task s':>6} "
-        f"{'peak RSS MB':>12}"
+        f"{'MB/s':>6} {'wkr CPU-s':>9} {'(main)':>6} {'weed CPU-s':>10} {'prod CPU-s':>10} "
+        f"{'task s':>6} {'peak RSS MB':>12} {'wkr-bound/h':>11}"
     )
     print(head)
     print("-" * len(head))
@@ -494,13 +554,17 @@ def print_table(results: list[dict[str, Any]]) -> None:
         print(
             f"{r['mode']:5} {r['repeat']:>3} {r['scans']:>5} {r['window_s']:>8.1f} "
             f"{r['scans_per_hour']:>8,} {r['scans_per_hour_send']:>12,} {r['mb_per_s']:>6.1f} "
-            f"{r['worker_cpu_s_per_scan']:>9.3f} {r['seaweedfs_cpu_s_per_scan']:>10.3f} "
-            f"{r['producer_cpu_s_per_scan']:>10.3f} {r['task_s_mean']:>6.2f} {rss:>12,}"
+            f"{r['worker_cpu_s_per_scan']:>9.3f} {r['worker_main_cpu_s_per_scan']:>6.3f} "
+            f"{r['seaweedfs_cpu_s_per_scan']:>10.3f} {r['producer_cpu_s_per_scan']:>10.3f} "
+            f"{r['task_s_mean']:>6.2f} {rss:>12,} {r['scans_per_hour_worker_cpu_bound']:>11,}"
         )
     print(
         "scans/h: first task received to last succeeded (worker logs); send scans/h: first "
         "send to last\nresult seen by the producer (with --send batch: the whole command, start-up "
-        "and hashing\nincluded). CPU-s are per scan; worker CPU includes its pool children."
+        "and hashing\nincluded). CPU-s are per scan; worker CPU includes its pool children, "
+        "(main) is the Celery\nmain processes' share of it. wkr-bound/h: the rate if the "
+        "workers had every core to themselves\n(storage on other machines, as in production): "
+        "cores × 3600 / worker CPU-s; derived, not measured."
     )
 
 
@@ -522,7 +586,9 @@ def main(argv: list[str] | None = None) -> int:
         "--mode",
         choices=[*MODES, "both"],
         default="c2",
-        help="c2: one `sohoa worker -c 2` (default); 2x1: two `-c 1` workers; both",
+        help="c2: one `sohoa worker -c 2` (default); 2x1: two `-c 1` workers; pinned: one "
+        "`-c 1` worker alone on CPU 0, SeaweedFS and the producer on the others (the worker's "
+        "cost as if storage ran elsewhere); both: c2 and 2x1",
     )
     add(
         "--send",
@@ -537,7 +603,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.scans < 1 or args.repeat < 1 or args.warmup < 1:
         parser.error("--scans, --repeat and --warmup must be at least 1")
-    modes = list(MODES) if args.mode == "both" else [args.mode]
+    modes = ["c2", "2x1"] if args.mode == "both" else [args.mode]
     runs = [(mode, rep) for rep in range(1, args.repeat + 1) for mode in modes]
 
     # `kill` (SIGTERM) cleans up like Ctrl-C: the context managers stop what was started.
