@@ -40,6 +40,44 @@ _ATTEMPTS = 3
 _UNSIGNED = "UNSIGNED-PAYLOAD"
 _CODE = re.compile(rb"<Code>([^<]{1,100})</Code>")
 _DIGEST_CODES = {"BadDigest", "InvalidDigest", "XAmzContentSHA256Mismatch"}
+# Codes that mean the deployment is wrong; retrying will not help, and the source is kept.
+CONFIG_CODES = {
+    "NoSuchBucket",
+    "AccessDenied",
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "InvalidBucketName",
+    "AllAccessDisabled",
+}
+
+
+def unreachable_error(what: str, action: str, where: str) -> StorageUnavailableError:
+    """Storage did not answer (`what`: the exception's name)."""
+    return StorageUnavailableError(
+        f"Storage at the configured endpoint did not answer while trying to {action} "
+        f"{where} ({what}): check that it is running (`make status`) and reachable."
+    )
+
+
+def storage_error(code: str, status: str, action: str, where: str) -> Exception:
+    """The project's error for storage's answer `code`/`status` to `action` on `where`: one
+    mapping for boto3's ClientError (S3Store) and the lean PUT alike."""
+    if code in CONFIG_CODES or status in ("401", "403"):
+        return ConfigurationError(
+            f"Storage refused to {action} {where} ({code or status}): check that the "
+            "bucket exists and SOHOA_S3_ACCESS_KEY / SOHOA_S3_SECRET_KEY are right."
+        )
+    if code in _DIGEST_CODES:
+        return IntegrityError(
+            f"Storage received different bytes than were sent for {where} ({code}); "
+            "the bytes were damaged in transit.",
+            expected="the checksum of the sent bytes",
+            found=code,
+        )
+    return StorageUnavailableError(
+        f"Storage failed to {action} {where} ({code or status}); it may be overloaded "
+        "or restarting."
+    )
 
 
 class LeanPutter:
@@ -175,7 +213,7 @@ class LeanPutter:
         where = f"s3://{bucket}/{key}"
         path = self.path_of(bucket, key)
         checksum = base64.b64encode(hashlib.sha256(body).digest()).decode()
-        last = ""
+        last: Exception = StorageUnavailableError(f"no attempt to write {where}")
         for attempt in range(_ATTEMPTS):
             if attempt:
                 time.sleep(random.uniform(0, 0.1 * 2**attempt))  # jitter
@@ -193,7 +231,7 @@ class LeanPutter:
                 reply = response.read()
             except (OSError, http.client.HTTPException) as exc:
                 self._drop_connection()
-                last = type(exc).__name__
+                last = unreachable_error(type(exc).__name__, "write", where)
                 continue
             if response.will_close:
                 self._drop_connection()
@@ -201,26 +239,9 @@ class LeanPutter:
                 return
             found = _CODE.search(reply)
             code = found.group(1).decode(errors="replace") if found else ""
-            if response.status in (401, 403) or code in (
-                "AccessDenied",
-                "InvalidAccessKeyId",
-                "SignatureDoesNotMatch",
-                "NoSuchBucket",
-            ):
-                raise ConfigurationError(
-                    f"Storage refused to write {where} ({code or response.status}): check that "
-                    "the bucket exists and SOHOA_S3_ACCESS_KEY / SOHOA_S3_SECRET_KEY are right."
-                )
-            if code in _DIGEST_CODES:
-                raise IntegrityError(
-                    f"Storage received different bytes than were sent for {where} ({code}); "
-                    "the bytes were damaged in transit.",
-                    expected="the checksum of the sent bytes",
-                    found=code,
-                )
-            last = code or str(response.status)
-            if response.status < 500 and response.status != 429:
-                break  # a request the server will refuse again
-        raise StorageUnavailableError(
-            f"Storage failed to write {where} ({last}); it may be overloaded or restarting."
-        )
+            error = storage_error(code, str(response.status), "write", where)
+            retryable = response.status >= 500 or response.status == 429
+            if not isinstance(error, StorageUnavailableError) or not retryable:
+                raise error
+            last = error
+        raise last

@@ -17,7 +17,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from config.settings import SohoaSettings
-from pipeline.adapters.s3_put import LeanPutter
+from pipeline.adapters.s3_put import LeanPutter, storage_error, unreachable_error
 from pipeline.core.fixity import md5_base64, sha256_base64
 from pipeline.errors import (
     ConcurrentUpdateError,
@@ -31,15 +31,6 @@ log = logging.getLogger(__name__)
 _READ_CHUNK = 8 * 1024 * 1024
 # Concurrent small writes (put_small_many): enough to hide a round trip of a few ms each.
 _UPLOAD_THREADS = 8
-# Codes that mean the deployment is wrong; retrying will not help, and the source is kept.
-_CONFIG_CODES = {
-    "NoSuchBucket",
-    "AccessDenied",
-    "InvalidAccessKeyId",
-    "SignatureDoesNotMatch",
-    "InvalidBucketName",
-    "AllAccessDisabled",
-}
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 _PRECONDITION = {"412", "PreconditionFailed"}
 # Some servers answer a conditional write racing another with 409 instead of 412.
@@ -188,28 +179,8 @@ class S3Store:
     def _fail(self, exc: Exception, action: str, bucket: str, key: str = "") -> Exception:
         where = f"s3://{bucket}/{key}" if key else f"bucket {bucket!r}"
         if isinstance(exc, ClientError):
-            code, status = error_code(exc), _status(exc)
-            if code in _CONFIG_CODES or status in ("401", "403"):
-                return ConfigurationError(
-                    f"Storage refused to {action} {where} ({code or status}): check that the "
-                    "bucket exists and SOHOA_S3_ACCESS_KEY / SOHOA_S3_SECRET_KEY are right."
-                )
-            if code in ("BadDigest", "InvalidDigest", "XAmzContentSHA256Mismatch"):
-                return IntegrityError(
-                    f"Storage received different bytes than were sent for {where} ({code}); "
-                    "the bytes were damaged in transit.",
-                    expected="the checksum of the sent bytes",
-                    found=code,
-                )
-            return StorageUnavailableError(
-                f"Storage failed to {action} {where} ({code or status}); it may be overloaded "
-                "or restarting."
-            )
-        return StorageUnavailableError(
-            f"Storage at the configured endpoint did not answer while trying to {action} "
-            f"{where} ({type(exc).__name__}): check that it is running (`make status`) and "
-            "reachable."
-        )
+            return storage_error(error_code(exc), _status(exc), action, where)
+        return unreachable_error(type(exc).__name__, action, where)
 
     # --- buckets -------------------------------------------------------------------------------
 
