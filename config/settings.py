@@ -160,7 +160,10 @@ class SohoaSettings(BaseSettings):
     )
     metrics_host: str = Field(default="127.0.0.1", description="Where workers serve /metrics")
     metrics_port: int = Field(
-        default=9540, ge=0, le=65535, description="Worker /metrics port (0: not served)"
+        default=9540,
+        ge=0,
+        le=65535,
+        description="Worker /metrics port (0: not served; taken: the next free of the nine after)",
     )
 
     @model_validator(mode="after")

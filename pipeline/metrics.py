@@ -166,23 +166,43 @@ def make_registry(queue_depths: Callable[[], dict[str, int]] | None = None) -> A
     return registry
 
 
-def serve(host: str, port: int, registry: Any) -> bool:
-    """Serve /metrics over HTTP from a background thread; False (and a warning) if the port is
-    taken, so a second worker on the machine still runs, only without its own endpoint."""
+# A second or third worker on one machine takes the next port: 9540, 9541, ...
+PORT_TRIES = 10
+
+
+def serve(host: str, port: int, registry: Any) -> Any | None:
+    """Serve /metrics over HTTP from a background thread, on `port` or, when another worker
+    on the machine has it, on the first free one of the next PORT_TRIES - 1 (logged, so it
+    can be scraped). Returns the server (its `server_port` is the port), or None with a
+    warning when all are taken: the worker still runs, only without its own endpoint."""
     from prometheus_client import start_http_server
 
-    try:
-        start_http_server(port, addr=host, registry=registry)
-    except OSError as exc:
-        log.warning(
-            "metrics not served on %s:%s (%s): set SOHOA_METRICS_PORT to a free port, or 0",
-            host,
-            port,
-            exc.strerror or exc,
-        )
-        return False
-    log.info("metrics on http://%s:%s/metrics", host, port)
-    return True
+    problem: OSError | None = None
+    for candidate in range(port, min(port + PORT_TRIES, 65536)):
+        try:
+            server, _thread = start_http_server(candidate, addr=host, registry=registry)
+        except OSError as exc:
+            problem = exc
+            continue
+        if candidate != port:
+            log.warning(
+                "metrics on http://%s:%s/metrics: port %s was taken (another worker here?)",
+                host,
+                candidate,
+                port,
+            )
+        else:
+            log.info("metrics on http://%s:%s/metrics", host, candidate)
+        return server
+    log.warning(
+        "metrics not served: ports %s-%s on %s are taken (%s); set SOHOA_METRICS_PORT to a "
+        "free port, or 0",
+        port,
+        port + PORT_TRIES - 1,
+        host,
+        (problem.strerror or problem) if problem else "no port",
+    )
+    return None
 
 
 def asgi_app(queue_depths: Callable[[], dict[str, int]] | None = None) -> Any:

@@ -171,6 +171,36 @@ def test_the_api_metrics_app_answers_even_without_redis() -> None:
     assert "process_cpu_seconds_total" in response.text or "python_info" in response.text
 
 
+def test_a_second_worker_serves_its_metrics_on_the_next_port() -> None:
+    import socket
+    import urllib.request
+
+    from prometheus_client import CollectorRegistry
+
+    from pipeline.metrics import PORT_TRIES, serve
+
+    taken = []
+    try:
+        first = socket.socket()
+        first.bind(("127.0.0.1", 0))
+        first.listen()
+        taken.append(first)
+        port = first.getsockname()[1]
+        server = serve("127.0.0.1", port, CollectorRegistry())
+        assert server is not None
+        try:
+            assert port < server.server_port < port + PORT_TRIES
+            url = f"http://127.0.0.1:{server.server_port}/metrics"
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                assert answer.status == 200
+        finally:
+            server.shutdown()
+            server.server_close()
+    finally:
+        for sock in taken:
+            sock.close()
+
+
 def test_unattended_batches_are_finished_every_ten_minutes_by_default() -> None:
     assert periodic_jobs(settings()) == [PeriodicJob("finish-batches", FINISH_BATCHES, 10)]
     assert periodic_jobs(settings(finish_batches_minutes=0)) == []
