@@ -73,8 +73,12 @@ class BatchState:
 
     def save_meta(self, batch_id: str, meta: dict[str, Any]) -> None:
         with self._redis("save a batch") as client, client.pipeline() as pipe:
+            now = datetime.now(UTC).timestamp()
             pipe.set(self._key(batch_id, "meta"), json.dumps(meta), ex=_TTL_SECONDS)
-            pipe.zadd(self._batches, {batch_id: datetime.now(UTC).timestamp()})
+            pipe.zadd(self._batches, {batch_id: now})
+            # An entry not saved for the meta's lifetime points at an expired meta: drop it,
+            # or every finisher round would look it up again, for ever.
+            pipe.zremrangebyscore(self._batches, "-inf", now - _TTL_SECONDS)
             pipe.execute()
 
     def read_meta(self, batch_id: str) -> dict[str, Any] | None:

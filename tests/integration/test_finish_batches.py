@@ -238,6 +238,20 @@ def test_the_batch_lock_is_taken_once_extended_by_its_owner_and_expires(
         state.close()
 
 
+def test_batches_whose_record_expired_leave_the_index(clean_redis: str) -> None:
+    state = BatchState(clean_redis, prefix=QUEUE_PREFIX)
+    client = redis.Redis.from_url(clean_redis, decode_responses=True)
+    try:
+        month_ago = datetime.now(UTC).timestamp() - 31 * 24 * 3600
+        client.zadd(f"{QUEUE_PREFIX}:batches", {"forgotten": month_ago})
+        assert "forgotten" in state.all_batches()
+        state.save_meta("today", {"batch_id": "today"})
+        assert state.all_batches() == ["today"]
+    finally:
+        client.close()
+        state.close()
+
+
 def test_the_fixity_sample_writes_its_report_with_the_damaged_master(
     unattended: Stack, tmp_path: Path
 ) -> None:
