@@ -114,6 +114,13 @@ class IndexUnavailableError(RetryableError):
     code = "INDEX_UNAVAILABLE"
 
 
+class TimeLimitError(RetryableError):
+    """The task outlived its soft time limit outside decoding (storage slow to answer, most
+    likely): tried again; the file itself was not judged."""
+
+    code = "TIME_LIMIT"
+
+
 class IntegrityError(RetryableError):
     """Bytes read back from storage do not match what was sent (corrupted in transit)."""
 

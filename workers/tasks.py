@@ -12,6 +12,7 @@ from typing import Any
 import cv2
 from billiard.exceptions import TimeLimitExceeded
 from celery import Task, states
+from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import (
     task_failure,
     task_postrun,
@@ -26,7 +27,7 @@ from pipeline.adapters.redis_batch import BatchState
 from pipeline.adapters.redis_broker import DeliveryCounter
 from pipeline.adapters.redis_notify import RecordStream
 from pipeline.adapters.sqlite_index import SqliteIndex
-from pipeline.errors import ConfigurationError, RetryableError, SohoaError
+from pipeline.errors import ConfigurationError, RetryableError, SohoaError, TimeLimitError
 from pipeline.sandbox import limit_memory
 from pipeline.services import catalogue, ingest, publish
 from pipeline.services.context import Context
@@ -87,6 +88,7 @@ def get_context() -> Context:
     global _context
     if _context is None:
         _context = Context.from_settings(settings_of(app))
+        _context.interrupts = (SoftTimeLimitExceeded,)
     return _context
 
 
@@ -155,7 +157,17 @@ def process_scan(self: Task, payload: dict[str, Any]) -> dict[str, Any]:
         if delivered > settings.max_deliveries:
             # The earlier deliveries of this very attempt all died with their worker.
             return ingest.quarantine_worker_lost(get_context(), task, delivered - 1).model_dump()
-        result = ingest.process_scan(get_context(), task)
+        try:
+            result = ingest.process_scan(get_context(), task)
+        except SoftTimeLimitExceeded:
+            # Decoding meets its own deadline first (settings.decode_deadline, DECODE_TIMEOUT).
+            raise TimeLimitError(
+                f"File {Path(task.path).name!r} was still being stored when the task's soft "
+                f"time limit ({settings.task_soft_time_limit:g} s) passed, most likely waiting "
+                "on storage; it is tried again. If this repeats, check storage (`sohoa services "
+                "status`) or raise SOHOA_TASK_SOFT_TIME_LIMIT.",
+                file=Path(task.path).name,
+            ) from None
     except RetryableError as exc:
         _retry_or_give_up(self, exc)
         return _failed(

@@ -79,6 +79,8 @@ def process_scan(ctx: Context, task: ProcessScanTask) -> ScanResult:
         return _quarantined(ctx, task, path, exc, sha256, started)
     except (RetryableError, ConfigurationError):
         raise
+    except ctx.interrupts:
+        raise
     except MemoryError:
         # The worker child's memory ceiling stopped it; the memory is freed with the frames.
         return _quarantined(ctx, task, path, _out_of_memory(name, ctx), sha256, started)

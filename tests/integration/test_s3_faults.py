@@ -194,6 +194,32 @@ def test_a_byte_flipped_in_a_tile_is_refused_and_sent_again(
     assert stored == expected
 
 
+def test_a_soft_time_limit_while_storing_is_retried_not_quarantined(
+    s3_server: S3Server, clean_redis: str, tmp_path: Path
+) -> None:
+    """Fault: S3 holds a tile's upload past the task's soft time limit (2 s).
+    Outcome: TIME_LIMIT, retried (the file is not judged: no INTERNAL quarantine); the retry
+    finds the master stored and verifies it; stored once, every tile there."""
+    with proxied_stack(
+        s3_server, clean_redis, tmp_path, task_soft_time_limit=2, task_time_limit=6
+    ) as built:
+        stack, proxy = built.stack, built.proxy
+        source = tmp_path / "SLOWPUT.1_front_1.jpg"
+        data = write_jpeg(source, seed=28)
+        held = proxy.add(Rule("PUT", "iiif/", "delay", seconds=3))
+
+        result = ingest_one(stack, source)
+
+        assert result["status"] == "stored", result
+        assert held.fired == 1
+        log = stack.worker_log.read_text() if stack.worker_log else ""
+        assert "soft time limit (2 s) passed" in log and retries_logged(stack) == 1
+        assert not (tmp_path / "var" / "quarantine").exists()
+        assert_one_verified_master(stack, data)
+        iiif = published_record(stack, "slowput.1")["views"][0]["iiif"]
+        assert len(list(stack.store.list_keys(f"{iiif['base_key']}/"))) == iiif["files"]
+
+
 def test_a_missing_bucket_fails_the_file_clearly_and_keeps_the_source(
     proxied: ProxiedStack, tmp_path: Path
 ) -> None:
