@@ -62,7 +62,7 @@ class SohoaSettings(BaseSettings):
     s3_lean_put: bool = Field(
         default=True,
         description=(
-            "Send IIIF tiles with Sohoa's own signed PUT (~0.3 ms of CPU each) instead of "
+            "Send IIIF tiles with Sohoa's own signed PUT (0.3-0.5 ms of CPU each) instead of "
             "boto3's (~1.9 ms); used only with static keys and no HTTP proxy. Turn off if a "
             "server refuses those writes."
         ),

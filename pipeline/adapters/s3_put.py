@@ -4,7 +4,7 @@ A 24 MP scan has ~130 tiles of ~60 KB. Through boto3 each PUT costs ~1.9 ms of c
 (request model, event hooks, signing, urllib3), 0.25-0.29 CPU-s per scan: half again the
 cost of encoding the tiles, and the largest part of the upload's cost. This module sends the
 same request, PutObject with path-style addressing, signed with AWS Signature Version 4, over
-one kept-alive `http.client` connection per thread, for ~0.3 ms. The tests check its
+one kept-alive `http.client` connection per thread, for 0.3-0.5 ms. The tests check its
 Authorization header against botocore's own signer and its writes against the real server.
 
 The request carries `x-amz-checksum-sha256` inside the signature, so the server refuses bytes
