@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 import uuid
@@ -728,7 +729,15 @@ def worker(
     hostname: str | None,
 ) -> None:
     """Run a Celery worker that processes scans (stop it with Ctrl-C or SIGTERM)."""
+    from pipeline.sandbox import with_huge_pages
     from workers.app import bulk_queue, configure_app, interactive_queue
+
+    # glibc reads its tunables at start-up only: start again, same PID, with huge pages on.
+    environment = with_huge_pages(os.environ)
+    if environment is not None and sys.platform.startswith("linux"):
+        os.execve(
+            sys.executable, [sys.executable, "-m", "pipeline.cli", *sys.argv[1:]], environment
+        )
 
     settings = settings_of(ctx)
     if concurrency:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import resource
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from types import FrameType
 
@@ -23,6 +23,26 @@ from billiard.exceptions import SoftTimeLimitExceeded
 from pipeline.errors import DecodeTimeoutError
 
 MIB = 1024 * 1024
+
+
+HUGE_PAGES_TUNABLE = "glibc.malloc.hugetlb"
+
+
+def with_huge_pages(environ: Mapping[str, str]) -> dict[str, str] | None:
+    """The environment to start a worker in so that glibc's malloc asks the kernel for
+    transparent huge pages (THP), or None when `environ` already says (either way).
+
+    A scan's buffers are large and fresh each time (72 MB read, full-size masks and copies);
+    with 4 KB pages, faulting them in costs ~20 ms per 72 MB, more once the page cache is full.
+    Measured in paired `make bench-e2e --mode pinned` runs: 0.05-0.06 CPU-s less per 24 MP
+    scan (0.797 → 0.747, 0.782 → 0.722). Where THP is off, or glibc older than 2.35 or not
+    glibc at all, the setting is ignored. Opt out with GLIBC_TUNABLES=glibc.malloc.hugetlb=0.
+    """
+    current = environ.get("GLIBC_TUNABLES", "")
+    if HUGE_PAGES_TUNABLE in current:
+        return None
+    tunables = ":".join(part for part in (current, f"{HUGE_PAGES_TUNABLE}=1") if part)
+    return {**environ, "GLIBC_TUNABLES": tunables}
 
 
 def limit_memory(megabytes: int) -> int | None:
