@@ -528,7 +528,7 @@ class S3Store:
             if (
                 stored
                 and "-" not in stored
-                and head.get("ChecksumType", "FULL_OBJECT") == ("FULL_OBJECT")
+                and head.get("ChecksumType", "FULL_OBJECT") == "FULL_OBJECT"
             ):
                 found_sha = base64.b64decode(stored).hex()
                 found_size = int(head.get("ContentLength", -1))

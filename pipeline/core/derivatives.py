@@ -82,7 +82,7 @@ def _shrink(
         if width % 2 or height % 2 or width < 2 * target[0] or height < 2 * target[1]:
             return cv2.resize(array, target, interpolation=cv2.INTER_AREA)
         if halved is not None and halved.shape[:2] == (height // 2, width // 2):
-            array, halved = halved, None
+            array = halved
         else:
             array = cv2.resize(array, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
         halved = None
