@@ -34,13 +34,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
+# (free, max) volume slots of the session's SeaweedFS as it stopped, for the run's summary.
+_SLOTS_AT_END: list[tuple[int, int] | None] = []
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for slots in _SLOTS_AT_END:
+        if slots is not None:
+            free, most = slots
+            terminalreporter.write_line(
+                f"test SeaweedFS: {most - free} of {most} volume slots used (one per bucket)"
+            )
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Under CI every test is required: a skip there (a missing tool, say) fails the run."""
     if os.environ.get("CI") != "true" or exitstatus != 0:
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     skipped = reporter.stats.get("skipped", []) if reporter else []
-    if skipped:
+    if skipped and reporter is not None:
         reporter.write_line(
             f"CI=true: {len(skipped)} test(s) skipped; every test is required here."
         )
@@ -52,6 +65,13 @@ class S3Server:
     endpoint: str
     access_key: str
     secret_key: str
+    # The SeaweedFS master, to read how many volume slots are left (None: not SeaweedFS's).
+    master_url: str | None = None
+
+
+# One bucket per test, each holding a volume of its own: 64 MB volumes give the session's
+# server ~16 slots per free GB instead of mini's one (its volumes are 1 GB on a large disk).
+TEST_VOLUME_MB = 64
 
 
 @pytest.fixture(scope="session")
@@ -59,16 +79,20 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     """A private SeaweedFS on free ports, with credentials enforced."""
     home = tmp_path_factory.mktemp("seaweedfs")
     access_key, secret_key = "test-" + secrets.token_hex(6), secrets.token_urlsafe(24)
+    ports = embedded.find_free_seaweed_ports()
     server = embedded.start_seaweedfs(
         home / "data",
         access_key=access_key,
         secret_key=secret_key,
-        ports=embedded.find_free_seaweed_ports(),
+        ports=ports,
         log_path=home / "weed.log",
+        volume_size_mb=TEST_VOLUME_MB,
     )
+    master_url = f"http://127.0.0.1:{ports.master}"
     try:
-        yield S3Server(server.url, access_key, secret_key)
+        yield S3Server(server.url, access_key, secret_key, master_url)
     finally:
+        _SLOTS_AT_END.append(embedded.volume_slots(master_url))
         # Its data is thrown away: no need to wait long for a graceful stop.
         embedded.stop_process(
             server.pid, name_hint="weed", start_ticks=server.start_ticks, timeout=3
@@ -223,9 +247,23 @@ def wait_for_worker(
     raise RuntimeError(f"worker did not answer within 60 s:\n{log.read_text()[-3000:]}")
 
 
+def require_volume_slot(s3: S3Server) -> None:
+    """Fail with the cause, not a timeout later, when SeaweedFS has no room for a new bucket."""
+    if s3.master_url is None:
+        return
+    slots = embedded.volume_slots(s3.master_url)
+    if slots is not None and slots[0] < 1:
+        pytest.fail(
+            f"the test SeaweedFS has no free volume slot left of {slots[1]} (one per bucket): "
+            f"every write to a new bucket would fail; free disk space or lower TEST_VOLUME_MB.",
+            pytrace=False,
+        )
+
+
 @pytest.fixture()
 def stack(s3_server: S3Server, clean_redis: str, tmp_path: Path) -> Iterator[Stack]:
     """A fresh bucket and Redis database, with one worker process running."""
+    require_volume_slot(s3_server)
     settings = make_settings(s3_server, clean_redis, tmp_path / "var")
     store = S3Store.from_settings(settings)
     store.ensure_bucket(settings.bucket)

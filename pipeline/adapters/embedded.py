@@ -164,8 +164,16 @@ def start_seaweedfs(
     ports: SeaweedPorts,
     log_path: Path,
     timeout: float = 60,
+    volume_size_mb: int | None = None,
 ) -> ServerProcess:
-    """Start `weed mini` on 127.0.0.1 with one S3 identity and wait until S3 accepts it."""
+    """Start `weed mini` on 127.0.0.1 with one S3 identity and wait until S3 accepts it.
+
+    Every bucket is a SeaweedFS collection holding at least one volume of its own, and mini
+    allows (free disk / volume size) volumes: with its default size, worked out from the disk
+    (1 GB here), that is one bucket per free gigabyte, then InternalError on every write to a
+    new bucket. `volume_size_mb` makes volumes smaller, for servers that hold many small
+    buckets (the test suite makes one per test); None keeps mini's choice.
+    """
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     # mini.options replays the previous start's flags (ports, config path) over ours.
@@ -200,6 +208,8 @@ def start_seaweedfs(
         f"-admin.port.grpc={ports.admin + GRPC_OFFSET}",
         "-webdav=false",
     ]
+    if volume_size_mb is not None:
+        argv.append(f"-master.volumeSizeLimitMB={volume_size_mb}")
     s3_socket = data_dir / "s3.sock"
     # The default socket lives in /tmp and outlives the server; a Unix socket path must stay
     # under 108 bytes, so a deep data_dir keeps the default.
@@ -448,6 +458,19 @@ def _are_listening(ports: list[int]) -> bool:
         except OSError:
             return False
     return True
+
+
+def volume_slots(master_url: str) -> tuple[int, int] | None:
+    """(free, max) volume slots of a SeaweedFS master, or None when it does not answer.
+
+    A bucket needs a free slot for its first volume: at 0 free, writes to new buckets fail.
+    """
+    try:
+        with urllib.request.urlopen(f"{master_url}/dir/status", timeout=2) as response:
+            topology = json.load(response).get("Topology", {})
+        return int(topology["Free"]), int(topology["Max"])
+    except (OSError, ValueError, KeyError, TypeError, urllib.error.URLError):
+        return None
 
 
 def _has_volume_server(master_url: str) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import socket
 import stat
 import subprocess
@@ -31,6 +32,7 @@ from pipeline.adapters.embedded import (
     start_redis,
     start_seaweedfs,
     stop_process,
+    volume_slots,
 )
 from pipeline.errors import ConfigurationError
 from pipeline.services.embedded import (
@@ -41,6 +43,7 @@ from pipeline.services.embedded import (
     services_status,
     services_up,
 )
+from tests.conftest import TEST_VOLUME_MB, S3Server
 
 pytestmark = pytest.mark.integration
 
@@ -174,6 +177,26 @@ def test_seaweedfs_restarts_on_other_ports_with_its_data(seaweed: Seaweed) -> No
     finally:
         assert stop_process(server.pid, name_hint="weed") is True
     assert_stopped(server.pid, "weed", ports.all_ports())
+
+
+def test_each_new_bucket_takes_a_volume_slot_and_test_volumes_leave_room_for_many(
+    s3_server: S3Server, tmp_path: Path
+) -> None:
+    # mini's own choice here is 1 GB volumes, one per free GB: ~80 buckets, fewer than the
+    # suite makes; past that, every write to a new bucket is an InternalError.
+    assert s3_server.master_url is not None
+    before = volume_slots(s3_server.master_url)
+    assert before is not None
+    free, most = before
+    by_disk = shutil.disk_usage(tmp_path).free / (TEST_VOLUME_MB * 2**20)
+    assert 0.9 * by_disk <= most <= 1.1 * by_disk + 50, (most, by_disk)
+    s3 = make_s3_client(s3_server.endpoint, s3_server.access_key, s3_server.secret_key)
+    bucket = "slots-" + secrets.token_hex(4)
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"one small object")
+    after = volume_slots(s3_server.master_url)
+    assert after is not None and after[1] == most
+    assert after[0] < free, "a new bucket's first write takes a volume slot of its own"
 
 
 def test_stop_process_stops_seaweedfs_once(seaweed: Seaweed) -> None:

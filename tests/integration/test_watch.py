@@ -193,10 +193,21 @@ def test_a_restart_finishes_what_was_pending(stack: Stack, tmp_path: Path, poll:
     )
     try:
         done = drop / "done"
-        wait_until(
-            "both files in done/",
-            lambda: (done / "HM.3_front_1.jpg").exists() and (done / "HM.4_front_1.jpg").exists(),
-        )
+        try:
+            wait_until(
+                "both files in done/",
+                lambda: (
+                    (done / "HM.3_front_1.jpg").exists() and (done / "HM.4_front_1.jpg").exists()
+                ),
+            )
+        except AssertionError as exc:
+            # What the watcher and the worker said is what tells a slow run from a lost file.
+            proc.kill()
+            said, _ = proc.communicate(timeout=20)
+            worker = stack.worker_log.read_text()[-6000:] if stack.worker_log else ""
+            raise AssertionError(
+                f"{exc}\n--- sohoa watch said:\n{said.decode()}\n--- the worker's log:\n{worker}"
+            ) from None
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=20)
     finally:
