@@ -729,11 +729,12 @@ def worker(
     hostname: str | None,
 ) -> None:
     """Run a Celery worker that processes scans (stop it with Ctrl-C or SIGTERM)."""
-    from pipeline.sandbox import with_huge_pages
+    from pipeline.sandbox import with_worker_malloc
     from workers.app import bulk_queue, configure_app, interactive_queue
 
-    # glibc reads its tunables at start-up only: start again, same PID, with huge pages on.
-    environment = with_huge_pages(os.environ)
+    # glibc reads its tunables at start-up only: start again, same PID, with malloc set for
+    # big buffers reused from scan to scan (pipeline/sandbox.py).
+    environment = with_worker_malloc(os.environ)
     if environment is not None and sys.platform.startswith("linux"):
         os.execve(
             sys.executable, [sys.executable, "-m", "pipeline.cli", *sys.argv[1:]], environment

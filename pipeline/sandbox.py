@@ -11,12 +11,15 @@ delivery counter quarantines a file that kills its child again and again (WORKER
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import resource
 import signal
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from types import FrameType
+from typing import Final, cast
 
 from billiard.exceptions import SoftTimeLimitExceeded
 
@@ -25,24 +28,76 @@ from pipeline.errors import DecodeTimeoutError
 MIB = 1024 * 1024
 
 
-HUGE_PAGES_TUNABLE = "glibc.malloc.hugetlb"
+# What `sohoa worker` asks of glibc's malloc (read at start-up only, hence a re-exec):
+# - hugetlb=1: transparent huge pages for the heap, 512× fewer page faults on big buffers;
+# - mmap_max=0: buffers above 32 MB (a 24 MP scan's bytes and pixels are 72 MB each) come
+#   from the heap, not from a fresh mmap that is unmapped on free and faulted in again,
+#   zeroed page by page, for the next scan;
+# - trim_threshold: the heap is not shrunk after each scan, so the next one reuses it warm.
+# Measured in bench-e2e --mode pinned (24 MP TIFF, 60 scans, caches dropped, alternating):
+# hugetlb alone 0.594, 0.568, 0.627 worker CPU-s per scan; all three 0.498, 0.503 (and
+# 0.498, 0.495, 0.504 back to back); peak RSS 410 MB either way. A heap kept whole grows
+# after a larger scan: `release_memory_above` bounds it after each task.
+WORKER_MALLOC_TUNABLES: Final = {
+    "glibc.malloc.hugetlb": "1",
+    "glibc.malloc.mmap_max": "0",
+    "glibc.malloc.trim_threshold": str(4 * 1024 * MIB),
+}
+# Above this resident size, a worker child hands its free heap back after a task (a 24 MP
+# scan peaks at ~410 MB; a 100 MP one at ~830 MB, more after mixed sizes).
+KEEP_HEAP_MB: Final = 1024
 
 
-def with_huge_pages(environ: Mapping[str, str]) -> dict[str, str] | None:
-    """The environment to start a worker in so that glibc's malloc asks the kernel for
-    transparent huge pages (THP), or None when `environ` already says (either way).
+def with_worker_malloc(environ: Mapping[str, str]) -> dict[str, str] | None:
+    """The environment to start a worker in with `WORKER_MALLOC_TUNABLES`, or None when
+    `environ` already names every one of them.
 
-    A scan's buffers are large and fresh each time (72 MB read, full-size masks and copies);
-    with 4 KB pages, faulting them in costs ~20 ms per 72 MB, more once the page cache is full.
-    Measured in paired `make bench-e2e --mode pinned` runs: 0.05-0.06 CPU-s less per 24 MP
-    scan (0.797 → 0.747, 0.782 → 0.722). Where THP is off, or glibc older than 2.35 or not
-    glibc at all, the setting is ignored. Opt out with GLIBC_TUNABLES=glibc.malloc.hugetlb=0.
+    A tunable already in GLIBC_TUNABLES is left as it is (=0 turns huge pages off, for one).
+    Where THP is off, or glibc is older than 2.35 or not glibc at all, they are ignored.
     """
     current = environ.get("GLIBC_TUNABLES", "")
-    if HUGE_PAGES_TUNABLE in current:
+    named = {part.split("=", 1)[0] for part in current.split(":") if part}
+    missing = [f"{k}={v}" for k, v in WORKER_MALLOC_TUNABLES.items() if k not in named]
+    if not missing:
         return None
-    tunables = ":".join(part for part in (current, f"{HUGE_PAGES_TUNABLE}=1") if part)
+    tunables = ":".join([current, *missing] if current else missing)
     return {**environ, "GLIBC_TUNABLES": tunables}
+
+
+def resident_mb() -> float:
+    """This process's resident set size (RSS) in MB, 0 where /proc is not there."""
+    try:
+        with open("/proc/self/statm", "rb") as handle:
+            pages = int(handle.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return pages * resource.getpagesize() / MIB
+
+
+def release_memory_above(megabytes: float) -> bool:
+    """Give the free part of malloc's heap back to the system when RSS is above `megabytes`.
+
+    Returns whether it was asked to (glibc's malloc_trim; elsewhere nothing happens).
+    """
+    if resident_mb() <= megabytes:
+        return False
+    trim = _malloc_trim()
+    if trim is None:
+        return False
+    trim(0)
+    return True
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        libc = ctypes.CDLL(None)
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return cast(Callable[[int], int], trim)
 
 
 def limit_memory(megabytes: int) -> int | None:

@@ -28,7 +28,7 @@ from pipeline.adapters.redis_broker import DeliveryCounter
 from pipeline.adapters.redis_notify import RecordStream
 from pipeline.adapters.sqlite_index import SqliteIndex
 from pipeline.errors import ConfigurationError, RetryableError, SohoaError, TimeLimitError
-from pipeline.sandbox import limit_memory
+from pipeline.sandbox import KEEP_HEAP_MB, limit_memory, release_memory_above
 from pipeline.services import catalogue, ingest, publish
 from pipeline.services.context import Context
 from pipeline.services.models import ProcessScanTask, PublishRecordTask, ScanResult
@@ -260,7 +260,12 @@ def _record_scan(
     **_: Any,
 ) -> None:
     """A settled scan counts in the metrics, today's figures and its batch's progress."""
-    if getattr(sender, "name", None) != "sohoa.process_scan" or state != states.SUCCESS:
+    if getattr(sender, "name", None) != "sohoa.process_scan":
+        return
+    # The heap is kept whole between scans (cheaper pages); a larger scan must not leave it
+    # large for good.
+    release_memory_above(KEEP_HEAP_MB)
+    if state != states.SUCCESS:
         return
     if not isinstance(retval, dict) or "status" not in retval:
         return

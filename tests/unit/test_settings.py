@@ -43,16 +43,3 @@ def test_the_default_profile_file_is_valid():
     profile = load_profile(DEFAULT_PROFILE)
     assert profile.derivatives.sizes() == {"access": 3000, "preview": 1200, "thumb": 400}
     assert profile.limits.max_pixels == 300_000_000
-
-
-def test_workers_start_with_huge_pages_unless_told_otherwise():
-    from pipeline.sandbox import with_huge_pages
-
-    assert with_huge_pages({"PATH": "/bin"}) == {
-        "PATH": "/bin",
-        "GLIBC_TUNABLES": "glibc.malloc.hugetlb=1",
-    }
-    kept = with_huge_pages({"GLIBC_TUNABLES": "glibc.malloc.arena_max=2"})
-    assert kept == {"GLIBC_TUNABLES": "glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1"}
-    # Said already, either way (=0 is the opt-out): started as is.
-    assert with_huge_pages({"GLIBC_TUNABLES": "glibc.malloc.hugetlb=0"}) is None
