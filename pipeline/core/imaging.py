@@ -192,7 +192,9 @@ def _view_uncompressed_tiff(
     if fmt.pillow_format != "TIFF" or (getattr(image, "n_frames", 1) or 1) != 1:
         return None
     try:
-        with tifffile.TiffFile(io.BytesIO(data)) as tif:
+        # tifffile's objects form reference cycles; closing the stream ourselves lets go of
+        # the scan's bytes now, not at the next cyclic garbage collection.
+        with io.BytesIO(data) as stream, tifffile.TiffFile(stream) as tif:
             if len(tif.pages) != 1:
                 return None
             page = tif.pages.first
@@ -370,7 +372,7 @@ def _precise_samples(
     if not bits_tuple or int(bits_tuple[0] or 8) != 16:
         return None, 1 if first.mode == "1" else 8
     try:
-        with tifffile.TiffFile(io.BytesIO(data)) as tif:
+        with io.BytesIO(data) as stream, tifffile.TiffFile(stream) as tif:
             samples = tif.pages.first.asarray()
     except Exception as exc:
         warnings_out.append(f"16-bit samples unreadable ({exc}); derivatives use 8 bits")

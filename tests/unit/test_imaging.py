@@ -155,3 +155,25 @@ def test_multipage_tiff_with_a_truncated_second_page_is_rejected():
     with pytest.raises(TruncatedImageError) as info:
         decode(data[: len(data) - 5000])
     assert "page 2" in info.value.message
+
+
+@pytest.mark.parametrize("bits", [8, 16])
+def test_decoding_a_tiff_lets_go_of_its_bytes_without_waiting_for_the_garbage_collector(bits):
+    # A worker keeps malloc's heap whole between scans: bytes held by a reference cycle
+    # until the next collection would keep a 72 MB hole the next scan cannot reuse.
+    import gc
+    import sys
+
+    samples = gradient_rgb(64, 48).astype(np.uint16) * 257 if bits == 16 else gradient_rgb(64, 48)
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, samples, photometric="rgb")
+    data = buffer.getvalue()
+    before = sys.getrefcount(data)
+    gc.disable()
+    try:
+        scan = decode_scan(data, name="x.tif", max_pixels=10**6)
+        assert scan.bit_depth == bits
+        del scan
+        assert sys.getrefcount(data) == before
+    finally:
+        gc.enable()
