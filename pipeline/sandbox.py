@@ -35,16 +35,16 @@ MIB = 1024 * 1024
 #   zeroed page by page, for the next scan;
 # - trim_threshold: the heap is not shrunk after each scan, so the next one reuses it warm.
 # Measured in bench-e2e --mode pinned (24 MP TIFF, 60 scans, caches dropped, alternating):
-# hugetlb alone 0.594, 0.568, 0.627 worker CPU-s per scan; all three 0.498, 0.503 (and
-# 0.498, 0.495, 0.504 back to back); peak RSS 410 MB either way. A heap kept whole grows
-# after a larger scan: `release_memory_above` bounds it after each task.
+# with these three 0.489 and 0.492 worker CPU-s per scan, with huge pages alone 0.568 and
+# 0.571; peak RSS 273 and 263 MB. A heap kept whole could grow after a larger scan:
+# `release_memory_above` bounds it after each task (mixed 24/100 MP scans stayed at 542 MB).
 WORKER_MALLOC_TUNABLES: Final = {
     "glibc.malloc.hugetlb": "1",
     "glibc.malloc.mmap_max": "0",
     "glibc.malloc.trim_threshold": str(4 * 1024 * MIB),
 }
 # Above this resident size, a worker child hands its free heap back after a task (a 24 MP
-# scan peaks at ~410 MB; a 100 MP one at ~830 MB, more after mixed sizes).
+# scan peaks near 275 MB, a 100 MP one near 540 MB; a 280 MP scan goes past it).
 KEEP_HEAP_MB: Final = 1024
 
 
