@@ -43,8 +43,11 @@ WORKER_MALLOC_TUNABLES: Final = {
     "glibc.malloc.mmap_max": "0",
     "glibc.malloc.trim_threshold": str(4 * 1024 * MIB),
 }
-# Above this resident size, a worker child hands its free heap back after a task (a 24 MP
-# scan peaks near 275 MB, a 100 MP one near 540 MB; a 280 MP scan goes past it).
+# A worker child gives its free heap back after a task once its data segment (what
+# RLIMIT_DATA counts) is above this, or above half its memory ceiling if that is lower: a
+# 24 MP scan peaks near 275 MB resident, a 100 MP one near 540 MB. After a decode that met
+# the ceiling, the heap would otherwise stay at the ceiling, and the next allocations that
+# cannot come from it (a thread's stack, say) would fail.
 KEEP_HEAP_MB: Final = 1024
 
 
@@ -64,22 +67,30 @@ def with_worker_malloc(environ: Mapping[str, str]) -> dict[str, str] | None:
     return {**environ, "GLIBC_TUNABLES": tunables}
 
 
-def resident_mb() -> float:
-    """This process's resident set size (RSS) in MB, 0 where /proc is not there."""
+def data_segment_mb() -> float:
+    """This process's data segment (VmData: what RLIMIT_DATA limits) in MB; 0 if unknown."""
     try:
-        with open("/proc/self/statm", "rb") as handle:
-            pages = int(handle.read().split()[1])
+        with open("/proc/self/status", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"VmData:"):
+                    return int(line.split()[1]) / 1024
     except (OSError, ValueError, IndexError):
-        return 0.0
-    return pages * resource.getpagesize() / MIB
+        pass
+    return 0.0
+
+
+def heap_ceiling_mb() -> float:
+    """Where `release_memory_above` is called with in a worker child (see KEEP_HEAP_MB)."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_DATA)
+    if soft == resource.RLIM_INFINITY:
+        return float(KEEP_HEAP_MB)
+    return min(float(KEEP_HEAP_MB), soft / MIB / 2)
 
 
 def release_memory_above(megabytes: float) -> bool:
-    """Give the free part of malloc's heap back to the system when RSS is above `megabytes`.
-
-    Returns whether it was asked to (glibc's malloc_trim; elsewhere nothing happens).
-    """
-    if resident_mb() <= megabytes:
+    """Give the free part of malloc's heap back to the system when the data segment is above
+    `megabytes`. Returns whether it was asked to (glibc's malloc_trim; elsewhere a no-op)."""
+    if data_segment_mb() <= megabytes:
         return False
     trim = _malloc_trim()
     if trim is None:

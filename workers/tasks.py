@@ -28,7 +28,12 @@ from pipeline.adapters.redis_broker import DeliveryCounter
 from pipeline.adapters.redis_notify import RecordStream
 from pipeline.adapters.sqlite_index import SqliteIndex
 from pipeline.errors import ConfigurationError, RetryableError, SohoaError, TimeLimitError
-from pipeline.sandbox import KEEP_HEAP_MB, limit_memory, release_memory_above
+from pipeline.sandbox import (
+    data_segment_mb,
+    heap_ceiling_mb,
+    limit_memory,
+    release_memory_above,
+)
 from pipeline.services import catalogue, ingest, publish
 from pipeline.services.context import Context
 from pipeline.services.models import ProcessScanTask, PublishRecordTask, ScanResult
@@ -262,9 +267,19 @@ def _record_scan(
     """A settled scan counts in the metrics, today's figures and its batch's progress."""
     if getattr(sender, "name", None) != "sohoa.process_scan":
         return
-    # The heap is kept whole between scans (cheaper pages); a larger scan must not leave it
-    # large for good.
-    release_memory_above(KEEP_HEAP_MB)
+    # The heap is kept whole between scans (cheaper pages); a larger scan, or a decode that
+    # met the memory ceiling, must not leave it large for good.
+    ceiling = heap_ceiling_mb()
+    if release_memory_above(ceiling) and (held := data_segment_mb()) > ceiling:
+        # Its top is pinned by something still alive: later allocations outside the heap
+        # (thread stacks, Python's arenas) have less room; restarting the worker clears it.
+        log.warning(
+            "worker child %d still holds a %.0f MB heap after a task (kept below %.0f MB); "
+            "if scans start failing, restart the worker",
+            os.getpid(),
+            held,
+            ceiling,
+        )
     if state != states.SUCCESS:
         return
     if not isinstance(retval, dict) or "status" not in retval:

@@ -25,17 +25,25 @@ def test_a_worker_starts_with_every_tunable_unless_told_otherwise():
 
 
 CHILD = """
-import json
-from pipeline.sandbox import release_memory_above, resident_mb
-start = resident_mb()
+import json, resource
+from pipeline.sandbox import data_segment_mb, heap_ceiling_mb, limit_memory, release_memory_above
+
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+
+seen = {"start": rss(), "data_start": data_segment_mb()}
 block = b"\\x01" * (300 * 1024 * 1024)
-full = resident_mb()
+seen["full"] = rss()
 del block
-kept = resident_mb()
-untouched = release_memory_above(kept + 100)
-asked = release_memory_above(start + 50)
-print(json.dumps({"start": start, "full": full, "kept": kept, "untouched": untouched,
-                  "asked": asked, "after": resident_mb()}))
+seen["kept"], seen["data_kept"] = rss(), data_segment_mb()
+seen["untouched"] = release_memory_above(seen["data_kept"] + 100)
+seen["asked"] = release_memory_above(seen["data_start"] + 50)
+seen["after"], seen["data_after"] = rss(), data_segment_mb()
+seen["ceiling_free"] = heap_ceiling_mb()
+limit_memory(1024)
+seen["ceiling_limited"] = heap_ceiling_mb()
+print(json.dumps(seen))
 """
 
 
@@ -47,8 +55,15 @@ def test_a_freed_buffer_stays_for_the_next_scan_until_the_heap_is_given_back():
     )
     seen = json.loads(run.stdout)
     assert seen["full"] - seen["start"] > 290, seen
-    # With the tunables, freeing 300 MB keeps it in the heap (default malloc would unmap it).
+    # With the tunables, freeing 300 MB keeps it in the heap (default malloc would unmap it),
+    # and it still counts against the memory ceiling (RLIMIT_DATA) until given back.
     assert seen["kept"] - seen["start"] > 290, seen
+    assert seen["data_kept"] - seen["data_start"] > 290, seen
     assert seen["untouched"] is False
     assert seen["asked"] is True
+    # Its pages are handed back; the heap's end may stay where it is when a small allocation
+    # made after the buffer sits above it.
     assert seen["after"] < seen["start"] + 50, seen
+    # Under a 1 GB ceiling the heap is given back above half of it, not at the ceiling.
+    assert seen["ceiling_free"] == 1024
+    assert seen["ceiling_limited"] == 512
