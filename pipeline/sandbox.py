@@ -56,7 +56,7 @@ def with_worker_malloc(environ: Mapping[str, str]) -> dict[str, str] | None:
     `environ` already names every one of them.
 
     A tunable already in GLIBC_TUNABLES is left as it is (=0 turns huge pages off, for one).
-    Where THP is off, or glibc is older than 2.35 or not glibc at all, they are ignored.
+    A glibc that does not know a tunable (hugetlb came in 2.35) or no glibc ignores it.
     """
     current = environ.get("GLIBC_TUNABLES", "")
     named = {part.split("=", 1)[0] for part in current.split(":") if part}

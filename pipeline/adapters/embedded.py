@@ -460,25 +460,30 @@ def _are_listening(ports: list[int]) -> bool:
     return True
 
 
+def _master_topology(master_url: str) -> dict[str, Any] | None:
+    """The topology a SeaweedFS master reports at /dir/status, or None when it does not answer."""
+    try:
+        with urllib.request.urlopen(f"{master_url}/dir/status", timeout=2) as response:
+            topology = json.load(response).get("Topology", {})
+    except (OSError, ValueError, AttributeError, urllib.error.URLError):
+        return None
+    return topology if isinstance(topology, dict) else None
+
+
 def volume_slots(master_url: str) -> tuple[int, int] | None:
     """(free, max) volume slots of a SeaweedFS master, or None when it does not answer.
 
     A bucket needs a free slot for its first volume: at 0 free, writes to new buckets fail.
     """
+    topology = _master_topology(master_url)
     try:
-        with urllib.request.urlopen(f"{master_url}/dir/status", timeout=2) as response:
-            topology = json.load(response).get("Topology", {})
-        return int(topology["Free"]), int(topology["Max"])
-    except (OSError, ValueError, KeyError, TypeError, urllib.error.URLError):
+        return (int(topology["Free"]), int(topology["Max"])) if topology else None
+    except (KeyError, TypeError, ValueError):
         return None
 
 
 def _has_volume_server(master_url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{master_url}/dir/status", timeout=2) as response:
-            topology = json.load(response).get("Topology", {})
-    except (OSError, ValueError, urllib.error.URLError):
-        return False
+    topology = _master_topology(master_url) or {}
     return any(
         rack.get("DataNodes")
         for dc in topology.get("DataCenters") or []
