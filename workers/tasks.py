@@ -265,10 +265,25 @@ def _record_scan(
     **_: Any,
 ) -> None:
     """A settled scan counts in the metrics, today's figures and its batch's progress."""
+    if getattr(sender, "name", None) != "sohoa.process_scan" or state != states.SUCCESS:
+        return
+    if not isinstance(retval, dict) or "status" not in retval:
+        return
+    payload = (kwargs or {}).get("payload") or {}
+    try:
+        metrics.count_scan(retval)
+        get_batch_state().record_result(payload.get("batch_id"), retval)
+    except Exception as exc:
+        # Progress is a cache: `sohoa batch` finds the outcome in the bucket or the backend.
+        log.warning("could not record the outcome of %s: %s", retval.get("path"), exc)
+
+
+@task_postrun.connect
+def _bound_the_heap(sender: Any = None, **_: Any) -> None:
+    """The heap is kept whole between scans (cheaper pages, pipeline/sandbox.py); a larger
+    scan, or a decode that met the memory ceiling, must not leave it large for good."""
     if getattr(sender, "name", None) != "sohoa.process_scan":
         return
-    # The heap is kept whole between scans (cheaper pages); a larger scan, or a decode that
-    # met the memory ceiling, must not leave it large for good.
     ceiling = heap_ceiling_mb()
     if release_memory_above(ceiling) and (held := data_segment_mb()) > ceiling:
         # Its top is pinned by something still alive: later allocations outside the heap
@@ -280,17 +295,6 @@ def _record_scan(
             held,
             ceiling,
         )
-    if state != states.SUCCESS:
-        return
-    if not isinstance(retval, dict) or "status" not in retval:
-        return
-    payload = (kwargs or {}).get("payload") or {}
-    try:
-        metrics.count_scan(retval)
-        get_batch_state().record_result(payload.get("batch_id"), retval)
-    except Exception as exc:
-        # Progress is a cache: `sohoa batch` finds the outcome in the bucket or the backend.
-        log.warning("could not record the outcome of %s: %s", retval.get("path"), exc)
 
 
 def _send_bulk(task: ProcessScanTask) -> str:

@@ -1,5 +1,7 @@
+import gc
 import io
 import struct
+import sys
 import zlib
 
 import numpy as np
@@ -161,9 +163,6 @@ def test_multipage_tiff_with_a_truncated_second_page_is_rejected():
 def test_decoding_a_tiff_lets_go_of_its_bytes_without_waiting_for_the_garbage_collector(bits):
     # A worker keeps malloc's heap whole between scans: bytes held by a reference cycle
     # until the next collection would keep a 72 MB hole the next scan cannot reuse.
-    import gc
-    import sys
-
     samples = gradient_rgb(64, 48).astype(np.uint16) * 257 if bits == 16 else gradient_rgb(64, 48)
     buffer = io.BytesIO()
     tifffile.imwrite(buffer, samples, photometric="rgb")

@@ -39,7 +39,7 @@ del block
 seen["kept"], seen["data_kept"] = rss(), data_segment_mb()
 seen["untouched"] = release_memory_above(seen["data_kept"] + 100)
 seen["asked"] = release_memory_above(seen["data_start"] + 50)
-seen["after"], seen["data_after"] = rss(), data_segment_mb()
+seen["after"] = rss()
 seen["ceiling_free"] = heap_ceiling_mb()
 limit_memory(1024)
 seen["ceiling_limited"] = heap_ceiling_mb()
