@@ -505,7 +505,7 @@ def services_up_command(ctx: click.Context) -> None:
 @click.pass_context
 def services_down_command(ctx: click.Context) -> None:
     """Stop what `services up` and `demo` started, by PID (never a Redis that was not ours)."""
-    from pipeline.services.embedded import services_down
+    from pipeline.services.local_stack import services_down
 
     stopped = services_down(settings_of(ctx))
     click.echo(f"Stopped: {', '.join(stopped)}." if stopped else "Nothing of ours was running.")
@@ -516,7 +516,7 @@ def services_down_command(ctx: click.Context) -> None:
 @click.pass_context
 def services_status_command(ctx: click.Context, as_json: bool) -> None:
     """Show whether Redis, SeaweedFS and the demo worker run and answer."""
-    from pipeline.services.embedded import services_status, worker_running
+    from pipeline.services.local_stack import services_status, worker_running
 
     settings = settings_of(ctx)
     status = services_status(settings)
@@ -537,7 +537,7 @@ def services_status_command(ctx: click.Context, as_json: bool) -> None:
 
 
 def _bring_up(settings: SohoaSettings) -> SohoaSettings:
-    from pipeline.services.embedded import refresh_settings, services_up
+    from pipeline.services.local_stack import refresh_settings, services_up
 
     try:
         state = services_up(settings)
@@ -571,7 +571,7 @@ def demo(ctx: click.Context, size: int, then_serve: bool, port: int | None) -> N
 
     Running it again reuses everything and adds no duplicates.
     """
-    from pipeline.services.embedded import worker_up
+    from pipeline.services.local_stack import worker_up
     from workers import client
     from workers.app import configure_app
 

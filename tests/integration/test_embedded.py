@@ -35,7 +35,7 @@ from pipeline.adapters.embedded import (
     volume_slots,
 )
 from pipeline.errors import ConfigurationError
-from pipeline.services.embedded import (
+from pipeline.services.local_stack import (
     env_file_path,
     read_state,
     refresh_settings,

@@ -20,20 +20,16 @@ from dotenv import dotenv_values
 from pydantic import SecretStr
 
 from config.settings import SohoaSettings
-from pipeline.adapters.embedded import (
-    SeaweedPorts,
-    create_buckets,
-    find_free_seaweed_ports,
-    is_port_free,
+from pipeline.adapters.embedded.bucket import create_buckets
+from pipeline.adapters.embedded.port import SeaweedPorts, find_free_seaweed_ports, is_port_free
+from pipeline.adapters.embedded.process import (
     is_process_alive,
-    is_redis_up,
-    is_s3_up,
-    start_redis,
-    start_seaweedfs,
     start_worker,
     stop_process,
     write_private_file,
 )
+from pipeline.adapters.embedded.redis_server import is_redis_up, start_redis
+from pipeline.adapters.embedded.seaweedfs import is_s3_up, start_seaweedfs
 from pipeline.adapters.redis_broker import redact_url
 from pipeline.errors import ConfigurationError
 
