@@ -13,16 +13,18 @@ from typing import Any, ClassVar
 import jsonschema
 import pytest
 
-from pipeline.services.report import (
+from pipeline.core.report import (
     CSV_COLUMNS,
-    BatchInfo,
     BatchReportRecord,
     ReportFile,
-    build_report,
     render_csv,
     render_html,
     render_json,
     render_report,
+)
+from pipeline.services.report import (
+    BatchInfo,
+    build_report,
     report_key,
     to_file_results,
     write_report,
