@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Any, Final
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
+from pipeline.api.dependency import get_base_url, get_catalogue
+from pipeline.api.errors import error_response
 from pipeline.core.lido import LIDO_MEDIA_TYPE
 from pipeline.services.export import to_lido_xml
 
@@ -30,22 +32,12 @@ NOT_FOUND: Final[dict[int | str, dict[str, Any]]] = {
 def get_lido(identifier: str, request: Request) -> Response:
     """The artefact's LIDO 1.0 record (by accession number or id): identification, classification,
     materials, dates, repository, rights and the public images; never its current location."""
-    catalogue = request.app.state.catalogue
-    slug = catalogue.resolve(identifier)
-    record = catalogue.read(slug) if slug else None
+    catalogue = get_catalogue(request)
+    record = catalogue.find(identifier)
     if record is None:
-        return JSONResponse(
-            {
-                "error": {
-                    "code": "NOT_FOUND",
-                    "message": f"No object has the accession number or id {identifier!r}.",
-                }
-            },
-            status_code=404,
-        )
-    options = request.app.state.options
-    base = (getattr(options, "public_url", None) or str(request.base_url)).rstrip("/")
-    body = to_lido_xml(catalogue.ctx.settings, record, api_url=base)
+        message = f"No object has the accession number or id {identifier!r}."
+        return error_response(404, "NOT_FOUND", message)
+    body = to_lido_xml(catalogue.ctx.settings, record, api_url=get_base_url(request))
     return Response(
         body, media_type=LIDO_MEDIA_TYPE, headers={"Cache-Control": "public, max-age=60"}
     )

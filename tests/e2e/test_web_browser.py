@@ -30,7 +30,8 @@ from PIL import Image
 
 from pipeline.adapters import embedded
 from pipeline.adapters.s3_store import S3Store
-from pipeline.api.app import DEFAULT_VENDOR_DIR, OPENSEADRAGON_BUILD, ApiOptions, create_app
+from pipeline.api.app import create_app
+from pipeline.api.options import DEFAULT_VENDOR_DIR, OPENSEADRAGON_BUILD, ApiOptions
 from pipeline.api.web.render import VIEWER_MISSING
 from tests.conftest import QUEUE_PREFIX, S3Server, Stack, make_settings, settings_env
 

@@ -27,7 +27,8 @@ from PIL import Image
 
 from config.settings import SohoaSettings
 from pipeline.adapters.sqlite_index import SqliteIndex
-from pipeline.api.app import ApiOptions, create_app, is_signable
+from pipeline.api.app import create_app
+from pipeline.api.options import ApiOptions
 from pipeline.core.naming import to_object_slug
 from pipeline.core.records import (
     ArtefactRecord,
@@ -40,6 +41,7 @@ from pipeline.core.records import (
 from pipeline.services.catalogue import reindex
 from pipeline.services.context import Context
 from pipeline.services.publish import record_key, write_manifest
+from pipeline.services.reader import is_signable
 from tests.conftest import S3Server, make_settings, settings_env
 
 pytestmark = pytest.mark.integration

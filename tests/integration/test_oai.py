@@ -15,7 +15,7 @@ from sickle import Sickle
 from sickle.oaiexceptions import IdDoesNotExist, NoRecordsMatch
 
 from pipeline.adapters.sqlite_index import SqliteIndex
-from pipeline.api.app import ApiOptions, create_app
+from pipeline.api.app import create_app
 from pipeline.api.oai import (
     DC_NS,
     OAI_DC_NS,
@@ -26,6 +26,7 @@ from pipeline.api.oai import (
     from_oai_identifier,
     to_set_spec,
 )
+from pipeline.api.options import ApiOptions
 from pipeline.services.publish import record_key
 from tests.conftest import S3Server
 from tests.integration.test_api import Built, build_catalogue, running_server
