@@ -38,19 +38,17 @@ from pipeline.core.catalogue import (
     SortOrder,
 )
 from pipeline.core.dublin_core import has_manifest
+from pipeline.core.layout import IIIF_PREFIX, MASTERS_PREFIX, SIGNABLE_PREFIXES, manifest_key
 from pipeline.core.naming import to_object_slug
 from pipeline.core.records import ArtefactRecord
 from pipeline.errors import ConfigurationError, RetryableError, SohoaError
 from pipeline.metrics import api_metrics_app
 from pipeline.services.context import Context
-from pipeline.services.publish import MANIFEST_MEDIA_TYPE, manifest_key, read_record
+from pipeline.services.publish import MANIFEST_MEDIA_TYPE, read_record
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PRESIGN_SECONDS: Final = 300
-# The only bucket prefixes a URL is ever signed for. Masters live under masters/ (or in their own
-# bucket) and are never among them; an allowlist, so a new private prefix stays private.
-SIGNABLE_PREFIXES: Final = ("derivatives/",)
 XML_MEDIA_TYPE: Final = "text/xml; charset=utf-8"
 _RETRY_AFTER_SECONDS: Final = "5"
 _EARLIEST_SECONDS: Final = 60
@@ -96,7 +94,7 @@ class ApiOptions:
 
 def is_signable(key: str) -> bool:
     """A key the public may fetch through a signed URL: a derivative, never a master."""
-    return key.startswith(SIGNABLE_PREFIXES) and ".." not in key and "masters/" not in key
+    return key.startswith(SIGNABLE_PREFIXES) and ".." not in key and MASTERS_PREFIX not in key
 
 
 @dataclass
@@ -666,7 +664,7 @@ def _add_web(
         iiif = view.iiif
         if iiif is None or iiif.bucket != catalogue.ctx.store.bucket:
             return None
-        if not iiif.base_key.startswith("iiif/") or ".." in iiif.base_key:
+        if not iiif.base_key.startswith(IIIF_PREFIX) or ".." in iiif.base_key:
             return None
         return f"{public_base}/{iiif.base_key}/info.json"
 

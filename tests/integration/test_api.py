@@ -28,6 +28,7 @@ from PIL import Image
 from config.settings import SohoaSettings
 from pipeline.adapters.sqlite_index import SqliteIndex
 from pipeline.api.app import ApiOptions, create_app, is_signable
+from pipeline.core.layout import record_key
 from pipeline.core.naming import to_object_slug
 from pipeline.core.records import (
     ArtefactRecord,
@@ -39,7 +40,7 @@ from pipeline.core.records import (
 )
 from pipeline.services.catalogue import reindex
 from pipeline.services.context import Context
-from pipeline.services.publish import record_key, write_manifest
+from pipeline.services.publish import write_manifest
 from tests.conftest import S3Server, make_settings, settings_env
 
 pytestmark = pytest.mark.integration

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import jsonschema
 import pytest
 
+from pipeline.core.layout import report_key
 from pipeline.services.report import (
     CSV_COLUMNS,
     BatchInfo,
@@ -23,7 +24,6 @@ from pipeline.services.report import (
     render_html,
     render_json,
     render_report,
-    report_key,
     to_file_results,
     write_report,
 )
