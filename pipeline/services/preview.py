@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from config.profile import ProcessingProfile
 from pipeline.core.fixity import digest_bytes
 from pipeline.core.layout import iiif_base_key
 from pipeline.core.naming import parse_scan_name
+from pipeline.core.profile import ProcessingProfile
 from pipeline.core.scan import PreparedScan, prepare_scan
 from pipeline.errors import BadNameError
 
