@@ -28,6 +28,7 @@ from pipeline.cli_inspect import duplicates_command, inspect_command
 from pipeline.cli_serve import serve
 from pipeline.cli_workflows import report, watch
 from pipeline.core.inventory import Inventory
+from pipeline.core.layout import record_key
 from pipeline.core.naming import to_object_slug
 from pipeline.core.records import ArtefactRecord
 from pipeline.errors import SohoaError
@@ -120,10 +121,10 @@ def run_ingest(
     timeout: float | None = None,
     report_dir: Path | None = None,
 ) -> Any:
+    from pipeline.core.layout import is_valid_batch_id
     from pipeline.services.batch import collect_files, summarise
     from pipeline.services.context import Context
     from pipeline.services.models import ProcessScanTask
-    from pipeline.services.report import is_valid_batch_id
     from workers import client
     from workers.app import configure_app
 
@@ -282,7 +283,7 @@ def show(ctx: click.Context, accession: str, as_json: bool) -> None:
         fail(exc.message)
     if record is None:
         fail(
-            f"no record for {accession!r} (looked for records/{slug}.json in bucket "
+            f"no record for {accession!r} (looked for {record_key(slug)} in bucket "
             f"{settings.bucket!r}); check the number, or ingest its scans first.",
             code=1,
         )
@@ -322,7 +323,7 @@ def render_record(record: ArtefactRecord, settings: SohoaSettings) -> None:
                 click.echo(f"               - {finding.message}")
     for warning in record.warnings:
         click.secho(f"  ! {warning}", fg="yellow")
-    click.echo(f"  record: s3://{settings.bucket}/records/{record.object}.json")
+    click.echo(f"  record: s3://{settings.bucket}/{record_key(record.object)}")
 
 
 @main.command()

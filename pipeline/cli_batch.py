@@ -130,9 +130,10 @@ def batch(
       sohoa batch /srv/scans/2025-03 --inventory /srv/scans/2025-03/inventory.csv
       sohoa batch /srv/scans/2025-03 --detach      then: sohoa status BATCH
     """
+    from pipeline.core.layout import is_valid_batch_id
     from pipeline.services.batch import BatchRun, collect_files, default_batch_id
     from pipeline.services.context import Context
-    from pipeline.services.report import finish_batch, is_valid_batch_id
+    from pipeline.services.report import finish_batch
     from pipeline.services.schedule import lock_owner
     from workers import client
     from workers.app import configure_app

@@ -99,7 +99,7 @@ def watch(
       sohoa watch /srv/scans/drop
       sohoa watch /mnt/share/drop --poll --done /mnt/share/archived
     """
-    from pipeline.services.report import is_valid_batch_id
+    from pipeline.core.layout import is_valid_batch_id
     from pipeline.services.watch import HotFolder, WatchOptions
     from workers import client
     from workers.app import configure_app
@@ -169,7 +169,8 @@ def report(ctx: click.Context, batch_id: str, output: Path | None) -> None:
     Example:  sohoa report 20250301-220000-a1b2c3 --output reports/
     """
     from pipeline.adapters.s3_store import S3Store
-    from pipeline.services.report import download_report, find_report, is_valid_batch_id
+    from pipeline.core.layout import REPORTS_PREFIX, is_valid_batch_id
+    from pipeline.services.report import download_report, find_report
 
     settings = settings_of(ctx)
     if not is_valid_batch_id(batch_id):
@@ -181,7 +182,7 @@ def report(ctx: click.Context, batch_id: str, output: Path | None) -> None:
         fail(exc.message)
     if found is None:
         fail(
-            f"no report for batch {batch_id!r} (looked for reports/{batch_id}.* in bucket "
+            f"no report for batch {batch_id!r} (looked for {REPORTS_PREFIX}{batch_id}.* in bucket "
             f"{settings.bucket!r}); check the id in the ingest's output.",
             code=1,
         )

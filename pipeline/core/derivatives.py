@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from config.profile import DerivativeSettings
 from pipeline.core.imaging import SRGB_ICC, Converter
+from pipeline.core.profile import DerivativeSettings
 
 _SUBSAMPLING = {
     "4:4:4": cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444,

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 
 import cv2
 
-from config.profile import ProcessingProfile
 from pipeline.core.derivatives import Derivative, make_derivatives
 from pipeline.core.iiif import IiifTileSet, make_iiif_tiles
 from pipeline.core.imaging import DecodedScan, decode_scan, to_upright_pixels
 from pipeline.core.metadata import ScanMetadata, extract_metadata
+from pipeline.core.profile import ProcessingProfile
 from pipeline.core.quality import QualityReport, assess_quality
 from pipeline.core.tagging import (
     Tag,

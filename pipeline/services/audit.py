@@ -13,12 +13,12 @@ from typing import Literal
 
 from pydantic import ValidationError
 
+from pipeline.core.layout import MASTERS_PREFIX, RECORDS_PREFIX, SCANS_PREFIX
 from pipeline.core.records import ArtefactRecord, ScanRecord
 from pipeline.services.context import Context
 
 log = logging.getLogger(__name__)
 
-MASTERS_PREFIX = "masters/"
 FindingKind = Literal["changed", "missing", "untracked", "unreadable"]
 CSV_COLUMNS = [
     "kind",
@@ -119,7 +119,7 @@ def _expected_masters(ctx: Context, report: AuditReport) -> dict[tuple[str, str]
     (a master a published record names must exist even if its scan record was lost)."""
     store = ctx.store
     expected: dict[tuple[str, str], _Expected] = {}
-    for prefix in ("scans/", "records/"):
+    for prefix in (SCANS_PREFIX, RECORDS_PREFIX):
         for key in store.list_keys(prefix):
             if not key.endswith(".json"):
                 continue
@@ -127,7 +127,7 @@ def _expected_masters(ctx: Context, report: AuditReport) -> dict[tuple[str, str]
             if found is None:
                 continue  # deleted between the listing and the read
             try:
-                if prefix == "scans/":
+                if prefix == SCANS_PREFIX:
                     scan = ScanRecord.model_validate(found[0])
                     refs = [(scan.master, scan.scan_id, scan.object)]
                 else:

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.adapters.redis_batch import BatchState
+from pipeline.core.layout import scan_record_key
 from pipeline.core.naming import is_ignored_name, parse_scan_name, to_nfc
 from pipeline.errors import BatchBusyError, SohoaError
 from pipeline.services.context import Context
-from pipeline.services.ingest import scan_record_key
 from pipeline.services.models import ProcessScanTask, ScanResult
 from pipeline.services.quarantine import sha256_of_file
 

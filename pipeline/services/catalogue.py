@@ -13,13 +13,12 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from pipeline.adapters.s3_store import to_etag
 from pipeline.core.catalogue import CatalogueIndex, IndexDocument, to_index_document
+from pipeline.core.layout import RECORDS_PREFIX, record_key, to_object_slug_of
 from pipeline.core.records import ArtefactRecord
 from pipeline.services.context import Context
-from pipeline.services.publish import record_key
 
 log = logging.getLogger(__name__)
 
-RECORDS_PREFIX = "records/"
 # Reading records is round trips to the store, not CPU: a few in flight hide the latency.
 _READERS = 8
 _CHUNK = 64
@@ -134,14 +133,6 @@ def index_object(ctx: Context, index: CatalogueIndex, object_slug: str) -> Index
         return IndexObjectResult(object=object_slug, status="removed")
     log.warning("not indexed: %s: %s", outcome.key, outcome.reason)
     return IndexObjectResult(object=object_slug, status="rejected", reason=outcome.reason)
-
-
-def to_object_slug_of(key: str) -> str | None:
-    """'records/hm.1-a.json' -> 'hm.1-a'; None for anything that is not a record's key."""
-    name = key.removeprefix(RECORDS_PREFIX)
-    if key == name or "/" in name or not name.endswith(".json") or name == ".json":
-        return None
-    return name.removesuffix(".json")
 
 
 def catch_up(

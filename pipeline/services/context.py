@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from config.profile import ProcessingProfile, load_profile
+from config.profile import load_profile
 from config.settings import SohoaSettings
 from pipeline.adapters.s3_store import S3Store
+from pipeline.core.profile import ProcessingProfile
 
 
 @dataclass

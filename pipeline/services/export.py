@@ -19,12 +19,12 @@ from pydantic import BaseModel, ConfigDict
 from config.settings import SohoaSettings
 from pipeline import __version__
 from pipeline.core.dublin_core import to_dublin_core
+from pipeline.core.layout import manifest_key, record_key
 from pipeline.core.lido import LidoLinks, to_lido
 from pipeline.core.naming import to_object_slug
 from pipeline.core.records import ArtefactRecord
 from pipeline.errors import IntegrityError, SohoaError
 from pipeline.services.context import Context
-from pipeline.services.publish import manifest_key, record_key
 
 log = logging.getLogger(__name__)
 

@@ -11,6 +11,7 @@ from typing import Any
 from pipeline import __version__, metrics
 from pipeline.core.fixity import digest_bytes
 from pipeline.core.iiif import IiifTileSet, to_media_type
+from pipeline.core.layout import derivative_key, iiif_base_key, master_key, scan_record_key
 from pipeline.core.naming import ParsedName, parse_scan_name, to_nfc
 from pipeline.core.records import DerivativeRef, IiifRef, ScanRecord, StoredObject
 from pipeline.core.scan import prepare_scan
@@ -29,22 +30,6 @@ from pipeline.services.models import ProcessScanTask, ScanResult
 from pipeline.services.quarantine import quarantine_file
 
 log = logging.getLogger(__name__)
-
-
-def master_key(object_slug: str, scan_id: str, extension: str) -> str:
-    return f"masters/{object_slug}/{scan_id}.{extension}"
-
-
-def derivative_key(object_slug: str, scan_id: str, name: str) -> str:
-    return f"derivatives/{object_slug}/{scan_id}/{name}.jpg"
-
-
-def scan_record_key(object_slug: str, scan_id: str) -> str:
-    return f"scans/{object_slug}/{scan_id}.json"
-
-
-def iiif_base_key(scan_id: str) -> str:
-    return f"iiif/{scan_id}"
 
 
 def process_scan(ctx: Context, task: ProcessScanTask) -> ScanResult:

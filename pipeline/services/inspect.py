@@ -17,12 +17,13 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from config.profile import ProcessingProfile
 from pipeline.adapters.s3_store import S3Store
 from pipeline.core.fixity import digest_bytes, md5_hex
 from pipeline.core.imaging import decode_scan, to_display_image
+from pipeline.core.layout import SCANS_PREFIX
 from pipeline.core.metadata import ScanMetadata, extract_metadata
 from pipeline.core.naming import parse_scan_name, to_nfc
+from pipeline.core.profile import ProcessingProfile
 from pipeline.core.quality import QualityReport, assess_quality
 from pipeline.core.records import InventoryRow
 from pipeline.core.tagging import (
@@ -345,7 +346,7 @@ def find_duplicate_scans(
 
 
 def _read_summaries(store: S3Store) -> Iterator[tuple[str, _ScanSummary | None, str | None]]:
-    keys = sorted(key for key in store.list_keys("scans/") if key.endswith(".json"))
+    keys = sorted(key for key in store.list_keys(SCANS_PREFIX) if key.endswith(".json"))
 
     def read(key: str) -> tuple[str, _ScanSummary | None, str | None]:
         try:

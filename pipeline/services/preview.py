@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from config.profile import ProcessingProfile
 from pipeline.core.fixity import digest_bytes
+from pipeline.core.layout import iiif_base_key
 from pipeline.core.naming import parse_scan_name
+from pipeline.core.profile import ProcessingProfile
 from pipeline.core.scan import PreparedScan, prepare_scan
 from pipeline.errors import BadNameError
 
@@ -29,7 +30,7 @@ def preview_scan(
         # A preview still shows the pixels; ingest would refuse the name.
         notes.append(exc.message)
         view = "front"
-    iiif_id = f"{public_base_url.rstrip('/')}/iiif/{sha256}"
+    iiif_id = f"{public_base_url.rstrip('/')}/{iiif_base_key(sha256)}"
     prepared = prepare_scan(data, name=path.name, view=view, profile=profile, iiif_id=iiif_id)
     written = _write(prepared, out, sha256)
     summary = {
@@ -65,7 +66,7 @@ def _write(prepared: PreparedScan, out: Path, sha256: str) -> int:
         target.write_bytes(derivative.data)
         count += 1
     for relative, body in prepared.tiles.files if prepared.tiles else []:
-        target = out / "iiif" / sha256 / relative
+        target = out / iiif_base_key(sha256) / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(body)
         count += 1

@@ -11,6 +11,13 @@ import jsonschema
 from pipeline import __version__
 from pipeline.core.iiif import PRESENTATION_CONTEXT, build_manifest
 from pipeline.core.inventory import Inventory
+from pipeline.core.layout import (
+    iiif_base_url,
+    inventory_key,
+    manifest_key,
+    record_key,
+    scans_prefix,
+)
 from pipeline.core.records import ArtefactRecord, InventoryRow, ScanRecord, build_record
 from pipeline.errors import ConcurrentUpdateError, RecordInvalidError
 from pipeline.services.context import Context
@@ -18,18 +25,6 @@ from pipeline.services.models import PublishResult
 from schemas import load_schema
 
 MANIFEST_MEDIA_TYPE = f'application/ld+json;profile="{PRESENTATION_CONTEXT}"'
-
-
-def record_key(object_slug: str) -> str:
-    return f"records/{object_slug}.json"
-
-
-def inventory_key(object_slug: str) -> str:
-    return f"inventory/{object_slug}.json"
-
-
-def manifest_key(object_slug: str) -> str:
-    return f"manifests/{object_slug}.json"
 
 
 def validate_record(data: dict[str, Any]) -> None:
@@ -48,7 +43,7 @@ def validate_record(data: dict[str, Any]) -> None:
 
 def load_scans(ctx: Context, object_slug: str) -> list[ScanRecord]:
     scans = []
-    for key in ctx.store.list_keys(f"scans/{object_slug}/"):
+    for key in ctx.store.list_keys(scans_prefix(object_slug)):
         found = ctx.store.read_json(key)
         if found is not None:
             scans.append(ScanRecord.model_validate(found[0]))
@@ -120,7 +115,7 @@ def write_manifest(ctx: Context, object_slug: str, *, attempts: int = 20) -> boo
         manifest = build_manifest(
             record,
             manifest_id=f"{public}/{key}",
-            iiif_base=f"{public}/iiif",
+            iiif_base=iiif_base_url(public),
             max_long_edge=ctx.profile.derivatives.access,
             upright_sizes={
                 v.scan_id: (v.upright_width, v.upright_height)

@@ -12,21 +12,19 @@ from config.settings import SohoaSettings
 from pipeline.adapters.s3_store import S3Store, make_client, make_presigning_client
 from pipeline.adapters.sqlite_index import SqliteIndex
 from pipeline.core.catalogue import CatalogueIndex
+from pipeline.core.layout import MASTERS_PREFIX, SIGNABLE_PREFIXES, manifest_key
 from pipeline.core.naming import to_object_slug
 from pipeline.core.records import ArtefactRecord
 from pipeline.services.context import Context
-from pipeline.services.publish import manifest_key, read_record
+from pipeline.services.publish import read_record
 
 DEFAULT_PRESIGN_SECONDS: Final = 300
-# The only bucket prefixes a URL is ever signed for. Masters live under masters/ (or in their own
-# bucket) and are never among them; an allowlist, so a new private prefix stays private.
-SIGNABLE_PREFIXES: Final = ("derivatives/",)
 _MAX_SIGNED: Final = 50_000  # signed URLs kept for reuse (~20 MB at most)
 
 
 def is_signable(key: str) -> bool:
     """A key the public may fetch through a signed URL: a derivative, never a master."""
-    return key.startswith(SIGNABLE_PREFIXES) and ".." not in key and "masters/" not in key
+    return key.startswith(SIGNABLE_PREFIXES) and ".." not in key and MASTERS_PREFIX not in key
 
 
 @dataclass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.adapters.s3_store import S3Store
+from pipeline.core.layout import derivative_key, fixity_report_keys, report_key
 from pipeline.core.report import (
     FORMATS,
     VERDICTS,
@@ -23,7 +23,6 @@ from pipeline.core.report import (
 from pipeline.errors import BatchBusyError, RetryableError
 from pipeline.services.audit import AuditReport
 from pipeline.services.batch import BatchRun, summarise
-from pipeline.services.ingest import derivative_key
 from pipeline.services.models import ScanResult
 
 log = logging.getLogger(__name__)
@@ -33,8 +32,6 @@ CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "html": "text/html; charset=utf-8",
 }
-# The id becomes part of an S3 key and of file names: letters, digits and . _ - only.
-_BATCH_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
 @dataclass(frozen=True)
@@ -53,19 +50,6 @@ class SavedReport:
 
     keys: list[str]
     paths: list[Path]
-
-
-def is_valid_batch_id(batch_id: str) -> bool:
-    return bool(_BATCH_ID.match(batch_id))
-
-
-def report_key(batch_id: str, fmt: str) -> str:
-    if not is_valid_batch_id(batch_id):
-        raise ValueError(
-            f"Batch id {batch_id!r} cannot name a report: use letters, digits, '.', '_' and '-' "
-            "(at most 128, starting with a letter or digit)."
-        )
-    return f"reports/{batch_id}.{fmt}"
 
 
 # --- building ------------------------------------------------------------------------------------
@@ -272,12 +256,6 @@ def _parse_moment(text: Any) -> datetime | None:
         return datetime.fromisoformat(str(text)) if text else None
     except ValueError:
         return None
-
-
-def fixity_report_keys(moment: datetime) -> list[str]:
-    """reports/fixity/YYYYMMDD.json and .csv (the UTC day of the check; a folder of its own,
-    so no batch id can take these names)."""
-    return [f"reports/fixity/{moment.astimezone(UTC):%Y%m%d}.{fmt}" for fmt in ("json", "csv")]
 
 
 def save_fixity_report(store: S3Store, audit: AuditReport, moment: datetime) -> list[str]:

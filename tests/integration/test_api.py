@@ -29,6 +29,7 @@ from config.settings import SohoaSettings
 from pipeline.adapters.sqlite_index import SqliteIndex
 from pipeline.api.app import create_app
 from pipeline.api.options import ApiOptions
+from pipeline.core.layout import record_key
 from pipeline.core.naming import to_object_slug
 from pipeline.core.records import (
     ArtefactRecord,
@@ -40,7 +41,7 @@ from pipeline.core.records import (
 )
 from pipeline.services.catalogue import reindex
 from pipeline.services.context import Context
-from pipeline.services.publish import record_key, write_manifest
+from pipeline.services.publish import write_manifest
 from pipeline.services.reader import is_signable
 from tests.conftest import S3Server, make_settings, settings_env
 

@@ -27,7 +27,7 @@ from pipeline.api.oai import (
     to_set_spec,
 )
 from pipeline.api.options import ApiOptions
-from pipeline.services.publish import record_key
+from pipeline.core.layout import record_key
 from tests.conftest import S3Server
 from tests.integration.test_api import Built, build_catalogue, running_server
 

@@ -11,12 +11,12 @@ import pytest
 
 from pipeline.adapters.sqlite_index import DEFAULT_INDEX_NAME, SqliteIndex
 from pipeline.core.catalogue import SearchQuery, SearchResult
+from pipeline.core.layout import record_key
 from pipeline.core.naming import to_object_slug
 from pipeline.core.records import ArtefactRecord, InventoryRow
 from pipeline.errors import ConfigurationError
 from pipeline.services.catalogue import index_object, reindex
 from pipeline.services.context import Context
-from pipeline.services.publish import record_key
 from tests.conftest import S3Server, make_settings
 
 pytestmark = pytest.mark.integration

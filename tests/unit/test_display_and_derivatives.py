@@ -10,9 +10,9 @@ import pytest
 import tifffile
 from PIL import Image
 
-from config.profile import DerivativeSettings
 from pipeline.core.derivatives import fit_long_edge, make_derivatives
 from pipeline.core.imaging import ICC_FIXED_DATE, SRGB_ICC, decode_scan, to_display_image
+from pipeline.core.profile import DerivativeSettings
 from tests.unit.images import encode, gradient_rgb
 
 
@@ -132,7 +132,7 @@ def test_derivatives_are_deterministic():
 _DIGEST_OF_DERIVATIVES = """
 import hashlib, numpy as np
 from PIL import Image
-from config.profile import DerivativeSettings
+from pipeline.core.profile import DerivativeSettings
 from pipeline.core.derivatives import make_derivatives
 ramp = np.linspace(0, 255, 640 * 480 * 3).reshape(480, 640, 3).astype(np.uint8)
 made = make_derivatives(Image.fromarray(ramp), DerivativeSettings())

@@ -8,9 +8,9 @@ import unicodedata
 import numpy as np
 import pytest
 
+from pipeline.core.layout import derivative_key, iiif_base_key, master_key, scan_record_key
 from pipeline.core.naming import parse_scan_name, split_extension, to_object_slug
 from pipeline.errors import BadNameError
-from pipeline.services.ingest import derivative_key, iiif_base_key, master_key, scan_record_key
 from pipeline.services.quarantine import to_folder_name
 
 PATTERN = "{accession}_{view}_{seq}"

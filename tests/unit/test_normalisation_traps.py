@@ -17,7 +17,6 @@ import tifffile
 from PIL import Image, ImageCms, ImageOps
 
 import pipeline.core
-from config.profile import ProcessingProfile
 from pipeline.core.derivatives import make_derivatives
 from pipeline.core.imaging import (
     SRGB_ICC,
@@ -26,6 +25,7 @@ from pipeline.core.imaging import (
     to_display_array,
     to_upright_pixels,
 )
+from pipeline.core.profile import ProcessingProfile
 from pipeline.core.scan import prepare_scan
 from pipeline.samples.icc import (
     D50_XYZ,

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import jsonschema
 import pytest
 
+from pipeline.core.layout import report_key
 from pipeline.core.report import (
     CSV_COLUMNS,
     BatchReportRecord,
@@ -25,7 +26,6 @@ from pipeline.core.report import (
 from pipeline.services.report import (
     BatchInfo,
     build_report,
-    report_key,
     to_file_results,
     write_report,
 )

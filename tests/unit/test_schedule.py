@@ -12,8 +12,8 @@ from pydantic import ValidationError
 
 from config.settings import SohoaSettings
 from pipeline.cli_batch import render_progress
+from pipeline.core.layout import is_valid_batch_id
 from pipeline.services.batch import BatchProgress, default_batch_id
-from pipeline.services.report import is_valid_batch_id
 from pipeline.services.schedule import (
     FINISH_BATCHES,
     FIXITY_SAMPLE,
@@ -223,7 +223,7 @@ def test_the_finish_round_goes_ahead_of_bulk_work_and_expires_with_its_period() 
 def test_fixity_reports_are_named_by_the_utc_day_of_the_check() -> None:
     from datetime import datetime, timedelta, timezone
 
-    from pipeline.services.report import fixity_report_keys
+    from pipeline.core.layout import fixity_report_keys
 
     # 03:30 in Huế on the 28th is 20:30 UTC on the 27th.
     hue = datetime(2026, 11, 28, 3, 30, tzinfo=timezone(timedelta(hours=7)))

@@ -9,6 +9,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pipeline.adapters.embedded.seaweedfs import make_s3_client
+from pipeline.core.layout import PUBLIC_PREFIXES
 from pipeline.errors import ConfigurationError
 
 logger = logging.getLogger(__name__)
@@ -57,13 +58,6 @@ def create_buckets(
         created.append(name)
         logger.info("created bucket %s at %s", name, endpoint)
     return created
-
-
-# What a browser may GET from the bucket without credentials: an IIIF viewer reads info.json and
-# tiles straight from it, a page shows derivatives, a harvester takes manifests. An allowlist:
-# masters/, scans/ (GPS, camera serials), records/, inventory/ (shelf locations), reports/ and
-# any prefix added later stay private.
-PUBLIC_PREFIXES: tuple[str, ...] = ("iiif/", "derivatives/", "manifests/")
 
 
 def public_read_policy(bucket: str, prefixes: tuple[str, ...] = PUBLIC_PREFIXES) -> dict[str, Any]:

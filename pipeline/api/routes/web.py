@@ -18,6 +18,7 @@ from pipeline.api.link import manifest_url, object_url, service_links
 from pipeline.api.options import OPENSEADRAGON_BUILD, ApiOptions
 from pipeline.api.web import render as web
 from pipeline.core.dublin_core import has_manifest
+from pipeline.core.layout import IIIF_PREFIX
 from pipeline.errors import ConfigurationError, RetryableError, SohoaError
 
 log = logging.getLogger(__name__)
@@ -108,7 +109,7 @@ def make_router(settings: SohoaSettings, options: ApiOptions, *, has_viewer: boo
         iiif = view.iiif
         if iiif is None or iiif.bucket != bucket:
             return None
-        if not iiif.base_key.startswith("iiif/") or ".." in iiif.base_key:
+        if not iiif.base_key.startswith(IIIF_PREFIX) or ".." in iiif.base_key:
             return None
         return f"{public_base}/{iiif.base_key}/info.json"
 

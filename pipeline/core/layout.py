@@ -1,0 +1,107 @@
+"""The bucket's key layout: every prefix and key is spelled here and only here; pure, no I/O."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Final
+
+# One prefix per kind of object; S3 lists by prefix, so each ends in "/".
+MASTERS_PREFIX: Final = "masters/"
+DERIVATIVES_PREFIX: Final = "derivatives/"
+IIIF_PREFIX: Final = "iiif/"
+SCANS_PREFIX: Final = "scans/"
+RECORDS_PREFIX: Final = "records/"
+INVENTORY_PREFIX: Final = "inventory/"
+MANIFESTS_PREFIX: Final = "manifests/"
+REPORTS_PREFIX: Final = "reports/"
+# Fixity reports get a folder of their own under reports/, so no batch id can take their names.
+FIXITY_REPORTS_PREFIX: Final = f"{REPORTS_PREFIX}fixity/"
+
+ALL_PREFIXES: Final = (
+    MASTERS_PREFIX,
+    DERIVATIVES_PREFIX,
+    IIIF_PREFIX,
+    SCANS_PREFIX,
+    RECORDS_PREFIX,
+    INVENTORY_PREFIX,
+    MANIFESTS_PREFIX,
+    REPORTS_PREFIX,
+)
+# What a browser may GET without credentials: an IIIF viewer reads info.json and tiles, a page
+# shows derivatives, a harvester takes manifests. An allowlist: masters/, scans/ (GPS, camera
+# serials), records/, inventory/ (shelf locations), reports/ and any prefix added later stay
+# private.
+PUBLIC_PREFIXES: Final = (IIIF_PREFIX, DERIVATIVES_PREFIX, MANIFESTS_PREFIX)
+# The only prefixes a URL is ever signed for; never masters (an allowlist, as above).
+SIGNABLE_PREFIXES: Final = (DERIVATIVES_PREFIX,)
+
+# The id becomes part of an S3 key and of file names: letters, digits and . _ - only.
+_BATCH_ID: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_JSON: Final = ".json"
+
+
+def master_key(object_slug: str, scan_id: str, extension: str) -> str:
+    return f"{MASTERS_PREFIX}{object_slug}/{scan_id}.{extension}"
+
+
+def derivative_key(object_slug: str, scan_id: str, name: str) -> str:
+    return f"{DERIVATIVES_PREFIX}{object_slug}/{scan_id}/{name}.jpg"
+
+
+def scans_prefix(object_slug: str) -> str:
+    """Where the scan records of one object are: list it to find its views."""
+    return f"{SCANS_PREFIX}{object_slug}/"
+
+
+def scan_record_key(object_slug: str, scan_id: str) -> str:
+    return f"{scans_prefix(object_slug)}{scan_id}{_JSON}"
+
+
+def iiif_base_key(scan_id: str) -> str:
+    """The folder of one scan's static IIIF image service (info.json and tiles)."""
+    return f"{IIIF_PREFIX}{scan_id}"
+
+
+def iiif_base_url(public_base_url: str) -> str:
+    """The URL under which each scan's image service is `{url}/{scan_id}`."""
+    return f"{public_base_url.rstrip('/')}/{IIIF_PREFIX.removesuffix('/')}"
+
+
+def record_key(object_slug: str) -> str:
+    return f"{RECORDS_PREFIX}{object_slug}{_JSON}"
+
+
+def to_object_slug_of(key: str) -> str | None:
+    """'records/hm.1-a.json' -> 'hm.1-a'; None for anything that is not a record's key."""
+    name = key.removeprefix(RECORDS_PREFIX)
+    if key == name or "/" in name or not name.endswith(_JSON) or name == _JSON:
+        return None
+    return name.removesuffix(_JSON)
+
+
+def inventory_key(object_slug: str) -> str:
+    return f"{INVENTORY_PREFIX}{object_slug}{_JSON}"
+
+
+def manifest_key(object_slug: str) -> str:
+    return f"{MANIFESTS_PREFIX}{object_slug}{_JSON}"
+
+
+def is_valid_batch_id(batch_id: str) -> bool:
+    return bool(_BATCH_ID.match(batch_id))
+
+
+def report_key(batch_id: str, fmt: str) -> str:
+    if not is_valid_batch_id(batch_id):
+        raise ValueError(
+            f"Batch id {batch_id!r} cannot name a report: use letters, digits, '.', '_' and '-' "
+            "(at most 128, starting with a letter or digit)."
+        )
+    return f"{REPORTS_PREFIX}{batch_id}.{fmt}"
+
+
+def fixity_report_keys(moment: datetime) -> list[str]:
+    """reports/fixity/YYYYMMDD.json and .csv, named by the UTC day of the check."""
+    day = f"{moment.astimezone(UTC):%Y%m%d}"
+    return [f"{FIXITY_REPORTS_PREFIX}{day}.{fmt}" for fmt in ("json", "csv")]
