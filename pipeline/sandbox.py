@@ -1,5 +1,4 @@
-"""Contain untrusted decoding inside the worker child: a memory ceiling, a deadline and the
-interrupt a caller stops work with; no I/O and no Celery type.
+"""Contain untrusted decoding inside the worker child: a memory ceiling and a deadline; no I/O.
 
 Measured on the 2-core machine (24 MP RGB TIFF, warm): decoding in the worker child costs
 0.16 CPU-s; decoding in a forked child per scan and sending the pixels back over a pipe costs
@@ -8,7 +7,7 @@ child itself: `limit_memory` caps its data segment when it starts (a bomb then r
 MemoryError instead of waking the OOM killer), `deadline` turns a decode that runs too long
 into DECODE_TIMEOUT, the worker turns Celery's soft time limit into `Interrupted`, Celery's hard
 time limit kills a child stuck inside C code, and the delivery counter quarantines a file that
-kills its child again and again (WORKER_LOST).
+kills its child again and again (WORKER_LOST). No Celery type here: the worker translates.
 """
 
 from __future__ import annotations

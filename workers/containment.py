@@ -1,5 +1,4 @@
-"""The worker child as the sandbox of untrusted decoding (pipeline/sandbox.py), hooked to Celery:
-memory ceiling, heap give-back, time limits; it decides no scan's outcome itself."""
+"""The worker child as the sandbox of untrusted decoding, hooked to Celery; no pipeline logic."""
 
 from __future__ import annotations
 

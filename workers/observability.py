@@ -1,5 +1,4 @@
-"""What the worker shows of itself: /metrics, scan outcomes counted and batch progress, hooked
-to Celery's signals; it never changes an outcome."""
+"""What the worker shows of itself (/metrics, outcomes, batch progress); never alters one."""
 
 from __future__ import annotations
 

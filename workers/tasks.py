@@ -1,5 +1,4 @@
-"""The Celery tasks, by their wire names: validate the payload, call one service, let the error
-class decide retry or fail; the worker's other concerns live in its hook modules."""
+"""The Celery tasks by wire name: validate, call one service, let the error class decide."""
 
 from __future__ import annotations
 

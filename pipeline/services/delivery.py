@@ -1,5 +1,4 @@
-"""One delivery of a process-scan task taken to its outcome (poison guard, ingest, interrupt);
-no Celery here: the worker retries what it raises."""
+"""One delivered process-scan task taken to its outcome; no Celery type (the worker retries)."""
 
 from __future__ import annotations
 
@@ -41,7 +40,7 @@ def process_delivery(
         return _ingest(ctx, task)
     except ConfigurationError as exc:
         log.error("configuration error: %s", exc.message)
-        return failed_result(task, exc, "The source file is untouched.")
+        return _failed_result(task, exc, "The source file is untouched.")
     finally:
         # Reached only when this process lives to finish the attempt, whatever its outcome.
         deliveries.forget(task_id, attempt)
@@ -50,10 +49,10 @@ def process_delivery(
 def given_up_result(task: ProcessScanTask, exc: SohoaError) -> ScanResult:
     """The outcome of a scan whose retryable error outlasted every retry."""
     note = "Gave up after retries; the source file is untouched: run the ingest again."
-    return failed_result(task, exc, note)
+    return _failed_result(task, exc, note)
 
 
-def failed_result(task: ProcessScanTask, exc: SohoaError, note: str) -> ScanResult:
+def _failed_result(task: ProcessScanTask, exc: SohoaError, note: str) -> ScanResult:
     return ScanResult(
         status="failed",
         path=task.path,
