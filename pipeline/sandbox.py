@@ -5,8 +5,9 @@ Measured on the 2-core machine (24 MP RGB TIFF, warm): decoding in the worker ch
 0.59 CPU-s, i.e. most of the 0.6 CPU-s per-scan budget. So the sandbox is the Celery prefork
 child itself: `limit_memory` caps its data segment when it starts (a bomb then raises
 MemoryError instead of waking the OOM killer), `deadline` turns a decode that runs too long
-into DECODE_TIMEOUT, Celery's hard time limit kills a child stuck inside C code, and the
-delivery counter quarantines a file that kills its child again and again (WORKER_LOST).
+into DECODE_TIMEOUT, the worker turns Celery's soft time limit into `Interrupted`, Celery's hard
+time limit kills a child stuck inside C code, and the delivery counter quarantines a file that
+kills its child again and again (WORKER_LOST). No Celery type here: the worker translates.
 """
 
 from __future__ import annotations
@@ -21,11 +22,17 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Final, cast
 
-from billiard.exceptions import SoftTimeLimitExceeded
-
 from pipeline.errors import DecodeTimeoutError
 
 MIB = 1024 * 1024
+
+
+class Interrupted(BaseException):
+    """The caller stopped the work in progress (a worker past its soft time limit).
+
+    A BaseException, as KeyboardInterrupt is: no `except Exception` on its way (a service's
+    catch-all for bugs, a parser's careless handler) can take it for a fault of the file.
+    """
 
 
 # What `sohoa worker` asks of glibc's malloc (read at start-up only, hence a re-exec):
@@ -163,8 +170,8 @@ def deadline(seconds: float | None, *, name: str) -> Iterator[None]:
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
-    except SoftTimeLimitExceeded:
-        # Celery's soft limit, arriving while decoding: the same verdict as our own deadline.
+    except Interrupted:
+        # The worker's soft limit, arriving while decoding: the same verdict as our own deadline.
         expired = True
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)

@@ -10,6 +10,9 @@ from kombu import Queue
 
 from config.settings import SohoaSettings
 
+# The wire name of the task the signal handlers watch (names never change: sohoa.…).
+PROCESS_SCAN = "sohoa.process_scan"
+
 
 def interactive_queue(settings: SohoaSettings) -> str:
     """Interactive drops (an archivist waiting): their own queue, so bulk cannot starve them."""
@@ -21,7 +24,12 @@ def bulk_queue(settings: SohoaSettings) -> str:
     return f"{settings.queue_prefix}.bulk"
 
 
-app = Celery("sohoa", include=["workers.tasks"])
+# The tasks, and the modules that hook the worker's concerns to Celery's signals (as dramatiq's
+# middleware): imported by a worker or beat at start, never by a producer.
+app = Celery(
+    "sohoa",
+    include=["workers.tasks", "workers.containment", "workers.observability"],
+)
 app.conf.update(task_serializer="json", accept_content=["json"], result_serializer="json")
 
 

@@ -17,9 +17,6 @@ class Context:
     settings: SohoaSettings
     profile: ProcessingProfile
     store: S3Store
-    # Exceptions the caller raises into a service to stop it (a worker's time limit): let
-    # through as they are, never taken for a fault of the file being processed.
-    interrupts: tuple[type[BaseException], ...] = ()
 
     @classmethod
     def from_settings(cls, settings: SohoaSettings) -> Context:

@@ -38,6 +38,7 @@ def process_scan(ctx: Context, task: ProcessScanTask) -> ScanResult:
     Permanent errors quarantine the file. Retryable and configuration errors propagate (the
     caller decides to retry or stop); the source is untouched. Anything else is a bug: logged
     with its traceback and quarantined as INTERNAL, so one bad file never stops the worker.
+    A caller's `Interrupted` (pipeline/sandbox.py) is no Exception: it passes through as it is.
     """
     started = time.monotonic()
     path = Path(task.path)
@@ -63,8 +64,6 @@ def process_scan(ctx: Context, task: ProcessScanTask) -> ScanResult:
     except PermanentError as exc:
         return _quarantined(ctx, task, path, exc, sha256, started)
     except (RetryableError, ConfigurationError):
-        raise
-    except ctx.interrupts:
         raise
     except MemoryError:
         # The worker child's memory ceiling stopped it; the memory is freed with the frames.
