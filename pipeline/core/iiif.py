@@ -47,7 +47,8 @@ import numpy as np
 from PIL import Image
 
 from pipeline.core.imaging import SRGB_ICC
-from pipeline.core.records import ArtefactRecord, DerivativeRef, InventoryRow, ViewEntry
+from pipeline.core.inventory import InventoryRow
+from pipeline.core.records import ArtefactRecord, DerivativeRef, ViewEntry
 
 IMAGE_CONTEXT: Final = "http://iiif.io/api/image/3/context.json"
 PRESENTATION_CONTEXT: Final = "http://iiif.io/api/presentation/3/context.json"

@@ -18,19 +18,16 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import cv2
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipeline.core.inventory import InventoryRow
 from pipeline.core.metadata import ScanMetadata
 from pipeline.core.naming import VIEWS, fold_diacritics
 from pipeline.core.quality import Box
-
-if TYPE_CHECKING:
-    # Only for annotations: records will hold tags, so importing it here would be a cycle.
-    from pipeline.core.records import InventoryRow
 
 # Bump a version when its algorithm or vocabulary changes, so old tags can be told apart.
 COLOUR_SOURCE: Final = "analysis:colour@1"

@@ -21,10 +21,10 @@ from config.profile import ProcessingProfile
 from pipeline.adapters.s3_store import S3Store
 from pipeline.core.fixity import digest_bytes, md5_hex
 from pipeline.core.imaging import decode_scan, to_display_image
+from pipeline.core.inventory import InventoryRow
 from pipeline.core.metadata import ScanMetadata, extract_metadata
 from pipeline.core.naming import parse_scan_name, to_nfc
 from pipeline.core.quality import QualityReport, assess_quality
-from pipeline.core.records import InventoryRow
 from pipeline.core.tagging import (
     Tag,
     find_near_duplicates,

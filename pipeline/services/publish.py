@@ -10,8 +10,8 @@ import jsonschema
 
 from pipeline import __version__
 from pipeline.core.iiif import PRESENTATION_CONTEXT, build_manifest
-from pipeline.core.inventory import Inventory
-from pipeline.core.records import ArtefactRecord, InventoryRow, ScanRecord, build_record
+from pipeline.core.inventory import Inventory, InventoryRow
+from pipeline.core.records import ArtefactRecord, ScanRecord, build_record
 from pipeline.errors import ConcurrentUpdateError, RecordInvalidError
 from pipeline.services.context import Context
 from pipeline.services.models import PublishResult

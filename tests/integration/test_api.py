@@ -28,12 +28,12 @@ from PIL import Image
 from config.settings import SohoaSettings
 from pipeline.adapters.sqlite_index import SqliteIndex
 from pipeline.api.app import ApiOptions, create_app, is_signable
+from pipeline.core.inventory import InventoryRow
 from pipeline.core.naming import to_object_slug
 from pipeline.core.records import (
     ArtefactRecord,
     DerivativeRef,
     IiifRef,
-    InventoryRow,
     StoredObject,
     ViewEntry,
 )
