@@ -7,6 +7,7 @@ from typing import TypeVar
 
 from PIL import Image
 
+from pipeline.core.icc import IccProfile, read_icc
 from pipeline.core.metadata.container import Found, scan_container
 from pipeline.core.metadata.exif import read_exif
 from pipeline.core.metadata.iptc import read_iptc
@@ -26,8 +27,13 @@ from pipeline.core.metadata.xmp import read_xmp
 _T = TypeVar("_T")
 
 
-def extract_metadata(data: bytes, image: Image.Image) -> ScanMetadata:
+def extract_metadata(
+    data: bytes, image: Image.Image, *, icc: IccProfile | None = None
+) -> ScanMetadata:
     """Read the metadata of a scan already decoded as `image` (its first page, loaded).
+
+    `icc`: the embedded profile as decoding parsed it (`DecodedScan.icc`); without it, the
+    profile in `image.info` is parsed here.
 
     Never raises on a damaged or hostile file: what cannot be read is left empty and explained
     in `warnings`. Pixels are not decoded again; only headers and metadata blocks are parsed.
@@ -43,7 +49,13 @@ def extract_metadata(data: bytes, image: Image.Image) -> ScanMetadata:
     # Each part is guarded on its own: metadata is optional, and a parser slip on one hostile
     # block must neither hide the other parts nor quarantine a scan that decoded fine.
     _run_guarded(notes, "file structure", lambda: scan_container(data, found, notes))
-    technical = _run_guarded(notes, "technical", lambda: build_technical(found, image, notes))
+    technical = _run_guarded(
+        notes,
+        "technical",
+        lambda: build_technical(
+            found, image, icc or read_icc(image.info.get("icc_profile")), notes
+        ),
+    )
     if found.exif is not None or found.tiff is not None:
         parts = _run_guarded(notes, "EXIF", lambda: read_exif(found, notes))
         if parts:

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import io
 import math
 from typing import Any
 
-from PIL import Image, ImageCms
+from PIL import Image
 
+from pipeline.core.icc import IccProfile
 from pipeline.core.metadata.container import Found
 from pipeline.core.metadata.model import TechnicalMetadata
 from pipeline.core.metadata.text import Notes, clean_text
 from pipeline.core.metadata.tiff import RESOLUTION_UNITS, BadTiff, TiffReader
 
 
-def build_technical(found: Found, image: Image.Image, notes: Notes) -> TechnicalMetadata:
-    """The technical facts: headers first, the decoded page where they say nothing."""
-    icc = image.info.get("icc_profile")
+def build_technical(
+    found: Found, image: Image.Image, icc: IccProfile | None, notes: Notes
+) -> TechnicalMetadata:
+    """The technical facts: headers first, the decoded page (and its parsed `icc`) where they
+    say nothing."""
     resolution = found.resolution
     if resolution is None and found.exif is not None:
         resolution = _exif_resolution(found.exif)
@@ -45,7 +47,7 @@ def build_technical(found: Found, image: Image.Image, notes: Notes) -> Technical
         samples_per_pixel=found.samples,
         colour_mode=image.mode,
         photometric=found.photometric,
-        icc_description=_describe_icc(icc, notes) if isinstance(icc, bytes) and icc else None,
+        icc_description=_describe_icc(icc, notes) if icc is not None else None,
         **scale,
     )
 
@@ -67,11 +69,8 @@ def _exif_resolution(block: bytes) -> tuple[float, float, str] | None:
     return x, y, RESOLUTION_UNITS.get(reader.first_int(ifd.get(296)) or 2, "none")
 
 
-def _describe_icc(icc: bytes, notes: Notes) -> str | None:
-    try:
-        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        description = ImageCms.getProfileDescription(profile)
-    except (ImageCms.PyCMSError, OSError, ValueError, TypeError) as exc:
-        notes.add(f"The embedded ICC profile cannot be read ({exc}).")
+def _describe_icc(icc: IccProfile, notes: Notes) -> str | None:
+    if icc.description is None:
+        notes.add(f"The embedded ICC profile cannot be read ({icc.error}).")
         return None
-    return clean_text(description, "technical.icc_description", notes)
+    return clean_text(icc.description, "technical.icc_description", notes)
