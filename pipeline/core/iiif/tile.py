@@ -42,6 +42,7 @@ import numpy as np
 from PIL import Image
 
 from pipeline.core.imaging import SRGB_ICC
+from pipeline.core.shrink import Pyramid, shrink_to
 
 IMAGE_CONTEXT: Final = "http://iiif.io/api/image/3/context.json"
 INFO_JSON_MEDIA_TYPE: Final = f'application/ld+json;profile="{IMAGE_CONTEXT}"'
@@ -100,15 +101,14 @@ def make_iiif_tiles(
     quality: int = 85,
     max_long_edge: int | None = None,
     max_image: tuple[int, int, bytes] | None = None,
-    halved: np.ndarray[Any, Any] | None = None,
+    pyramid: Pyramid | None = None,
 ) -> IiifTileSet:
     """Make the info.json and every level-0 file of one upright 8-bit RGB or L image.
 
     `max_image` (width, height, JPEG bytes): the caller's own encoding of this image at its
     `max` size (the access derivative), served as `full/max` instead of encoding another; it
-    is used only if its size is the `max` size computed here. `halved`: the caller's INTER_AREA
-    2:1 shrink of `image` (the derivatives start from it too), used as scale factor 2 when its
-    size is that level's.
+    is used only if its size is the `max` size computed here. `pyramid`: the scan's halvings of
+    `image`, shared with the derivatives (a level that is an exact halving is taken from it).
 
     `image_id` is the service's public base URI (the caller builds it from the public base
     URL: `{base}/iiif/{scan_sha256}`). Each scale factor is shrunk from the previous one
@@ -134,6 +134,7 @@ def make_iiif_tiles(
             "every tile must fit within the declared maxWidth/maxHeight"
         )
     level = image if isinstance(image, np.ndarray) else np.asarray(image)
+    pyramid = pyramid or Pyramid()
     height, width = level.shape[:2]
     max_size = fit_max_size(width, height, max_long_edge)
     limited = max_size != (width, height)
@@ -158,15 +159,12 @@ def make_iiif_tiles(
     scale = 1
     while True:
         level_w, level_h = _ceil_div(width, scale), _ceil_div(height, scale)
-        if scale == 2 and halved is not None and halved.shape[:2] == (level_h, level_w):
-            level = halved
-        else:
-            level = _shrink(level, level_w, level_h)
+        level = pyramid.shrink_to(level, (level_w, level_h))
         if full_max is None:
             next_w, next_h = _ceil_div(width, 2 * scale), _ceil_div(height, 2 * scale)
             if next_w < max_size[0] or next_h < max_size[1]:
                 # The smallest level still at least max_size: one short step down from it.
-                full_max = encode(_shrink(level, *max_size))
+                full_max = encode(shrink_to(level, max_size))
         scale_factors.append(scale)
         if level_w <= tile_size and level_h <= tile_size:
             break
@@ -186,7 +184,7 @@ def make_iiif_tiles(
             break
         scale *= 2
         level_w, level_h = next_w, next_h
-        level = _shrink(level, level_w, level_h)
+        level = pyramid.shrink_to(level, (level_w, level_h))
 
     info: dict[str, Any] = {
         "@context": IMAGE_CONTEXT,
@@ -221,13 +219,6 @@ def _ceil_div(value: int, divisor: int) -> int:
 
 def _full_path(width: int, height: int) -> str:
     return f"full/{width},{height}/0/default.jpg"
-
-
-def _shrink(array: np.ndarray[Any, Any], width: int, height: int) -> np.ndarray[Any, Any]:
-    if array.shape[1] == width and array.shape[0] == height:
-        return array
-    # INTER_AREA averages every source pixel of a target pixel: the right filter to shrink.
-    return cv2.resize(array, (width, height), interpolation=cv2.INTER_AREA)
 
 
 def _cut_tiles(

@@ -12,12 +12,10 @@ from pipeline.core.quality.check import Measures, judge_measures
 from pipeline.core.quality.measure import (
     estimate_noise,
     find_object_box,
-    fit_size,
     measure_clipping,
     measure_colour_cast,
     measure_sharpness,
     scale_box,
-    shrink_for_analysis,
     split_backdrop,
     suggest_crop,
     to_array,
@@ -31,6 +29,7 @@ from pipeline.core.quality.model import (
     QualityThresholds,
     Tier,
 )
+from pipeline.core.shrink import fit_long_edge, shrink_by_whole_factor
 
 # What needs the backdrop in view: a close-up (a detail, a maker's mark) fills the frame with
 # the object on purpose, so these checks would only cry wolf there.
@@ -52,9 +51,13 @@ def assess_quality(
     total = width * height
     highlights, shadows = measure_clipping(pixels)
     noise = estimate_noise(pixels)
-    small, scale_x, scale_y = shrink_for_analysis(pixels, thresholds.analysis_long_edge)
+    small, scale_x, scale_y = shrink_by_whole_factor(pixels, thresholds.analysis_long_edge)
     luma = to_luminance(small)
-    thumb = cv2.resize(luma, fit_size(luma.shape, 64), interpolation=cv2.INTER_AREA)
+    thumb = cv2.resize(
+        luma,
+        fit_long_edge(luma.shape[1], luma.shape[0], 64, enlarge=True),
+        interpolation=cv2.INTER_AREA,
+    )
     blank = float(thumb.std()) < thresholds.blank_std
     lab = to_lab(small)
     backdrop_mask, object_mask = split_backdrop(lab, thresholds)

@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image
 
 from pipeline.core.quality.model import Box, ColourCast, QualityThresholds
+from pipeline.core.shrink import fit_long_edge
 
 U8 = np.ndarray[Any, np.dtype[np.uint8]]
 F32 = np.ndarray[Any, np.dtype[np.float32]]
@@ -33,38 +34,6 @@ def to_array(image: Image.Image | np.ndarray[Any, np.dtype[Any]]) -> U8:
     if min(array.shape[:2]) < 1:
         raise ValueError(f"empty image: {array.shape[1]}×{array.shape[0]}")
     return np.ascontiguousarray(array)
-
-
-def fit_size(shape: tuple[int, ...], long_edge: int) -> tuple[int, int]:
-    height, width = shape[:2]
-    scale = long_edge / max(width, height)
-    return max(1, round(width * scale)), max(1, round(height * scale))
-
-
-def shrink_for_analysis(pixels: U8, long_edge: int) -> tuple[U8, float, float]:
-    """The analysis copy and its scale (full-resolution pixels per analysis pixel, x and y).
-
-    OpenCV's INTER_AREA is several times faster for whole-number factors, so the bulk of the
-    reduction is one whole-number step on the image cropped to a multiple of it (dropping
-    fewer pixels than the factor at the right and bottom edges), then a small exact step.
-    """
-    height, width = pixels.shape[:2]
-    factor = max(width, height) // long_edge
-    if factor < 1 or max(width, height) <= long_edge:
-        return pixels, 1.0, 1.0
-    used_w, used_h = width - width % factor, height - height % factor
-    small = np.asarray(
-        cv2.resize(
-            pixels[:used_h, :used_w],
-            (used_w // factor, used_h // factor),
-            interpolation=cv2.INTER_AREA,
-        ),
-        dtype=np.uint8,
-    )
-    if max(small.shape[:2]) > long_edge:
-        exact = cv2.resize(small, fit_size(small.shape, long_edge), interpolation=cv2.INTER_AREA)
-        small = np.asarray(exact, dtype=np.uint8)
-    return small, used_w / small.shape[1], used_h / small.shape[0]
 
 
 def to_luminance(pixels: np.ndarray[Any, np.dtype[Any]]) -> F32:
@@ -256,7 +225,7 @@ def measure_sharpness(
 ) -> float:
     target = thresholds.sharpness_long_edge
     luma = to_luminance(small)
-    size = fit_size(luma.shape, target)
+    size = fit_long_edge(luma.shape[1], luma.shape[0], target, enlarge=True)
     if size != (luma.shape[1], luma.shape[0]):
         enlarge = target > max(luma.shape[:2])
         method = cv2.INTER_CUBIC if enlarge else cv2.INTER_AREA

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from pipeline.core.quality import Box
+from pipeline.core.shrink import shrink_to_long_edge
 from pipeline.core.tagging.tag import COLOUR_SOURCE, SHAPE_SOURCE, Tag
 from pipeline.core.tagging.vocabulary import COLOURS, MODES, ORIENTATIONS
 
@@ -43,7 +44,7 @@ def tags_from_pixels(
     step = max(1, max(height, width) // (_ANALYSIS_EDGE * 4))
     # Striding first makes shrinking a 24 MP scan cheap; colour shares survive the sampling.
     sampled = pixels[::step, ::step]
-    lab = _to_lab(_shrink(sampled, _ANALYSIS_EDGE))
+    lab = _to_lab(shrink_to_long_edge(sampled, _ANALYSIS_EDGE))
     chroma = np.hypot(lab[..., 1], lab[..., 2])
     coloured = float((chroma >= GREYSCALE_CHROMA).mean())
     mode = "greyscale" if coloured < GREYSCALE_SHARE else "colour"
@@ -80,16 +81,6 @@ def _has_equal_channels(pixels: _U8) -> bool:
     )
 
 
-def _shrink(pixels: _U8, long_edge: int) -> _U8:
-    height, width = pixels.shape[:2]
-    scale = long_edge / max(height, width)
-    contiguous = np.ascontiguousarray(pixels)
-    if scale >= 1:
-        return contiguous
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return np.asarray(cv2.resize(contiguous, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
-
-
 def _to_lab(pixels: _U8) -> _F32:
     scaled = pixels.astype(np.float32) * np.float32(1 / 255)
     return np.asarray(cv2.cvtColor(scaled, cv2.COLOR_RGB2Lab), dtype=np.float32)
@@ -117,7 +108,9 @@ def _object_pixels(
         mask = np.asarray(object_mask, dtype=bool)
         if mask.shape != (height, width):
             raise ValueError(f"object_mask is {mask.shape}, the image {(height, width)}")
-        small_mask = _shrink(mask[::step, ::step].astype(np.uint8) * 255, _ANALYSIS_EDGE) >= 128
+        small_mask = (
+            shrink_to_long_edge(mask[::step, ::step].astype(np.uint8) * 255, _ANALYSIS_EDGE) >= 128
+        )
         chosen = frame_lab[small_mask]
         return chosen if len(chosen) else frame_lab.reshape(-1, 3)
     if bbox is None:
@@ -125,7 +118,9 @@ def _object_pixels(
     x, y, right, bottom = bbox.to_pil_box() if isinstance(bbox, Box) else _tuple_box(bbox)
     x, y = min(max(0, x), width - 1), min(max(0, y), height - 1)
     right, bottom = min(width, max(x + 1, right)), min(height, max(y + 1, bottom))
-    inside = _to_lab(_shrink(pixels[y:bottom:step, x:right:step], _ANALYSIS_EDGE)).reshape(-1, 3)
+    inside = _to_lab(
+        shrink_to_long_edge(pixels[y:bottom:step, x:right:step], _ANALYSIS_EDGE)
+    ).reshape(-1, 3)
     # What surrounds the box is backdrop: its median colour, found on the frame's copy.
     fh, fw = frame_lab.shape[:2]
     outside = np.ones((fh, fw), dtype=bool)
