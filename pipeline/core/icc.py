@@ -29,3 +29,14 @@ def read_icc(data: object) -> IccProfile | None:
     except (ImageCms.PyCMSError, OSError, ValueError, TypeError) as exc:
         return IccProfile(data=data, profile=None, description=None, error=str(exc))
     return IccProfile(data=data, profile=profile, description=description)
+
+
+def describe_icc(icc: IccProfile | None, warnings_out: list[str]) -> str | None:
+    """The profile's description as records show it; an unreadable profile adds a warning
+    (the scan is then treated as sRGB)."""
+    if icc is None:
+        return None
+    if icc.profile is None or icc.description is None:
+        warnings_out.append(f"embedded ICC profile is unreadable ({icc.error}); treated as sRGB")
+        return None
+    return icc.description.strip() or "unnamed profile"

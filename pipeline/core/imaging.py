@@ -16,7 +16,7 @@ import numpy as np
 import tifffile
 from PIL import Image, ImageCms, ImageFile, UnidentifiedImageError
 
-from pipeline.core.icc import IccProfile, read_icc
+from pipeline.core.icc import IccProfile, describe_icc, read_icc
 from pipeline.core.sniff import SniffedFormat, sniff_format
 from pipeline.errors import (
     CorruptImageError,
@@ -126,7 +126,7 @@ def decode_scan(data: bytes, *, name: str, max_pixels: int) -> DecodedScan:
             first, data, fmt, name=name, warnings_out=found_warnings
         )
     parsed_icc = read_icc(icc)
-    icc_description = _describe_icc(parsed_icc, found_warnings)
+    icc_description = describe_icc(parsed_icc, found_warnings)
     return DecodedScan(
         format=fmt,
         width=first.width,
@@ -387,15 +387,6 @@ def _precise_samples(
     return samples, 16
 
 
-def _describe_icc(icc: IccProfile | None, warnings_out: list[str]) -> str | None:
-    if icc is None:
-        return None
-    if icc.profile is None or icc.description is None:
-        warnings_out.append(f"embedded ICC profile is unreadable ({icc.error}); treated as sRGB")
-        return None
-    return icc.description.strip() or "unnamed profile"
-
-
 Converter = Callable[[np.ndarray[Any, Any]], np.ndarray[Any, Any]]
 
 
@@ -493,7 +484,7 @@ def _top_sample_value(samples: np.ndarray[Any, Any], scan: DecodedScan) -> float
 
 def _cmyk_to_srgb(image: Image.Image, scan: DecodedScan) -> Image.Image:
     # Pillow undoes Adobe's inverted CMYK (APP14) while decoding; the profile does the rest.
-    source = _usable_profile(scan)
+    source = scan.icc.profile if scan.icc is not None else None
     if source is not None:
         try:
             converted = ImageCms.profileToProfile(
@@ -511,16 +502,9 @@ def _cmyk_to_srgb(image: Image.Image, scan: DecodedScan) -> Image.Image:
     return image.convert("RGB")
 
 
-def _usable_profile(scan: DecodedScan) -> ImageCms.ImageCmsProfile | None:
-    """The embedded profile parsed at decoding, when it could be read (else sRGB is assumed)."""
-    if not scan.icc_profile or scan.icc_description is None or scan.icc is None:
-        return None
-    return scan.icc.profile
-
-
 def _srgb_converter(scan: DecodedScan, *, grey: bool) -> Converter | None:
     """The LittleCMS transform from the embedded profile to sRGB, or None if nothing to do."""
-    source = _usable_profile(scan)
+    source = scan.icc.profile if scan.icc is not None else None
     if source is None:
         return None
     in_mode = "L" if grey else "RGB"
