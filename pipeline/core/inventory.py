@@ -8,7 +8,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import openpyxl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.core.naming import to_nfc, to_object_slug
@@ -74,6 +73,9 @@ def parse_inventory_csv(data: bytes, *, columns: list[str]) -> Inventory:
 
 def parse_inventory_xlsx(data: bytes, *, columns: list[str]) -> Inventory:
     """Parse the first worksheet of an XLSX inventory (values, not formulas)."""
+    # Imported here: openpyxl takes ~0.35 s to import, and every reader of records (API,
+    # workers) imports this module for InventoryRow without ever reading a workbook.
+    import openpyxl
     # openpyxl parses the workbook's XML through defusedxml when it is installed (it is).
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
