@@ -14,8 +14,8 @@ from pipeline.cli_common import fail, settings_of
 from pipeline.errors import SohoaError
 
 if TYPE_CHECKING:
+    from pipeline.core.inventory import InventoryRow
     from pipeline.core.metadata import ScanMetadata
-    from pipeline.core.records import InventoryRow
     from pipeline.services.inspect import DuplicatesResult, InspectResult
 
 # Terminal control sequences have no place in a report: a file name or an embedded field could

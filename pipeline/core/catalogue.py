@@ -10,8 +10,9 @@ from typing import Final, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from pipeline.core.inventory import InventoryRow
 from pipeline.core.naming import to_nfc
-from pipeline.core.records import ArtefactRecord, InventoryRow
+from pipeline.core.records import ArtefactRecord
 from pipeline.core.search_text import (
     to_accession_key,
     to_facet_key,

@@ -11,6 +11,7 @@ from PIL import Image
 
 from pipeline.core.imaging import SRGB_ICC, Converter
 from pipeline.core.profile import DerivativeSettings
+from pipeline.core.shrink import Pyramid, fit_long_edge
 
 _SUBSAMPLING = {
     "4:4:4": cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444,
@@ -30,18 +31,12 @@ class Derivative:
     height: int
 
 
-def fit_long_edge(width: int, height: int, long_edge: int) -> tuple[int, int]:
-    """The size that fits `long_edge`, keeping the aspect; never enlarges."""
-    scale = min(1.0, long_edge / max(width, height))
-    return max(1, round(width * scale)), max(1, round(height * scale))
-
-
 def make_derivatives(
     image: Image.Image | np.ndarray[Any, np.dtype[np.uint8]],
     settings: DerivativeSettings,
     *,
     convert: Converter | None = None,
-    halved: np.ndarray[Any, Any] | None = None,
+    pyramid: Pyramid | None = None,
 ) -> list[Derivative]:
     """Shrink in a chain, largest first (each step from the previous one), and encode JPEG.
 
@@ -50,42 +45,20 @@ def make_derivatives(
     pixels as an array when the caller has them already: copying 24 MP out of Pillow costs.
     `convert` (the sRGB conversion still owed, see `to_upright_pixels`) is applied once, to
     the largest size after its shrink: a sixth or less of the pixels of a full-size scan.
-    `halved` (the caller's 2:1 INTER_AREA shrink of `image`, shared with the IIIF tiles) takes
-    the place of the first halving step when that step is taken.
+    Each step halves while the ratio is 2 or more (`Pyramid.shrink_in_halves`); `pyramid`, the
+    scan's own, shares those halvings with the IIIF tiles.
     """
     current = image if isinstance(image, np.ndarray) else np.asarray(image)
+    pyramid = pyramid or Pyramid()
     results: list[Derivative] = []
     for name, long_edge in sorted(settings.sizes().items(), key=lambda item: -item[1]):
         height, width = current.shape[:2]
         target = fit_long_edge(width, height, long_edge)
-        current = _shrink(current, target, halved=halved)
-        halved = None  # only ever the first step from the full-size image
+        current = pyramid.shrink_in_halves(current, target)
         if convert is not None:
             current, convert = convert(current), None
         results.append(_encode(name, current, settings))
     return sorted(results, key=lambda d: list(settings.sizes()).index(d.name))
-
-
-def _shrink(
-    array: np.ndarray[Any, Any],
-    target: tuple[int, int],
-    *,
-    halved: np.ndarray[Any, Any] | None = None,
-) -> np.ndarray[Any, Any]:
-    """INTER_AREA to `target`, halving first while the ratio is 2 or more: OpenCV's exact
-    2:1 path is several times faster than a fractional one (3000 → 1500 → 1200 costs half of
-    3000 → 1200), and averaging 2×2 blocks first changes nothing visible."""
-    while True:
-        height, width = array.shape[:2]
-        if (width, height) == target:
-            return array
-        if width % 2 or height % 2 or width < 2 * target[0] or height < 2 * target[1]:
-            return cv2.resize(array, target, interpolation=cv2.INTER_AREA)
-        if halved is not None and halved.shape[:2] == (height // 2, width // 2):
-            array = halved
-        else:
-            array = cv2.resize(array, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
-        halved = None
 
 
 def _encode(name: str, array: np.ndarray[Any, Any], settings: DerivativeSettings) -> Derivative:

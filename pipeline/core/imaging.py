@@ -16,6 +16,7 @@ import numpy as np
 import tifffile
 from PIL import Image, ImageCms, ImageFile, UnidentifiedImageError
 
+from pipeline.core.icc import IccProfile, describe_icc, read_icc
 from pipeline.core.sniff import SniffedFormat, sniff_format
 from pipeline.errors import (
     CorruptImageError,
@@ -86,6 +87,8 @@ class DecodedScan:
     # The orientation came from XMP (tiff:Orientation), which no decoder applies.
     orientation_from_xmp: bool = False
     warnings: list[str] = field(default_factory=list)
+    # The embedded profile parsed once: the sRGB conversion and the metadata both use it.
+    icc: IccProfile | None = None
 
 
 def decode_scan(data: bytes, *, name: str, max_pixels: int) -> DecodedScan:
@@ -122,7 +125,8 @@ def decode_scan(data: bytes, *, name: str, max_pixels: int) -> DecodedScan:
         samples, bit_depth = _precise_samples(
             first, data, fmt, name=name, warnings_out=found_warnings
         )
-    icc_description = _describe_icc(icc, found_warnings)
+    parsed_icc = read_icc(icc)
+    icc_description = describe_icc(parsed_icc, found_warnings)
     return DecodedScan(
         format=fmt,
         width=first.width,
@@ -137,6 +141,7 @@ def decode_scan(data: bytes, *, name: str, max_pixels: int) -> DecodedScan:
         samples=samples,
         orientation_from_xmp=xmp_orientation is not None,
         warnings=found_warnings,
+        icc=parsed_icc,
     )
 
 
@@ -382,17 +387,6 @@ def _precise_samples(
     return samples, 16
 
 
-def _describe_icc(icc: bytes | None, warnings_out: list[str]) -> str | None:
-    if not icc:
-        return None
-    try:
-        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        return ImageCms.getProfileDescription(profile).strip() or "unnamed profile"
-    except (ImageCms.PyCMSError, OSError, ValueError, TypeError) as exc:
-        warnings_out.append(f"embedded ICC profile is unreadable ({exc}); treated as sRGB")
-        return None
-
-
 Converter = Callable[[np.ndarray[Any, Any]], np.ndarray[Any, Any]]
 
 
@@ -490,9 +484,9 @@ def _top_sample_value(samples: np.ndarray[Any, Any], scan: DecodedScan) -> float
 
 def _cmyk_to_srgb(image: Image.Image, scan: DecodedScan) -> Image.Image:
     # Pillow undoes Adobe's inverted CMYK (APP14) while decoding; the profile does the rest.
-    if scan.icc_profile and scan.icc_description is not None:
+    source = scan.icc.profile if scan.icc is not None else None
+    if source is not None:
         try:
-            source = ImageCms.ImageCmsProfile(io.BytesIO(scan.icc_profile))
             converted = ImageCms.profileToProfile(
                 image,
                 source,
@@ -510,11 +504,11 @@ def _cmyk_to_srgb(image: Image.Image, scan: DecodedScan) -> Image.Image:
 
 def _srgb_converter(scan: DecodedScan, *, grey: bool) -> Converter | None:
     """The LittleCMS transform from the embedded profile to sRGB, or None if nothing to do."""
-    if not scan.icc_profile or scan.icc_description is None:
+    source = scan.icc.profile if scan.icc is not None else None
+    if source is None:
         return None
     in_mode = "L" if grey else "RGB"
     try:
-        source = ImageCms.ImageCmsProfile(io.BytesIO(scan.icc_profile))
         space = source.profile.xcolor_space.strip()
         if space != ("GRAY" if grey else "RGB"):
             scan.warnings.append(

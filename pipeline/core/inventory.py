@@ -8,13 +8,30 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import openpyxl
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.core.naming import to_nfc, to_object_slug
-from pipeline.core.records import InventoryRow
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class InventoryRow(BaseModel):
+    """One row of the archivists' inventory (columns in schemas/inventory.schema.json)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    accession_number: str = Field(min_length=1, max_length=200)
+    name_vi: str = ""
+    name_en: str = ""
+    object_type: str = ""
+    material: str = ""
+    period: str = ""
+    date_range: str = ""
+    dimensions: str = ""
+    provenance: str = ""
+    current_location: str = ""
+    rights: str = ""
+    notes: str = ""
 
 
 @dataclass(frozen=True)
@@ -56,6 +73,10 @@ def parse_inventory_csv(data: bytes, *, columns: list[str]) -> Inventory:
 
 def parse_inventory_xlsx(data: bytes, *, columns: list[str]) -> Inventory:
     """Parse the first worksheet of an XLSX inventory (values, not formulas)."""
+    # Imported here: openpyxl takes ~0.35 s to import, and every reader of records (API,
+    # workers) imports this module for InventoryRow without ever reading a workbook.
+    import openpyxl
+
     # openpyxl parses the workbook's XML through defusedxml when it is installed (it is).
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)

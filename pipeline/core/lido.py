@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from pipeline.core.dublin_core import has_manifest, to_dc_text
-from pipeline.core.records import ArtefactRecord, InventoryRow, ViewEntry
+from pipeline.core.inventory import InventoryRow
+from pipeline.core.records import ArtefactRecord, ViewEntry
 from pipeline.core.tagging import REIGNS, Tag
 
 LIDO_NS: Final = "http://www.lido-schema.org"

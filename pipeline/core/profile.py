@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Final, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from pipeline.core.quality import QualityThresholds
+Tier = Literal["tier_0", "tier_1", "tier_2", "tier_3"]
+TIER_ORDER: Final[tuple[Tier, ...]] = ("tier_0", "tier_1", "tier_2", "tier_3")
 
 
 class _Strict(BaseModel):
@@ -47,6 +48,65 @@ class IiifSettings(_Strict):
 class LimitSettings(_Strict):
     max_pixels: int = Field(default=300_000_000, ge=1_000_000)
     max_file_mb: int = Field(default=4096, ge=1)
+
+
+class QualityThresholds(BaseModel):
+    """Every threshold of the quality checks; defaults suit studio object photography on a
+    grey backdrop. Luminance values are 8-bit sRGB levels (0–255)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    analysis_long_edge: int = Field(default=1000, ge=256, le=4000)
+    sharpness_long_edge: int = Field(default=1000, ge=256, le=8000)
+    sharpness_warn: float = Field(default=40.0, ge=0)
+    sharpness_fail: float = Field(default=15.0, ge=0)
+    highlights_warn: float = Field(default=0.02, ge=0, le=1)
+    highlights_fail: float = Field(default=0.10, ge=0, le=1)
+    shadows_warn: float = Field(default=0.02, ge=0, le=1)
+    shadows_fail: float = Field(default=0.10, ge=0, le=1)
+    underexposed_warn: float = Field(default=70.0, ge=0, le=255)
+    underexposed_fail: float = Field(default=40.0, ge=0, le=255)
+    overexposed_warn: float = Field(default=195.0, ge=0, le=255)
+    overexposed_fail: float = Field(default=225.0, ge=0, le=255)
+    cast_warn: float = Field(default=3.0, ge=0, description="chroma of the backdrop, CIELAB")
+    cast_fail: float = Field(default=6.0, ge=0)
+    noise_warn: float = Field(default=3.5, ge=0, description="σ of the luminance, 8-bit levels")
+    noise_fail: float = Field(default=7.0, ge=0)
+    blank_std: float = Field(default=2.0, ge=0, description="σ of a 64 px thumbnail's luminance")
+    min_long_edge_warn: int = Field(default=3000, ge=1)
+    min_long_edge_fail: int = Field(default=1000, ge=1)
+    tier_warn_below: Tier = "tier_3"
+    tier_fail_below: Tier = "tier_2"
+    fill_warn: float = Field(default=0.15, ge=0, le=1, description="object box / frame area")
+    fill_fail: float = Field(default=0.03, ge=0, le=1)
+    edge_margin: float = Field(default=0.003, ge=0, le=0.2, description="of the frame's side")
+    border_fraction: float = Field(default=0.05, gt=0, le=0.25, description="backdrop band")
+    object_delta_e: float = Field(default=10.0, gt=0, description="ΔE from the backdrop")
+    crop_margin: float = Field(default=0.05, ge=0, le=1, description="of the box's long side")
+
+    @model_validator(mode="after")
+    def _fail_beyond_warn(self) -> Self:
+        problems = [
+            f"{low} must not exceed {high}"
+            for low, high in (
+                ("sharpness_fail", "sharpness_warn"),
+                ("highlights_warn", "highlights_fail"),
+                ("shadows_warn", "shadows_fail"),
+                ("underexposed_fail", "underexposed_warn"),
+                ("underexposed_warn", "overexposed_warn"),
+                ("overexposed_warn", "overexposed_fail"),
+                ("cast_warn", "cast_fail"),
+                ("noise_warn", "noise_fail"),
+                ("min_long_edge_fail", "min_long_edge_warn"),
+                ("fill_fail", "fill_warn"),
+            )
+            if getattr(self, low) > getattr(self, high)
+        ]
+        if TIER_ORDER.index(self.tier_fail_below) > TIER_ORDER.index(self.tier_warn_below):
+            problems.append("tier_fail_below must not be above tier_warn_below")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
 
 class ProcessingProfile(_Strict):

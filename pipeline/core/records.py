@@ -1,4 +1,4 @@
-"""Catalogue models (scan and artefact records, inventory rows) and merging them; pure."""
+"""Catalogue models (scan and artefact records) and merging them; pure, no I/O."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipeline.core.inventory import InventoryRow
 from pipeline.core.metadata import ScanMetadata
 from pipeline.core.naming import view_sort_key
 from pipeline.core.quality import QualityReport
@@ -18,23 +19,6 @@ SCHEMA_VERSION: Final = 1
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class InventoryRow(_Model):
-    """One row of the archivists' inventory (columns in schemas/inventory.schema.json)."""
-
-    accession_number: str = Field(min_length=1, max_length=200)
-    name_vi: str = ""
-    name_en: str = ""
-    object_type: str = ""
-    material: str = ""
-    period: str = ""
-    date_range: str = ""
-    dimensions: str = ""
-    provenance: str = ""
-    current_location: str = ""
-    rights: str = ""
-    notes: str = ""
 
 
 class StoredObject(_Model):

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import cv2
-
 from pipeline.core.derivatives import Derivative, make_derivatives
 from pipeline.core.iiif import IiifTileSet, make_iiif_tiles
 from pipeline.core.imaging import DecodedScan, decode_scan, to_upright_pixels
 from pipeline.core.metadata import ScanMetadata, extract_metadata
 from pipeline.core.profile import ProcessingProfile
 from pipeline.core.quality import QualityReport, assess_quality
+from pipeline.core.shrink import Pyramid
 from pipeline.core.tagging import (
     Tag,
     merge_tags,
@@ -48,7 +47,7 @@ def prepare_scan(
     `iiif_id` is the public id of the scan's image service; None makes no tiles.
     """
     decoded = decode_scan(data, name=name, max_pixels=profile.limits.max_pixels)
-    metadata = extract_metadata(data, decoded.image)
+    metadata = extract_metadata(data, decoded.image, icc=decoded.icc)
     pixels, convert = to_upright_pixels(decoded)
     make_tiles = iiif_id is not None and profile.iiif.enabled
     if convert is not None and make_tiles:
@@ -59,18 +58,10 @@ def prepare_scan(
     # ~50 MP/s), and the checks see the scan's own encoding: sharpness, noise and clipping do
     # not change, exposure barely, colour names of saturated colours may.
     quality = assess_quality(pixels, profile.quality, close_up=view in CLOSE_UP_VIEWS)
-    # With tiles, their scale factor 2 and the derivatives' first halving are the same 2:1
-    # shrink of the same sRGB pixels: made once here (even sizes only; odd ones differ).
-    height, width = pixels.shape[:2]
-    halved = (
-        cv2.resize(pixels, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
-        if make_tiles
-        and width % 2 == 0
-        and height % 2 == 0
-        and max(width, height) > 2 * (profile.iiif.tile_size)
-        else None
-    )
-    derivatives = make_derivatives(pixels, profile.derivatives, convert=convert, halved=halved)
+    # With tiles, their levels and the derivatives' halvings are the same 2:1 shrinks of the
+    # same sRGB pixels (at even sizes): one pyramid makes each once for both.
+    pyramid = Pyramid() if make_tiles else None
+    derivatives = make_derivatives(pixels, profile.derivatives, convert=convert, pyramid=pyramid)
     tags = merge_tags(
         [view_tag(view)],
         tags_from_pixels(pixels, bbox=quality.object_bbox),
@@ -88,7 +79,7 @@ def prepare_scan(
             max_image=next(
                 ((d.width, d.height, d.data) for d in derivatives if d.name == "access"), None
             ),
-            halved=halved,
+            pyramid=pyramid,
         )
     upright_height, upright_width = pixels.shape[:2]
     return PreparedScan(

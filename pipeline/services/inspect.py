@@ -20,12 +20,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pipeline.adapters.s3_store import S3Store
 from pipeline.core.fixity import digest_bytes, md5_hex
 from pipeline.core.imaging import decode_scan, to_display_image
+from pipeline.core.inventory import InventoryRow
 from pipeline.core.layout import SCANS_PREFIX
 from pipeline.core.metadata import ScanMetadata, extract_metadata
 from pipeline.core.naming import parse_scan_name, to_nfc
 from pipeline.core.profile import ProcessingProfile
 from pipeline.core.quality import QualityReport, assess_quality
-from pipeline.core.records import InventoryRow
 from pipeline.core.tagging import (
     Tag,
     find_near_duplicates,
@@ -182,7 +182,7 @@ def _analyse(
     """The steps of ingest's `_store_scan`, in its order, minus every write."""
     name = result.file.name
     decoded = decode_scan(data, name=name, max_pixels=profile.limits.max_pixels)
-    metadata = extract_metadata(data, decoded.image)
+    metadata = extract_metadata(data, decoded.image, icc=decoded.icc)
     upright = to_display_image(decoded)
     pixels = np.asarray(upright)
     view = result.name.view if result.name else None

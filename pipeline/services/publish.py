@@ -10,7 +10,7 @@ import jsonschema
 
 from pipeline import __version__
 from pipeline.core.iiif import PRESENTATION_CONTEXT, build_manifest
-from pipeline.core.inventory import Inventory
+from pipeline.core.inventory import Inventory, InventoryRow
 from pipeline.core.layout import (
     iiif_base_url,
     inventory_key,
@@ -18,7 +18,7 @@ from pipeline.core.layout import (
     record_key,
     scans_prefix,
 )
-from pipeline.core.records import ArtefactRecord, InventoryRow, ScanRecord, build_record
+from pipeline.core.records import ArtefactRecord, ScanRecord, build_record
 from pipeline.errors import ConcurrentUpdateError, RecordInvalidError
 from pipeline.services.context import Context
 from pipeline.services.models import PublishResult

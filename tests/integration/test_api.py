@@ -29,13 +29,13 @@ from config.settings import SohoaSettings
 from pipeline.adapters.sqlite_index import SqliteIndex
 from pipeline.api.app import create_app
 from pipeline.api.options import ApiOptions
+from pipeline.core.inventory import InventoryRow
 from pipeline.core.layout import record_key
 from pipeline.core.naming import to_object_slug
 from pipeline.core.records import (
     ArtefactRecord,
     DerivativeRef,
     IiifRef,
-    InventoryRow,
     StoredObject,
     ViewEntry,
 )

@@ -11,9 +11,10 @@ import pytest
 
 from pipeline.adapters.sqlite_index import DEFAULT_INDEX_NAME, SqliteIndex
 from pipeline.core.catalogue import SearchQuery, SearchResult
+from pipeline.core.inventory import InventoryRow
 from pipeline.core.layout import record_key
 from pipeline.core.naming import to_object_slug
-from pipeline.core.records import ArtefactRecord, InventoryRow
+from pipeline.core.records import ArtefactRecord
 from pipeline.errors import ConfigurationError
 from pipeline.services.catalogue import index_object, reindex
 from pipeline.services.context import Context

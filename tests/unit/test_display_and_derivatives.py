@@ -10,9 +10,10 @@ import pytest
 import tifffile
 from PIL import Image
 
-from pipeline.core.derivatives import fit_long_edge, make_derivatives
+from pipeline.core.derivatives import make_derivatives
 from pipeline.core.imaging import ICC_FIXED_DATE, SRGB_ICC, decode_scan, to_display_image
 from pipeline.core.profile import DerivativeSettings
+from pipeline.core.shrink import fit_long_edge
 from tests.unit.images import encode, gradient_rgb
 
 

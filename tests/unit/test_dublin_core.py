@@ -14,11 +14,11 @@ from pipeline.core.dublin_core import (
     to_dc_text,
     to_dublin_core,
 )
+from pipeline.core.inventory import InventoryRow
 from pipeline.core.records import (
     ArtefactRecord,
     DerivativeRef,
     IiifRef,
-    InventoryRow,
     StoredObject,
     ViewEntry,
 )

@@ -20,10 +20,10 @@ from pipeline.core.iiif import (
     to_upright_size,
 )
 from pipeline.core.imaging import SRGB_ICC
+from pipeline.core.inventory import InventoryRow
 from pipeline.core.records import (
     ArtefactRecord,
     DerivativeRef,
-    InventoryRow,
     StoredObject,
     ViewEntry,
 )

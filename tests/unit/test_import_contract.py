@@ -47,11 +47,7 @@ EXCEPTIONS = {("config.profile", "pipeline.core.profile")}
 
 # Cycles present when this contract was written, each broken by another change of issue #12.
 # Remove an entry once its cycle is gone (test_known_cycles_still_exist says when).
-KNOWN_CYCLES: set[frozenset[str]] = {
-    # records imports tagging (tag_inventory); tagging names records.InventoryRow for its types.
-    # InventoryRow moves out of records (issue #12, item 2): then this cycle is gone.
-    frozenset({"pipeline.core.records", "pipeline.core.tagging"}),
-}
+KNOWN_CYCLES: set[frozenset[str]] = set()
 
 
 @dataclass

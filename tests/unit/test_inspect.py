@@ -95,7 +95,7 @@ def test_a_good_scan_is_described_and_tagged(tmp_path, good_jpeg):
 
 
 def test_inventory_rows_add_their_tags(tmp_path, good_jpeg):
-    from pipeline.core.records import InventoryRow
+    from pipeline.core.inventory import InventoryRow
 
     path = write(tmp_path, "BTCVH.GG.0008_front_1.jpg", good_jpeg)
     row = InventoryRow(

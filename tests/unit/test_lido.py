@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 
 from lxml import etree
 
+from pipeline.core.inventory import InventoryRow
 from pipeline.core.lido import LIDO_NS, XML_NS, LidoLinks, date_span, to_lido
 from pipeline.core.records import (
     ArtefactRecord,
     DerivativeRef,
     IiifRef,
-    InventoryRow,
     StoredObject,
     ViewEntry,
 )

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import jsonschema
 
+from pipeline.core.inventory import InventoryRow
 from pipeline.core.records import (
     ArtefactRecord,
     DerivativeRef,
-    InventoryRow,
     ScanRecord,
     StoredObject,
     build_record,

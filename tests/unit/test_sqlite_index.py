@@ -24,11 +24,11 @@ from pipeline.core.catalogue import (
     SearchResult,
     to_index_document,
 )
+from pipeline.core.inventory import InventoryRow
 from pipeline.core.naming import to_object_slug
 from pipeline.core.records import (
     ArtefactRecord,
     DerivativeRef,
-    InventoryRow,
     StoredObject,
     ViewEntry,
 )

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 from pydantic import ValidationError
 
+from pipeline.core.inventory import InventoryRow
 from pipeline.core.metadata import (
     ExifMetadata,
     IptcMetadata,
@@ -22,7 +23,6 @@ from pipeline.core.metadata import (
     XmpMetadata,
 )
 from pipeline.core.quality import Box, QualityThresholds, assess_quality, compute_phash
-from pipeline.core.records import InventoryRow
 from pipeline.core.tagging import (
     COLOUR_SOURCE,
     DATE_CONFIDENCE,
