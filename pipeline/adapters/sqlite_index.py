@@ -1,4 +1,4 @@
-"""The catalogue index in one SQLite file (FTS5); the only importer of sqlite3, holds no truth."""
+"""The catalogue index in one SQLite file (FTS5): connections, generations, writes; no truth."""
 
 from __future__ import annotations
 
@@ -8,28 +8,22 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Final, ParamSpec, TypeVar
 
+from pipeline.adapters.sqlite_search import SearchPlan
+from pipeline.adapters.sqlite_tables import FOLDED_TOKENIZER, IndexTables
 from pipeline.core.catalogue import (
-    FACET_FIELDS,
     TEXT_FIELDS,
     CatalogueIndex,
-    FacetCount,
     IndexDocument,
     SearchHit,
     SearchQuery,
     SearchResult,
 )
 from pipeline.core.search_text import (
-    QueryWord,
-    QueryWords,
     parse_query,
-    to_exact_text,
-    to_facet_key,
-    to_folded_text,
 )
 from pipeline.errors import ConfigurationError, IndexUnavailableError
 
@@ -39,13 +33,6 @@ DEFAULT_INDEX_NAME: Final = "catalogue.sqlite3"
 # Bump when the tables change shape; an index of another shape is rebuilt empty on open.
 _LAYOUT_VERSION: Final = 2  # 2: documents keep the ETag of the record they came from
 _FINGERPRINT: Final = f"{_LAYOUT_VERSION}:" + ",".join(f.name for f in TEXT_FIELDS)
-# Folded columns: we fold (incl. Đ -> D, which unicode61 leaves alone) before the tokenizer
-# sees the text; remove_diacritics 2 is a second line for any mark our folding misses.
-_FOLDED_TOKENIZER: Final = "unicode61 remove_diacritics 2"
-# Exact columns keep diacritics so a query typed with them can rank exact spellings first.
-_EXACT_TOKENIZER: Final = "unicode61 remove_diacritics 0"
-# Prefix indexes make "typing" queries (last word as a prefix) cheap for 2-3 letter stems.
-_PREFIXES: Final = "2 3"
 # SQLite messages that mean "try again later", not "this code is wrong".
 _TRANSIENT: Final = ("locked", "busy", "unable to open", "disk i/o", "readonly", "full")
 
@@ -58,13 +45,13 @@ def check_fts5(connection: sqlite3.Connection) -> None:
     try:
         connection.execute(
             "CREATE VIRTUAL TABLE IF NOT EXISTS temp.sohoa_fts5_probe "
-            f"USING fts5(x, tokenize = '{_FOLDED_TOKENIZER}')"
+            f"USING fts5(x, tokenize = '{FOLDED_TOKENIZER}')"
         )
         connection.execute("DROP TABLE temp.sohoa_fts5_probe")
     except sqlite3.Error as exc:
         raise ConfigurationError(
             f"The SQLite library in this Python ({sqlite3.sqlite_version}) cannot build the "
-            f"catalogue index: it lacks FTS5 with '{_FOLDED_TOKENIZER}' ({exc}). Use a Python "
+            f"catalogue index: it lacks FTS5 with '{FOLDED_TOKENIZER}' ({exc}). Use a Python "
             "whose SQLite is 3.27 or newer with FTS5 enabled (python.org and distribution "
             "builds are), or configure a PostgreSQL catalogue."
         ) from None
@@ -86,153 +73,6 @@ def _map_errors(method: Callable[P, R]) -> Callable[P, R]:
             raise
 
     return run
-
-
-@dataclass(frozen=True)
-class _Tables:
-    """The tables of one generation of the index; a rebuild writes a new generation aside."""
-
-    generation: int
-
-    @property
-    def documents(self) -> str:
-        return f"documents_{self.generation}"
-
-    @property
-    def facets(self) -> str:
-        return f"facets_{self.generation}"
-
-    @property
-    def facet_values(self) -> str:
-        return f"facet_values_{self.generation}"
-
-    @property
-    def folded(self) -> str:
-        return f"folded_{self.generation}"
-
-    @property
-    def exact(self) -> str:
-        return f"exact_{self.generation}"
-
-    def create(self, connection: sqlite3.Connection) -> None:
-        columns = ", ".join(f.name for f in TEXT_FIELDS)
-        n = self.generation
-        for statement in (
-            f"""CREATE TABLE {self.documents} (
-                id INTEGER PRIMARY KEY,
-                object TEXT NOT NULL UNIQUE,
-                accession_key TEXT NOT NULL,
-                accession_sort TEXT NOT NULL,
-                name_sort TEXT NOT NULL,
-                updated_at TEXT NOT NULL,
-                etag TEXT,
-                hit TEXT NOT NULL)""",
-            f"CREATE INDEX documents_{n}_accession ON {self.documents}(accession_key)",
-            f"CREATE INDEX documents_{n}_accession_sort ON {self.documents}(accession_sort)",
-            f"CREATE INDEX documents_{n}_name_sort ON {self.documents}(name_sort)",
-            # Facet values get integer ids and documents link to them, clustered by value: counting
-            # 10,000 results' facets is then an integer GROUP BY (~7 ms), not a text one (~45 ms).
-            f"""CREATE TABLE {self.facet_values} (
-                id INTEGER PRIMARY KEY,
-                name TEXT NOT NULL,
-                value_key TEXT NOT NULL,
-                UNIQUE (name, value_key))""",
-            f"""CREATE TABLE {self.facets} (
-                value_id INTEGER NOT NULL,
-                doc_id INTEGER NOT NULL,
-                value TEXT NOT NULL,
-                PRIMARY KEY (value_id, doc_id)) WITHOUT ROWID""",
-            f"CREATE INDEX facets_{n}_doc ON {self.facets}(doc_id, value)",
-            f"CREATE VIRTUAL TABLE {self.folded} USING fts5({columns}, "
-            f"tokenize = '{_FOLDED_TOKENIZER}', prefix = '{_PREFIXES}')",
-            f"CREATE VIRTUAL TABLE {self.exact} USING fts5(body, "
-            f"tokenize = '{_EXACT_TOKENIZER}', prefix = '{_PREFIXES}')",
-        ):
-            connection.execute(statement)
-
-    def drop(self, connection: sqlite3.Connection) -> None:
-        for table in (self.folded, self.exact, self.facets, self.facet_values, self.documents):
-            connection.execute(f"DROP TABLE IF EXISTS {table}")
-
-    def write(
-        self, connection: sqlite3.Connection, doc: IndexDocument, *, newer_only: bool
-    ) -> None:
-        """Insert or replace one document; with `newer_only`, never over a newer version."""
-        updated = doc.updated_at.isoformat()
-        row = connection.execute(
-            f"SELECT id, updated_at FROM {self.documents} WHERE object = ?", (doc.object,)
-        ).fetchone()
-        values = (
-            doc.accession_key,
-            doc.accession_sort,
-            doc.name_sort,
-            updated,
-            doc.etag,
-            doc.hit.model_dump_json(exclude={"score"}),
-        )
-        if row is None:
-            doc_id = connection.execute(
-                f"INSERT INTO {self.documents} (object, accession_key, accession_sort, "
-                "name_sort, updated_at, etag, hit) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (doc.object, *values),
-            ).lastrowid
-        else:
-            doc_id, stored = row
-            if newer_only and stored > updated:
-                return
-            connection.execute(
-                f"UPDATE {self.documents} SET accession_key = ?, accession_sort = ?, "
-                "name_sort = ?, updated_at = ?, etag = ?, hit = ? WHERE id = ?",
-                (*values, doc_id),
-            )
-            self.remove_text(connection, doc_id)
-        names = [f.name for f in TEXT_FIELDS]
-        connection.execute(
-            f"INSERT INTO {self.folded} (rowid, {', '.join(names)}) "
-            f"VALUES (?, {', '.join('?' for _ in names)})",
-            (doc_id, *(to_folded_text(doc.text.get(name, "")) for name in names)),
-        )
-        body = "\n".join(doc.text.get(name, "") for name in names)
-        connection.execute(
-            f"INSERT INTO {self.exact} (rowid, body) VALUES (?, ?)", (doc_id, to_exact_text(body))
-        )
-        for name, spellings in doc.facets.items():
-            for value in spellings:
-                key = to_facet_key(value)
-                connection.execute(
-                    f"INSERT INTO {self.facet_values} (name, value_key) VALUES (?, ?) "
-                    "ON CONFLICT DO NOTHING",
-                    (name, key),
-                )
-                connection.execute(
-                    f"INSERT OR REPLACE INTO {self.facets} (value_id, doc_id, value) "
-                    f"SELECT id, ?, ? FROM {self.facet_values} WHERE name = ? AND value_key = ?",
-                    (doc_id, value, name, key),
-                )
-
-    def remove_text(self, connection: sqlite3.Connection, doc_id: int) -> None:
-        connection.execute(f"DELETE FROM {self.folded} WHERE rowid = ?", (doc_id,))
-        connection.execute(f"DELETE FROM {self.exact} WHERE rowid = ?", (doc_id,))
-        connection.execute(f"DELETE FROM {self.facets} WHERE doc_id = ?", (doc_id,))
-
-    def delete(self, connection: sqlite3.Connection, object_slug: str) -> bool:
-        row = connection.execute(
-            f"SELECT id FROM {self.documents} WHERE object = ?", (object_slug,)
-        ).fetchone()
-        if row is None:
-            return False
-        self.remove_text(connection, row[0])
-        connection.execute(f"DELETE FROM {self.documents} WHERE id = ?", (row[0],))
-        return True
-
-
-def to_match_expression(words: Iterable[QueryWord], *, exact: bool) -> str:
-    """An FTS5 query that is only quoted strings: user input can carry no FTS5 syntax."""
-    terms = []
-    for word in words:
-        text = word.exact if exact and word.exact is not None else word.folded
-        terms.append('"' + text.replace('"', '""') + '"' + ("*" if word.prefix else ""))
-    return " ".join(terms)
 
 
 class SqliteIndex:
@@ -318,9 +158,9 @@ class SqliteIndex:
             (key, str(value)),
         )
 
-    def _new_generation(self, connection: sqlite3.Connection) -> _Tables:
+    def _new_generation(self, connection: sqlite3.Connection) -> IndexTables:
         meta = self._meta(connection)
-        tables = _Tables(int(meta.get("next", "1")))
+        tables = IndexTables(int(meta.get("next", "1")))
         self._set_meta(connection, "next", tables.generation + 1)
         tables.drop(connection)
         tables.create(connection)
@@ -344,14 +184,14 @@ class SqliteIndex:
                 )
             for key in ("live", "building"):
                 if key in meta:
-                    _Tables(int(meta[key])).drop(connection)
+                    IndexTables(int(meta[key])).drop(connection)
             connection.execute("DELETE FROM meta WHERE key = 'building'")
             tables = self._new_generation(connection)
             self._set_meta(connection, "live", tables.generation)
             self._set_meta(connection, "fingerprint", _FINGERPRINT)
 
-    def _live(self, connection: sqlite3.Connection) -> _Tables:
-        return _Tables(int(self._meta(connection)["live"]))
+    def _live(self, connection: sqlite3.Connection) -> IndexTables:
+        return IndexTables(int(self._meta(connection)["live"]))
 
     # --- writing -----------------------------------------------------------------------------
 
@@ -359,18 +199,18 @@ class SqliteIndex:
     def upsert(self, document: IndexDocument) -> None:
         with self._transaction(write=True) as connection:
             meta = self._meta(connection)
-            _Tables(int(meta["live"])).write(connection, document, newer_only=False)
+            IndexTables(int(meta["live"])).write(connection, document, newer_only=False)
             if "building" in meta:
                 # A rebuild read the bucket before this change, perhaps: give it the news.
-                _Tables(int(meta["building"])).write(connection, document, newer_only=True)
+                IndexTables(int(meta["building"])).write(connection, document, newer_only=True)
 
     @_map_errors
     def delete(self, object_slug: str) -> bool:
         with self._transaction(write=True) as connection:
             meta = self._meta(connection)
             if "building" in meta:
-                _Tables(int(meta["building"])).delete(connection, object_slug)
-            return _Tables(int(meta["live"])).delete(connection, object_slug)
+                IndexTables(int(meta["building"])).delete(connection, object_slug)
+            return IndexTables(int(meta["live"])).delete(connection, object_slug)
 
     @_map_errors
     def replace_all(self, documents: Iterable[IndexDocument]) -> int:
@@ -378,7 +218,7 @@ class SqliteIndex:
             stale = self._meta(connection).get("building")
             if stale is not None:
                 log.warning("catalogue index %s: discarding an unfinished rebuild", self.path)
-                _Tables(int(stale)).drop(connection)
+                IndexTables(int(stale)).drop(connection)
             tables = self._new_generation(connection)
             self._set_meta(connection, "building", tables.generation)
         try:
@@ -402,7 +242,7 @@ class SqliteIndex:
             self._abandon(tables)
             raise
 
-    def _write_batch(self, tables: _Tables, batch: list[IndexDocument]) -> None:
+    def _write_batch(self, tables: IndexTables, batch: list[IndexDocument]) -> None:
         # One short transaction per batch: readers never wait, and a single upsert from a worker
         # waits at most one batch for the write lock.
         with self._transaction(write=True) as connection:
@@ -410,14 +250,14 @@ class SqliteIndex:
             for document in batch:
                 tables.write(connection, document, newer_only=True)
 
-    def _check_building(self, connection: sqlite3.Connection, tables: _Tables) -> None:
+    def _check_building(self, connection: sqlite3.Connection, tables: IndexTables) -> None:
         if self._meta(connection).get("building") != str(tables.generation):
             raise IndexUnavailableError(
                 f"Another rebuild of the catalogue index {self.path} started and replaced this "
                 "one; let it finish."
             )
 
-    def _abandon(self, tables: _Tables) -> None:
+    def _abandon(self, tables: IndexTables) -> None:
         try:
             with self._transaction(write=True) as connection:
                 if self._meta(connection).get("building") == str(tables.generation):
@@ -458,7 +298,7 @@ class SqliteIndex:
     @_map_errors
     def search(self, query: SearchQuery) -> SearchResult:
         with self._transaction(write=False) as connection:
-            plan = _SearchPlan(self._live(connection), query)
+            plan = SearchPlan(self._live(connection), query)
             total = int(connection.execute(plan.count_sql(), plan.params).fetchone()[0])
             rows = connection.execute(plan.page_sql(), plan.params).fetchall()
             facets = plan.read_facets(connection)
@@ -490,139 +330,6 @@ class SqliteIndex:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-class _SearchPlan:
-    """The SQL of one search: the matching set (m), the filters, the order, the facet counts."""
-
-    def __init__(self, tables: _Tables, query: SearchQuery) -> None:
-        self.tables = tables
-        self.query = query
-        self.params: dict[str, Any] = {
-            "limit": query.page_size,
-            "offset": (query.page - 1) * query.page_size,
-        }
-        self.filters: dict[str, str] = {}
-        for i, (name, values) in enumerate(sorted(query.filters.items())):
-            self.params[f"f{i}"] = name
-            keys = sorted({to_facet_key(v) for v in values})
-            self.params.update({f"f{i}_{j}": key for j, key in enumerate(keys)})
-            marks = ", ".join(f":f{i}_{j}" for j in range(len(keys)))
-            self.filters[name] = (
-                f"m.id IN (SELECT doc_id FROM {tables.facets} WHERE value_id IN "
-                f"(SELECT id FROM {tables.facet_values} "
-                f"WHERE name = :f{i} AND value_key IN ({marks})))"
-            )
-        words = parse_query(query.text, prefix_last=query.prefix)
-        self.browsing = words.is_empty
-        self.matched = self._match(words, scored=True)
-        # Counts need only which documents match: bm25 for each of 10,000 is wasted there.
-        self.matched_ids = self._match(words, scored=False)
-        self.order = self._order(words)
-
-    def _match(self, words: QueryWords, *, scored: bool) -> str:
-        t = self.tables
-        if words.is_empty:
-            return f"SELECT id, NULL AS score FROM {t.documents}"
-        self.params["match"] = to_match_expression(words.words, exact=False)
-        weights = ", ".join(repr(f.weight) for f in TEXT_FIELDS)
-        score = f"bm25({t.folded}, {weights})" if scored else "NULL"
-        text = f"SELECT rowid AS id, {score} AS score FROM {t.folded} WHERE {t.folded} MATCH :match"
-        if words.accession_key is None:
-            return text
-        # The accession number typed whole finds its object even if the words alone would not.
-        self.params["accession"] = words.accession_key
-        return (
-            f"SELECT id, MIN(score) AS score FROM ({text} UNION ALL "
-            f"SELECT id, NULL FROM {t.documents} WHERE accession_key = :accession) GROUP BY id"
-        )
-
-    def _order(self, words: QueryWords) -> str:
-        by_accession = "d.accession_sort, d.object"
-        if self.query.sort == "name":
-            return f"d.name_sort, {by_accession}"
-        if self.query.sort == "accession" or words.is_empty:
-            return by_accession
-        # Relevance, in tiers: the accession number typed whole; then how many of the words
-        # typed with diacritics are spelled exactly so ("đường" before "dương"); then bm25 over
-        # the folded columns, weighted by field. Tiers, not a weighted sum of two bm25 scores:
-        # a sum lets a short record rich in the folded word outrank an exact spelling.
-        tiers = []
-        if words.accession_key is not None:
-            tiers.append("(d.accession_key = :accession) DESC")
-        exact = []
-        for i, word in enumerate(words.exact):
-            self.params[f"x{i}"] = to_match_expression([word], exact=True)
-            exact.append(
-                f"(m.id IN (SELECT rowid FROM {self.tables.exact} "
-                f"WHERE {self.tables.exact} MATCH :x{i}))"
-            )
-        if exact:
-            tiers.append(f"({' + '.join(exact)}) DESC")
-        return ", ".join([*tiers, "m.score IS NULL", "m.score", by_accession])
-
-    def where(self, *, skip: str | None = None) -> str:
-        clauses = [sql for name, sql in self.filters.items() if name != skip]
-        return " AND ".join(clauses) if clauses else "1"
-
-    def count_sql(self) -> str:
-        return f"WITH m AS ({self.matched_ids}) SELECT COUNT(*) FROM m WHERE {self.where()}"
-
-    def page_sql(self) -> str:
-        return (
-            f"WITH m AS ({self.matched}) "
-            f"SELECT d.hit, m.score FROM m JOIN {self.tables.documents} d ON d.id = m.id "
-            f"WHERE {self.where()} ORDER BY {self.order} LIMIT :limit OFFSET :offset"
-        )
-
-    def facet_sql(self, names: list[str], *, skip: str | None) -> str:
-        """Counts of `names`' values over the results, ignoring the filter on `skip`."""
-        marks = ", ".join(f":n_{name}" for name in names)
-        self.params.update({f"n_{name}": name for name in names})
-        t = self.tables
-        where = self.where(skip=skip)
-        if self.browsing and where == "1":
-            # Everything matches: count the links alone, in the order they are stored.
-            links = f"{t.facets} f"
-        else:
-            # CROSS JOIN keeps the results as the outer loop: the planner otherwise scans every
-            # facet link and probes the results for each, several times slower.
-            links = f"m CROSS JOIN {t.facets} f ON f.doc_id = m.id WHERE {where}"
-        return (
-            f"WITH m AS ({self.matched_ids}), "
-            f"c AS (SELECT f.value_id, f.value, COUNT(*) AS n FROM {links} "
-            "GROUP BY f.value_id, f.value) "
-            f"SELECT v.name, v.value_key, c.value, c.n FROM c JOIN {t.facet_values} v "
-            f"ON v.id = c.value_id WHERE v.name IN ({marks})"
-        )
-
-    def read_facets(self, connection: sqlite3.Connection) -> dict[str, list[FacetCount]]:
-        if self.query.facet_limit == 0:
-            return {}
-        # Facets without a filter of their own share one pass over the results; each filtered
-        # facet needs its own, without its filter, so its other values stay countable.
-        unfiltered = [f.name for f in FACET_FIELDS if f.name not in self.filters]
-        statements = [self.facet_sql(unfiltered, skip=None)] if unfiltered else []
-        statements += [self.facet_sql([name], skip=name) for name in self.filters]
-        counts: dict[str, dict[str, list[tuple[int, str]]]] = {f.name: {} for f in FACET_FIELDS}
-        for sql in statements:
-            for facet, key, value, n in connection.execute(sql, self.params):
-                counts[facet].setdefault(key, []).append((n, value))
-        result: dict[str, list[FacetCount]] = {}
-        for facet, by_key in counts.items():
-            chosen = {to_facet_key(v) for v in self.query.filters.get(facet, [])}
-            values = [
-                FacetCount(
-                    # Spelled as most records spell it; the key merges case and diacritic slips.
-                    value=max(spellings)[1],
-                    count=sum(n for n, _ in spellings),
-                    selected=key in chosen,
-                )
-                for key, spellings in by_key.items()
-            ]
-            values.sort(key=lambda c: (-c.count, to_facet_key(c.value)))
-            result[facet] = values[: self.query.facet_limit]
-        return result
 
 
 if TYPE_CHECKING:

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from pipeline.adapters.sqlite_index import SqliteIndex, check_fts5, to_match_expression
+from pipeline.adapters.sqlite_index import SqliteIndex, check_fts5
+from pipeline.adapters.sqlite_search import to_match_expression
 from pipeline.core.catalogue import (
     FACET_NAMES,
     MAX_PAGE_SIZE,
