@@ -23,6 +23,7 @@ from pipeline.services.context import Context
 from pipeline.services.ingest import scan_record_key
 from pipeline.services.models import ProcessScanTask, ScanResult
 from pipeline.services.quarantine import sha256_of_file
+from pipeline.services.sender import SendScan
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,6 @@ def summarise(results: list[dict[str, Any]]) -> IngestSummary:
 
 # --- the overnight batch: plan, send, follow, reconcile ----------------------------------------
 
-SendScan = Callable[[ProcessScanTask], str]
 # How long a batch's lock lasts unless its holder extends it (a holder that died only delays).
 LOCK_SECONDS = 120.0
 
