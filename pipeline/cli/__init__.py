@@ -12,11 +12,11 @@ from config.settings import load_settings
 from pipeline import __version__
 from pipeline.cli.common import fail
 
-# name -> (module, attribute, the first paragraph of its help). A command's module loads the
-# services it calls at its top, and they load boto3, redis, Celery, watchdog and openpyxl:
-# importing all of them for `sohoa --help` took 1.1 s of CPU more than the help itself (measured
-# on the CI machine), so the list of commands is written here and each module is imported only
-# when its command runs. tests/unit/test_cli.py checks these lines against the commands' own.
+# name -> (module, attribute, the first paragraph of its help). A command's module imports the
+# services it calls at its top, and they load boto3, redis, Celery, watchdog and openpyxl: all
+# of them for `sohoa --help` cost about 1.1 s of CPU more than the help itself (measured on
+# this 2-core machine), so the commands are listed here and each module is imported only when
+# its command runs. tests/unit/test_cli.py checks these lines against the commands' own.
 _COMMANDS: dict[str, tuple[str, str, str]] = {
     "audit": (
         "pipeline.cli.audit", "audit",

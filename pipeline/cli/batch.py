@@ -19,8 +19,9 @@ from pipeline.cli.preflight import check_services, load_inventory
 from pipeline.cli.render import ProgressLine, human_seconds, render_progress
 from pipeline.errors import RetryableError, SohoaError
 from pipeline.services.assembly import open_batch_state, open_store
-from pipeline.services.batch import BatchRun, collect_files, default_batch_id, summarise
+from pipeline.services.batch import BatchRun, default_batch_id
 from pipeline.services.context import Context
+from pipeline.services.intake import collect_files, summarise
 from pipeline.services.report import (
     FinishedBatch,
     download_report,

@@ -16,8 +16,8 @@ from pipeline.cli.common import fail, settings_of
 from pipeline.cli.preflight import check_services, load_inventory
 from pipeline.core.inventory import Inventory
 from pipeline.errors import SohoaError
-from pipeline.services.batch import IngestSummary, collect_files
 from pipeline.services.context import Context
+from pipeline.services.intake import IngestSummary, collect_files
 from pipeline.services.report import is_valid_batch_id
 from pipeline.services.submission import Ingest, IngestOutcome, new_batch_id
 from workers.client import connect_producer

@@ -21,8 +21,9 @@ from pipeline import __version__
 from pipeline.adapters.s3_store import S3Store
 from pipeline.errors import BatchBusyError, RetryableError
 from pipeline.services.audit import AuditReport
-from pipeline.services.batch import BatchRun, summarise
+from pipeline.services.batch import BatchRun
 from pipeline.services.ingest import derivative_key
+from pipeline.services.intake import summarise
 from pipeline.services.models import ScanResult
 
 log = logging.getLogger(__name__)

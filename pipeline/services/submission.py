@@ -15,8 +15,8 @@ from pipeline.adapters.redis_broker import check_broker
 from pipeline.core.inventory import Inventory, parse_inventory
 from pipeline.core.naming import parse_scan_name
 from pipeline.errors import SohoaError
-from pipeline.services.batch import IngestSummary, summarise
 from pipeline.services.context import Context
+from pipeline.services.intake import IngestSummary, summarise
 from pipeline.services.models import ProcessScanTask, PublishRecordTask
 from pipeline.services.publish import register_inventory
 from pipeline.services.report import BatchInfo, SavedReport, save_batch_report, to_file_results

@@ -108,7 +108,7 @@ class HotFolder:
     """
 
     options: WatchOptions
-    # The interactive queue: files dropped by hand go ahead of overnight bulk.
+    # Where files are sent and their results read back (the producer, in production).
     sender: ScanSender
     say: Callable[[str], None] = log.info
     clock: Callable[[], float] = time.monotonic
