@@ -75,7 +75,7 @@ class ScanProducer:
         return None
 
     def live_workers(self) -> list[str]:
-        return live_workers()
+        return _ping(self.app)
 
 
 def connect_producer(
@@ -126,7 +126,11 @@ def is_answering(node: str, timeout: float = 0.5) -> bool:
 
 
 def live_workers(timeout: float = 1.0) -> list[str]:
-    replies = app.control.ping(timeout=timeout) or []
+    return _ping(app, timeout)
+
+
+def _ping(celery_app: Celery, timeout: float = 1.0) -> list[str]:
+    replies = celery_app.control.ping(timeout=timeout) or []
     return sorted(name for reply in replies for name in reply)
 
 
