@@ -1,4 +1,5 @@
-"""The producer side: send tasks by their stable names and follow their results."""
+"""The producer: the one implementation of the ScanSender port (pipeline/services/sender.py),
+Celery signatures by stable task name routed to the installation's queues; runs no task."""
 
 from __future__ import annotations
 
@@ -6,28 +7,117 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from celery import Celery
+from celery.canvas import Signature
 from celery.result import AsyncResult
 
+from config.settings import SohoaSettings
+from pipeline.adapters.redis_broker import broker_unavailable
 from pipeline.services.models import ProcessScanTask, PublishRecordTask
-from workers.app import app, bulk_queue, interactive_queue, settings_of
+from workers.app import app, bulk_queue, configure_app, interactive_queue, settings_of
 
 PROCESS_SCAN = "sohoa.process_scan"
 PUBLISH_RECORD = "sohoa.publish_record"
 
 
+def scan_signature(task: ProcessScanTask, queue: str) -> Signature:
+    """The message of one scan, by name: the same on the wire whoever sends it."""
+    return app.signature(PROCESS_SCAN, kwargs={"payload": task.model_dump()}, queue=queue)
+
+
+def publish_signature(task: PublishRecordTask, queue: str) -> Signature:
+    return app.signature(PUBLISH_RECORD, kwargs={"payload": task.model_dump()}, queue=queue)
+
+
+class ScanProducer:
+    """Sends scans to one queue (interactive: an archivist waits; bulk: batches) and reads
+    their results; kombu, redis-py and socket failures become BrokerUnavailableError."""
+
+    def __init__(
+        self,
+        celery_app: Celery = app,
+        *,
+        interactive: bool = False,
+        then: str = "try again once it answers",
+    ) -> None:
+        self.app = celery_app
+        # What the sentence of a broker failure says happens next (the watcher retries alone).
+        self.then = then
+        settings = settings_of(celery_app)
+        self.queue = interactive_queue(settings) if interactive else bulk_queue(settings)
+        self.publish_queue = interactive_queue(settings)
+
+    def send(self, task: ProcessScanTask) -> str:
+        try:
+            return str(scan_signature(task, self.queue).apply_async().id)
+        except Exception as exc:  # kombu, redis-py and socket errors share no base class
+            raise broker_unavailable(exc, "queue a file", self.then) from None
+
+    def send_publish(self, task: PublishRecordTask) -> str:
+        try:
+            return str(publish_signature(task, self.publish_queue).apply_async().id)
+        except Exception as exc:
+            raise broker_unavailable(exc, "queue a record", self.then) from None
+
+    def poll(self, task_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        try:
+            return _take_finished(self.app, task_ids)
+        except Exception as exc:
+            raise broker_unavailable(exc, "read results", self.then) from None
+
+    def lookup(self, task_id: str) -> dict[str, Any] | None:
+        try:
+            result = AsyncResult(task_id, app=self.app)
+            if result.ready() and result.successful() and isinstance(result.result, dict):
+                return dict(result.result)
+        except Exception as exc:
+            raise broker_unavailable(exc, "read a result", self.then) from None
+        return None
+
+    def live_workers(self) -> list[str]:
+        return _ping(self.app)
+
+
+def connect_producer(
+    settings: SohoaSettings, *, interactive: bool = False, then: str | None = None
+) -> ScanProducer:
+    """The producer of an edge (the CLI): the Celery app configured from settings first."""
+    celery_app = configure_app(settings)
+    if then is None:
+        return ScanProducer(celery_app, interactive=interactive)
+    return ScanProducer(celery_app, interactive=interactive, then=then)
+
+
+def _take_finished(celery_app: Celery, task_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """One look at each task: the finished ones' results, forgotten in the backend once read."""
+    done: dict[str, dict[str, Any]] = {}
+    for task_id in task_ids:
+        result = AsyncResult(task_id, app=celery_app)
+        if not result.ready():
+            continue
+        if result.successful():
+            done[task_id] = result.result
+        else:
+            done[task_id] = {
+                "status": "failed",
+                "code": "TASK_FAILED",
+                "message": str(result.result),
+            }
+        result.forget()
+    return done
+
+
+# --- the producer API of scripts and tests: the configured app's bulk or interactive queue ---
+
+
 def send_scan(task: ProcessScanTask, *, interactive: bool = False) -> str:
     settings = settings_of(app)
     queue = interactive_queue(settings) if interactive else bulk_queue(settings)
-    return str(app.send_task(PROCESS_SCAN, kwargs={"payload": task.model_dump()}, queue=queue).id)
+    return str(scan_signature(task, queue).apply_async().id)
 
 
 def send_publish(task: PublishRecordTask) -> str:
-    sent = app.send_task(
-        PUBLISH_RECORD,
-        kwargs={"payload": task.model_dump()},
-        queue=interactive_queue(settings_of(app)),
-    )
-    return str(sent.id)
+    return str(publish_signature(task, interactive_queue(settings_of(app))).apply_async().id)
 
 
 def is_answering(node: str, timeout: float = 0.5) -> bool:
@@ -36,7 +126,11 @@ def is_answering(node: str, timeout: float = 0.5) -> bool:
 
 
 def live_workers(timeout: float = 1.0) -> list[str]:
-    replies = app.control.ping(timeout=timeout) or []
+    return _ping(app, timeout)
+
+
+def _ping(celery_app: Celery, timeout: float = 1.0) -> list[str]:
+    replies = celery_app.control.ping(timeout=timeout) or []
     return sorted(name for reply in replies for name in reply)
 
 
@@ -53,20 +147,9 @@ def wait_for(
     done: dict[str, dict[str, Any]] = {}
     deadline = None if timeout is None else time.monotonic() + timeout
     while pending:
-        for task_id in list(pending):
-            result = AsyncResult(task_id, app=app)
-            if not result.ready():
-                continue
-            pending.discard(task_id)
-            if result.successful():
-                done[task_id] = result.result
-            else:
-                done[task_id] = {
-                    "status": "failed",
-                    "code": "TASK_FAILED",
-                    "message": str(result.result),
-                }
-            result.forget()
+        finished = _take_finished(app, list(pending))
+        done.update(finished)
+        pending -= set(finished)
         if on_progress is not None:
             on_progress(done, total)
         if pending:

@@ -21,6 +21,15 @@ def redact_url(url: str) -> str:
     return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
 
 
+def broker_unavailable(exc: Exception, action: str, then: str) -> BrokerUnavailableError:
+    """A failure of the broker's client (kombu, redis-py and socket errors share no base class)
+    as the project's retryable error, naming what was being done and what happens next."""
+    return BrokerUnavailableError(
+        f"The broker did not answer while trying to {action} ({type(exc).__name__}): check "
+        f"that Redis is running (`make status`); {then}."
+    )
+
+
 def check_broker(url: str, *, timeout: float = 3.0) -> None:
     """Raise unless Redis answers at `url` with maxmemory-policy noeviction."""
     client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)

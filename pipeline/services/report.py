@@ -22,7 +22,8 @@ from pipeline.core.report import (
 )
 from pipeline.errors import BatchBusyError, RetryableError
 from pipeline.services.audit import AuditReport
-from pipeline.services.batch import BatchRun, summarise
+from pipeline.services.batch import BatchRun
+from pipeline.services.intake import summarise
 from pipeline.services.models import ScanResult
 
 log = logging.getLogger(__name__)

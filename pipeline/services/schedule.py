@@ -18,9 +18,11 @@ from config.settings import SohoaSettings
 from pipeline.adapters.redis_batch import BatchState
 from pipeline.errors import RetryableError
 from pipeline.services.audit import run_audit
-from pipeline.services.batch import LOCK_SECONDS, BatchRun, SendScan, collect_files
+from pipeline.services.batch import LOCK_SECONDS, BatchRun
 from pipeline.services.context import Context
+from pipeline.services.intake import collect_files
 from pipeline.services.report import finish_batch, save_fixity_report
+from pipeline.services.sender import SendScan
 
 log = logging.getLogger(__name__)
 

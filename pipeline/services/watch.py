@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
@@ -22,23 +22,12 @@ from pipeline.core.naming import is_ignored_name
 from pipeline.errors import RetryableError
 from pipeline.services.models import ProcessScanTask
 from pipeline.services.quarantine import build_reason, free_name, sha256_of_file
+from pipeline.services.sender import ScanSender
 
 log = logging.getLogger(__name__)
 
 DONE_FOLDER = "done"
 QUARANTINE_FOLDER = "quarantine"
-
-
-class ScanQueue(Protocol):
-    """Where the watcher sends files and reads back what became of them (the Celery client)."""
-
-    def send(self, task: ProcessScanTask) -> str:
-        """Queue one file; return the task id. Raises RetryableError when the broker is away."""
-        ...
-
-    def poll(self, task_ids: list[str]) -> dict[str, dict[str, Any]]:
-        """Results of the tasks that have finished (id -> ScanResult dict); never blocks."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -119,7 +108,8 @@ class HotFolder:
     """
 
     options: WatchOptions
-    queue: ScanQueue
+    # Where files are sent and their results read back (the producer, in production).
+    sender: ScanSender
     say: Callable[[str], None] = log.info
     clock: Callable[[], float] = time.monotonic
     counts: WatchCounts = field(default_factory=WatchCounts)
@@ -197,7 +187,7 @@ class HotFolder:
         # The name as dropped (not a symlink's target): the worker reads the accession from it.
         task = ProcessScanTask(path=str(path), batch_id=self._batch_id())
         try:
-            entry.task_id = self.queue.send(task)
+            entry.task_id = self.sender.send(task)
         except RetryableError as exc:
             self._back_off(entry, f"could not queue {self._rel(path)}: {exc.message}")
             return
@@ -214,7 +204,7 @@ class HotFolder:
         if not waiting:
             return
         try:
-            finished = self.queue.poll(list(waiting))
+            finished = self.sender.poll(list(waiting))
         except RetryableError as exc:
             log.warning("could not read results: %s", exc.message)
             return

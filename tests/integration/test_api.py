@@ -551,7 +551,7 @@ def test_sohoa_serve_runs_the_api_in_its_own_process(built):
     env = {**settings_env(built.settings), "PYTHONPATH": str(Path(__file__).parents[2])}
     log_path = built.home / "serve.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.cli_serve", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "pipeline.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=env,
         cwd=built.home,
         stdout=log_path.open("wb"),

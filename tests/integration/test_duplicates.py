@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from pipeline.cli_inspect import duplicates_command
+from pipeline.cli.inspect import duplicates_command
 from pipeline.samples.render import frame_size, render_artefact
 from pipeline.services.inspect import find_duplicate_scans
 from tests.conftest import Stack

@@ -373,7 +373,7 @@ def test_a_settings_error_names_the_setting_but_echoes_no_secret(tmp_path: Path)
 
 
 def test_masking_hides_url_credentials_and_quoted_input() -> None:
-    from pipeline.cli_common import mask_secrets
+    from pipeline.cli.common import mask_secrets
 
     text = (
         "Redis at redis://:pw1@host:6379/0 (rediss://user:pw2@h/1), https://k:pw3@s3.example/b; "

@@ -21,12 +21,12 @@ import pytest
 
 from pipeline.adapters import embedded
 from pipeline.adapters.s3_store import S3Store
-from pipeline.cli_workflows import CeleryScanQueue
 from pipeline.services.watch import HotFolder, WatchOptions
 from schemas import load_schema
 from tests.conftest import S3Server, Stack, make_settings, settings_env
 from tests.unit.images import encode, gradient_rgb
 from workers.app import configure_app
+from workers.client import ScanProducer
 
 pytestmark = pytest.mark.integration
 
@@ -60,7 +60,7 @@ def options(folder: Path, poll: bool, **overrides: Any) -> WatchOptions:
 def watching(stack: Stack, opts: WatchOptions, lines: list[str]) -> Iterator[HotFolder]:
     """A watcher in a thread of this process, stopped as Ctrl-C would stop it."""
     configure_app(stack.settings)
-    hot = HotFolder(opts, CeleryScanQueue(), say=lines.append)
+    hot = HotFolder(opts, ScanProducer(interactive=True), say=lines.append)
     stop = threading.Event()
     crashed: list[BaseException] = []
 
@@ -165,7 +165,7 @@ def test_a_restart_finishes_what_was_pending(stack: Stack, tmp_path: Path, poll:
     now = [0.0]
     lines: list[str] = []
     first = HotFolder(
-        options(drop, poll), CeleryScanQueue(), say=lines.append, clock=lambda: now[0]
+        options(drop, poll), ScanProducer(interactive=True), say=lines.append, clock=lambda: now[0]
     )
     sent = jpeg(4, (640, 480))
     (drop / "HM.3_front_1.jpg").write_bytes(sent)
@@ -180,7 +180,7 @@ def test_a_restart_finishes_what_was_pending(stack: Stack, tmp_path: Path, poll:
     # The real command, started again; SIGTERM stops it cleanly.
     run = [
         "from pipeline.cli import main",
-        "from pipeline.cli_workflows import watch",
+        "from pipeline.cli.watch import watch",
         "main.add_command(watch)",
         "main()",
     ]

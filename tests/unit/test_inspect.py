@@ -13,7 +13,7 @@ from PIL import Image
 
 from config.profile import load_profile
 from config.settings import DEFAULT_PROFILE, SohoaSettings
-from pipeline.cli_inspect import inspect_command, render_duplicates
+from pipeline.cli.inspect import inspect_command, render_duplicates
 from pipeline.core.profile import ProcessingProfile
 from pipeline.samples.render import frame_size, render_artefact
 from pipeline.services.inspect import (

@@ -11,7 +11,7 @@ from celery.schedules import crontab
 from pydantic import ValidationError
 
 from config.settings import SohoaSettings
-from pipeline.cli_batch import render_progress
+from pipeline.cli.render import render_progress
 from pipeline.core.layout import is_valid_batch_id
 from pipeline.services.batch import BatchProgress, default_batch_id
 from pipeline.services.schedule import (

@@ -1,85 +1,52 @@
-"""`sohoa batch`, `sohoa status` and `sohoa beat`: parse options, build the dependencies, call
-the batch, status and schedule services, render progress; no pipeline logic here."""
+"""`sohoa batch`, `sohoa status`, `sohoa beat` and `sohoa report`: parse options, call the
+batch, status, schedule and report services through the producer, render progress; no
+pipeline logic here."""
 
 from __future__ import annotations
 
 import json
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
 from config.settings import SohoaSettings
-from pipeline.cli_common import (
-    check_services,
-    fail,
-    load_inventory,
-    publish_unscanned,
-    settings_of,
-)
+from pipeline.adapters.redis_batch import BatchState
+from pipeline.cli.common import fail, settings_of
+from pipeline.cli.preflight import check_services, load_inventory
+from pipeline.cli.render import ProgressLine, human_seconds, render_progress
+from pipeline.core.layout import REPORTS_PREFIX, is_valid_batch_id
 from pipeline.errors import RetryableError, SohoaError
+from pipeline.services.assembly import open_batch_state, open_store
+from pipeline.services.batch import BatchRun, default_batch_id
+from pipeline.services.context import Context
+from pipeline.services.intake import collect_files, summarise
+from pipeline.services.report import (
+    FinishedBatch,
+    download_report,
+    find_report,
+    finish_batch,
+)
+from pipeline.services.schedule import (
+    FINISH_BATCHES,
+    FIXITY_SAMPLE,
+    NIGHTLY_BACKLOG,
+    lock_owner,
+    nightly_jobs,
+    periodic_jobs,
+)
+from pipeline.services.status import collect_status, describe_batch
+from pipeline.services.submission import publish_unscanned
+from workers.app import bulk_queue, configure_app, interactive_queue
+from workers.client import connect_producer, live_workers
 
-# Without a terminal (a log file overnight), one line at most this often, and on every end.
-_LOG_LINE_SECONDS = 10.0
 _POLL_SECONDS = 0.5
 
 
-def _queues(settings: SohoaSettings) -> list[str]:
-    from workers.app import bulk_queue, interactive_queue
-
+def queues_of(settings: SohoaSettings) -> list[str]:
     return [interactive_queue(settings), bulk_queue(settings)]
-
-
-def _state(settings: SohoaSettings) -> Any:
-    from pipeline.adapters.redis_batch import BatchState
-
-    return BatchState(settings.redis_url, prefix=settings.queue_prefix)
-
-
-def _human_seconds(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    seconds = round(seconds)
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, secs = divmod(seconds, 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
-
-
-def render_progress(progress: Any, *, width: int = 24) -> str:
-    """One line: a bar, done / total, the outcomes, what remains, the rate and the ETA."""
-    total = max(progress.total, 1)
-    filled = round(width * progress.done / total)
-    rate = f"{progress.per_hour:,.0f}/h" if progress.per_hour else "–/h"
-    return (
-        f"[{'#' * filled}{'.' * (width - filled)}] {progress.done}/{progress.total} done: "
-        f"{progress.stored} stored, {progress.quarantined} quarantined, {progress.failed} failed, "
-        f"{progress.remaining} remaining · {rate} · ETA {_human_seconds(progress.eta_seconds)}"
-    )
-
-
-class _Progress:
-    """Redraw one line on a terminal; otherwise print a line when something changed, at most
-    every few seconds, so that an overnight log stays readable."""
-
-    def __init__(self) -> None:
-        self.tty = sys.stdout.isatty()
-        self.last_line = ""
-        self.last_at = 0.0
-
-    def show(self, line: str, *, final: bool = False) -> None:
-        if self.tty:
-            click.echo("\r" + line.ljust(len(self.last_line)), nl=final)
-            self.last_line = line
-            return
-        now = time.monotonic()
-        if line != self.last_line and (final or now - self.last_at >= _LOG_LINE_SECONDS):
-            click.echo(f"{datetime.now(UTC):%H:%M:%S} {line}")
-            self.last_line, self.last_at = line, now
 
 
 # --- batch ---------------------------------------------------------------------------------------
@@ -130,14 +97,6 @@ def batch(
       sohoa batch /srv/scans/2025-03 --inventory /srv/scans/2025-03/inventory.csv
       sohoa batch /srv/scans/2025-03 --detach      then: sohoa status BATCH
     """
-    from pipeline.core.layout import is_valid_batch_id
-    from pipeline.services.batch import BatchRun, collect_files, default_batch_id
-    from pipeline.services.context import Context
-    from pipeline.services.report import finish_batch
-    from pipeline.services.schedule import lock_owner
-    from workers import client
-    from workers.app import configure_app
-
     settings = settings_of(ctx)
     batch_id = batch_id or default_batch_id(folder)
     if not is_valid_batch_id(batch_id):
@@ -148,32 +107,23 @@ def batch(
         if path != inventory_file:
             click.echo(f"skipped {path.name}: {why}", err=True)
     check_services(settings)
-    configure_app(settings)
+    sender = connect_producer(settings)
     sctx = Context.from_settings(settings)
     changed = load_inventory(sctx, inventory_path)[1] if inventory_path else []
-    state = _state(settings)
-
-    def lookup(task_id: str) -> dict[str, Any] | None:
-        from celery.result import AsyncResult
-
-        result = AsyncResult(task_id, app=configure_app(settings))
-        if result.ready() and result.successful() and isinstance(result.result, dict):
-            return dict(result.result)
-        return None
-
+    state = open_batch_state(settings)
     run = BatchRun(
         sctx,
         state,
         batch_id,
         selection.files,
-        send=lambda task: client.send_scan(task),
-        queues=_queues(settings),
+        send=sender.send,
+        queues=queues_of(settings),
         inputs=[str(folder.resolve())],
         stall_seconds=settings.batch_stall_seconds,
-        lookup=lookup,
+        lookup=sender.lookup,
         lock_owner=lock_owner("sohoa batch"),
     )
-    shown = _Progress()
+    shown = ProgressLine()
     try:
         previous = state.read_meta(batch_id)
         click.echo(
@@ -198,11 +148,11 @@ def batch(
             f"  queued {len(run.pending) - adopted}, already stored {first.skipped}, "
             f"still queued from before {adopted}, settled before {first.done - first.skipped}"
         )
-        publish_unscanned(settings, changed, selection.files)
+        publish_unscanned(sctx, sender, changed, selection.files)
         if detach:
             click.echo(f"Detached. Progress: sohoa status {batch_id}")
             return
-        if run.pending and not client.live_workers():
+        if run.pending and not sender.live_workers():
             click.secho(
                 "warning: no worker answers; the files wait in the queue until one starts "
                 "(`sohoa worker`).",
@@ -226,7 +176,7 @@ def batch(
     sys.exit(0 if ok else 1)
 
 
-def _follow(run: Any, shown: _Progress) -> None:
+def _follow(run: BatchRun, shown: ProgressLine) -> None:
     """Until every file is settled and the bucket agrees; a broker outage only pauses this."""
     while True:
         try:
@@ -243,12 +193,10 @@ def _follow(run: Any, shown: _Progress) -> None:
     shown.show(render_progress(run.progress()), final=True)
 
 
-def _print_outcome(run: Any, results: list[dict[str, Any]], settings: SohoaSettings) -> bool:
-    from pipeline.services.batch import summarise
-
+def _print_outcome(run: BatchRun, results: list[dict[str, Any]], settings: SohoaSettings) -> bool:
     summary = summarise(results)
     progress = run.progress()
-    click.echo(f"Batch {run.batch_id} finished in {_human_seconds(progress.elapsed)}")
+    click.echo(f"Batch {run.batch_id} finished in {human_seconds(progress.elapsed)}")
     click.echo(
         f"  scans:       {summary.stored} stored ({summary.stored - summary.already_stored} new, "
         f"{summary.already_stored} already there; {progress.skipped} not sent again)"
@@ -267,7 +215,7 @@ def _print_outcome(run: Any, results: list[dict[str, Any]], settings: SohoaSetti
     return summary.ok and summary.files == len(run.files)
 
 
-def _print_report(ended: Any) -> None:
+def _print_report(ended: FinishedBatch) -> None:
     for path in ended.paths:
         click.echo(f"  report:      {path}")
     if ended.error is not None:
@@ -302,13 +250,9 @@ def status(ctx: click.Context, batch_id: str | None, as_json: bool) -> None:
       sohoa status
       sohoa status scans-2025-03-1a2b3c4d --json
     """
-    from pipeline.services.status import collect_status, describe_batch
-    from workers import client
-    from workers.app import configure_app
-
     settings = settings_of(ctx)
     configure_app(settings)
-    state = _state(settings)
+    state = open_batch_state(settings)
     try:
         if batch_id is not None:
             described = describe_batch(state, batch_id)
@@ -325,7 +269,7 @@ def status(ctx: click.Context, batch_id: str | None, as_json: bool) -> None:
                 return
             _render_batch(described)
             return
-        picture = collect_status(state, queues=_queues(settings), workers=client.live_workers())
+        picture = collect_status(state, queues=queues_of(settings), workers=live_workers())
         for item in picture["batches"]:
             _add_report(state, item)
         picture["fixity"] = state.last_fixity()
@@ -369,7 +313,7 @@ def status(ctx: click.Context, batch_id: str | None, as_json: bool) -> None:
     )
 
 
-def _add_report(state: Any, item: dict[str, Any]) -> None:
+def _add_report(state: BatchState, item: dict[str, Any]) -> None:
     """Where a finished batch's report is (s3://bucket/reports/BATCH.json), None before."""
     report = (state.read_meta(item["batch_id"]) or {}).get("report") or {}
     json_key = next((k for k in report.get("keys") or [] if k.endswith(".json")), None)
@@ -386,7 +330,7 @@ def _render_batch(item: dict[str, Any]) -> None:
         f"({item['skipped']} already before), {item['quarantined']} quarantined, "
         f"{item['failed']} failed, {item['remaining']} remaining"
     )
-    click.echo(f"  rate         {rate}   ETA {_human_seconds(item['eta_seconds'])}")
+    click.echo(f"  rate         {rate}   ETA {human_seconds(item['eta_seconds'])}")
     if item["finished_at"]:
         click.echo(
             f"  finished     {item['finished_at']}  (report: sohoa report {item['batch_id']})"
@@ -418,15 +362,6 @@ def beat(ctx: click.Context, list_only: bool, run_now: str | None, loglevel: str
     follows (`sohoa batch --detach`, the nightly backlog) and, once it is done, writes its report
     to reports/BATCH.* and marks it finished. Run one beat per deployment, beside the workers.
     """
-    from pipeline.services.schedule import (
-        FINISH_BATCHES,
-        FIXITY_SAMPLE,
-        NIGHTLY_BACKLOG,
-        nightly_jobs,
-        periodic_jobs,
-    )
-    from workers.app import bulk_queue, configure_app, interactive_queue
-
     settings = settings_of(ctx)
     jobs = nightly_jobs(settings)
     periodic = periodic_jobs(settings)
@@ -455,3 +390,55 @@ def beat(ctx: click.Context, list_only: bool, run_now: str | None, loglevel: str
         return
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     app.Beat(loglevel=loglevel, schedule=str(settings.var_dir / "celerybeat-schedule")).run()
+
+
+# --- report --------------------------------------------------------------------------------------
+
+
+@click.command()
+@click.argument("batch_id")
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also download the report's files into this folder.",
+)
+@click.pass_context
+def report(ctx: click.Context, batch_id: str, output: Path | None) -> None:
+    """Say where a batch's report is (JSON, CSV, HTML in the bucket) and its main figures.
+
+    \b
+    Example:  sohoa report 20250301-220000-a1b2c3 --output reports/
+    """
+    settings = settings_of(ctx)
+    if not is_valid_batch_id(batch_id):
+        fail(f"{batch_id!r} is not a batch id (letters, digits, '.', '_' and '-').")
+    store = open_store(settings)
+    try:
+        found = find_report(store, batch_id)
+    except SohoaError as exc:
+        fail(exc.message)
+    if found is None:
+        fail(
+            f"no report for batch {batch_id!r} (looked for {REPORTS_PREFIX}{batch_id}.* in bucket "
+            f"{settings.bucket!r}); check the id in the ingest's output.",
+            code=1,
+        )
+    base = settings.public_base_url.rstrip("/")
+    click.echo(f"Report of batch {batch_id}:")
+    for fmt, key in found.keys.items():
+        click.echo(f"  {fmt:<5} s3://{found.bucket}/{key}")
+    if "html" in found.keys:
+        click.echo(f"  view  {base}/{found.keys['html']}  (if the bucket is public)")
+    if found.summary is not None:
+        s = found.summary
+        click.echo(
+            f"  {s.files} files: {s.stored} stored ({s.new} new), {s.quarantined} quarantined, "
+            f"{s.failed} failed; QC {s.qc['pass']} pass, {s.qc['warn']} warn, {s.qc['fail']} fail"
+        )
+    if output is not None:
+        try:
+            paths = download_report(store, found, output)
+        except SohoaError as exc:
+            fail(exc.message)
+        for path in paths:
+            click.echo(f"  saved {path}")

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli_common import settings_of
+from pipeline.cli.common import settings_of
 from pipeline.errors import SohoaError
+from pipeline.services.context import Context
+from pipeline.services.export import ExportError, export_bag, read_record_bytes, to_lido_xml
 
 
 @click.command("export")
@@ -47,9 +49,6 @@ def export(
     Exits 1 when the object is unknown, the directory is not empty or a master is
     missing or damaged; 2 when the storage cannot be reached.
     """
-    from pipeline.services.context import Context
-    from pipeline.services.export import ExportError, export_bag, read_record_bytes, to_lido_xml
-
     if lido_path is None and bag_path is None:
         raise click.UsageError("say what to export: --lido FILE, --bagit DIR, or both.")
     settings = settings_of(ctx)
@@ -83,7 +82,3 @@ def export(
     except OSError as exc:
         click.secho(f"error: cannot write {exc.filename or ''}: {exc.strerror}", fg="red", err=True)
         sys.exit(2)
-
-
-if __name__ == "__main__":
-    export()

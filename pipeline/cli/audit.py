@@ -8,8 +8,10 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli_common import fail, settings_of
+from pipeline.cli.common import fail, settings_of
 from pipeline.errors import SohoaError
+from pipeline.services.audit import run_audit
+from pipeline.services.context import Context
 
 
 @click.command()
@@ -49,9 +51,6 @@ def audit(
       sohoa audit --sample 200         # a nightly spot check
       sohoa audit --report var/audit --json
     """
-    from pipeline.services.audit import run_audit
-    from pipeline.services.context import Context
-
     if sample is not None and everything:
         fail("use either --sample N or --all, not both.")
     settings = settings_of(ctx)

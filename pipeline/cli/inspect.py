@@ -1,4 +1,5 @@
-"""`sohoa inspect` and `sohoa duplicates`: parse arguments, call the inspect services, render."""
+"""`sohoa inspect`, `sohoa process` and `sohoa duplicates`: parse arguments, call the inspect
+and preview services, render; nothing is queued or stored."""
 
 from __future__ import annotations
 
@@ -6,17 +7,24 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
-from pipeline.cli_common import fail, settings_of
-from pipeline.errors import SohoaError
-
-if TYPE_CHECKING:
-    from pipeline.core.inventory import InventoryRow
-    from pipeline.core.metadata import ScanMetadata
-    from pipeline.services.inspect import DuplicatesResult, InspectResult
+from config.profile import load_profile
+from pipeline.cli.common import fail, settings_of
+from pipeline.core.inventory import InventoryRow, parse_inventory_csv
+from pipeline.core.metadata import ScanMetadata
+from pipeline.errors import PermanentError, SohoaError
+from pipeline.services.context import Context
+from pipeline.services.inspect import (
+    DuplicatesResult,
+    InspectResult,
+    find_duplicate_scans,
+    inspect_scan,
+)
+from pipeline.services.preview import preview_scan
+from schemas import inventory_columns
 
 # Terminal control sequences have no place in a report: a file name or an embedded field could
 # otherwise move the cursor or recolour the screen.
@@ -64,9 +72,6 @@ def inspect_command(
       sohoa inspect BTCVH.GS.0012_front_1.tif
       sohoa inspect scan.jpg --json | jq .quality.verdict
     """
-    from config.profile import load_profile
-    from pipeline.services.inspect import inspect_scan
-
     settings = settings_of(ctx)
     try:
         profile = load_profile(settings.profile_path)
@@ -85,9 +90,6 @@ def inspect_command(
 
 
 def _read_inventory(path: Path) -> dict[str, InventoryRow]:
-    from pipeline.core.inventory import parse_inventory_csv
-    from schemas import inventory_columns
-
     try:
         parsed = parse_inventory_csv(path.read_bytes(), columns=inventory_columns())
     except OSError as exc:
@@ -232,6 +234,52 @@ def _section(title: str, rows: list[tuple[str, Any]]) -> None:
         _line(label, value, indent=4)
 
 
+# --- process ------------------------------------------------------------------------------------
+
+
+@click.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
+    help="Folder for the derivatives, IIIF tiles and scan.json.",
+)  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_context
+def process(ctx: click.Context, file: Path, out: Path, as_json: bool) -> None:
+    """Preview what the pipeline makes of one file, locally: no queue, no storage.
+
+    Writes derivatives/{access,preview,thumb}.jpg, iiif/{scan}/… and scan.json (metadata,
+    quality) under --out. A file ingest would quarantine prints its code and exits 1.
+    """
+    settings = settings_of(ctx)
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        summary = preview_scan(
+            file,
+            out,
+            profile=load_profile(settings.profile_path),
+            public_base_url=settings.public_base_url,
+        )
+    except PermanentError as exc:
+        fail(f"{exc.code}: {exc.message}", code=1)
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+        return
+    click.echo(
+        f"{file.name}: {summary['format']} {summary['width']}×{summary['height']} "
+        f"{summary['bit_depth']}-bit, {summary['pages']} page(s), "
+        f"profile {summary['icc_profile'] or 'none (treated as sRGB)'}"
+    )
+    quality = summary["quality"]
+    click.echo(f"  quality {quality['verdict']}")
+    for finding in quality["findings"]:
+        if finding["status"] != "pass":
+            click.echo(f"    - {finding['message']}")
+    for warning in summary["warnings"]:
+        click.secho(f"  ! {warning}", fg="yellow")
+    click.echo(f"  wrote {summary['written']} files under {out}/ (and scan.json)")
+
+
 # --- duplicates ----------------------------------------------------------------------------------
 
 
@@ -263,9 +311,6 @@ def duplicates_command(
       sohoa duplicates
       sohoa duplicates --max-distance 2 --across-objects --json
     """
-    from pipeline.services.context import Context
-    from pipeline.services.inspect import find_duplicate_scans
-
     settings = settings_of(ctx)
     try:
         result = find_duplicate_scans(
