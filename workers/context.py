@@ -13,6 +13,7 @@ from pipeline.adapters.redis_notify import RecordStream
 from pipeline.adapters.sqlite_index import SqliteIndex
 from pipeline.services.context import Context
 from workers.app import app, bulk_queue, interactive_queue, settings_of
+from workers.client import ScanProducer
 
 
 @dataclass
@@ -45,6 +46,11 @@ class WorkerContext:
     def batch_state(self) -> BatchState:
         """Batch progress and today's figures in Redis."""
         return BatchState(self.settings.redis_url, prefix=self.settings.queue_prefix)
+
+    @cached_property
+    def producer(self) -> ScanProducer:
+        """How the schedule's tasks send scans: on the bulk queue, as a batch does."""
+        return ScanProducer(app)
 
     @property
     def interactive_queue(self) -> str:

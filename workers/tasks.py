@@ -6,13 +6,12 @@ import logging
 from typing import Any
 
 from celery import Task
-from celery.result import AsyncResult
 
 from pipeline.errors import RetryableError
 from pipeline.services import catalogue, delivery, publish, schedule
 from pipeline.services.models import ProcessScanTask, PublishRecordTask
 from pipeline.services.notify import notify_record_changed
-from workers.app import app, bulk_queue
+from workers.app import app
 from workers.containment import ContainedTask
 from workers.context import worker_context
 from workers.retry import retry_or_give_up
@@ -77,7 +76,9 @@ def nightly_backlog() -> dict[str, Any]:
     if folder is None:
         return {"status": "no_hot_folder"}
     state = worker.batch_state
-    return schedule.run_backlog(worker.context, state, _send_bulk, worker.queues, folder=folder)
+    return schedule.run_backlog(
+        worker.context, state, worker.producer.send, worker.queues, folder=folder
+    )
 
 
 @app.task(name="sohoa.finish_batches", bind=True, base=ContainedTask)
@@ -87,10 +88,10 @@ def finish_batches(self: Task) -> dict[str, Any]:
     return schedule.finish_batches(
         worker.context,
         worker.batch_state,
-        _send_bulk,
+        worker.producer.send,
         worker.queues,
         stall_seconds=worker.settings.batch_stall_seconds,
-        lookup=_finished_result,
+        lookup=worker.producer.lookup,
         owner=schedule.lock_owner(f"finish_batches[{self.request.id}]"),
     )
 
@@ -109,17 +110,3 @@ def fixity_sample(sample: int | None = None, seed: int | None = None) -> dict[st
             summary["report"]["keys"][0],
         )
     return summary
-
-
-def _send_bulk(task: ProcessScanTask) -> str:
-    """The schedule's way to send a scan: on the bulk queue, as a batch does."""
-    queue = bulk_queue(worker_context().settings)
-    return str(process_scan.apply_async(kwargs={"payload": task.model_dump()}, queue=queue).id)
-
-
-def _finished_result(task_id: str) -> dict[str, Any] | None:
-    """A task's result once it finished well (a batch's reconciliation reads it)."""
-    result = AsyncResult(task_id, app=app)
-    if result.ready() and result.successful() and isinstance(result.result, dict):
-        return dict(result.result)
-    return None
