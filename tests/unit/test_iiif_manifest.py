@@ -7,19 +7,9 @@ from typing import Any
 
 import pytest
 
-from pipeline.core.iiif import (
-    build_manifest,
-    make_iiif_tiles,
-    to_rights_uri,
-    to_upright_size,
-)
+from pipeline.core.iiif import build_manifest, make_iiif_tiles, to_rights_uri, to_upright_size
 from pipeline.core.inventory import InventoryRow
-from pipeline.core.records import (
-    ArtefactRecord,
-    DerivativeRef,
-    StoredObject,
-    ViewEntry,
-)
+from pipeline.core.records import ArtefactRecord, DerivativeRef, StoredObject, ViewEntry
 from tests.unit.iiif_client import decoded, pattern_image
 
 BASE = "http://127.0.0.1:8333/sohoa"

@@ -9,12 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline.core.iiif import (
-    IiifTileSet,
-    fit_max_size,
-    make_iiif_tiles,
-    to_media_type,
-)
+from pipeline.core.iiif import IiifTileSet, fit_max_size, make_iiif_tiles, to_media_type
 from pipeline.core.imaging import SRGB_ICC
 from tests.unit.iiif_client import client_paths, decoded, pattern_image, pattern_rgb, spec_max_size
 

@@ -12,11 +12,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.core.metadata import ScanMetadata
-from tests.unit.metadata_writer import (
-    extract,
-    full_file,
-    jpeg_file,
-)
+from tests.unit.metadata_writer import extract, full_file, jpeg_file
 
 # Pillow itself warns about the damage when the test opens the file; that is not under test.
 pytestmark = pytest.mark.filterwarnings("ignore:.*(EXIF|Truncated|Tag data).*:UserWarning")

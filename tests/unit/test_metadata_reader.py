@@ -12,13 +12,7 @@ from PIL import Image
 
 from pipeline.core.metadata import ScanMetadata, extract_metadata
 from tests.unit.images import gradient_rgb
-from tests.unit.metadata_writer import (
-    extract,
-    full_file,
-    jpeg_file,
-    make_exif,
-    tiff_file,
-)
+from tests.unit.metadata_writer import extract, full_file, jpeg_file, make_exif, tiff_file
 
 # Pillow itself warns about the damage when the test opens the file; that is not under test.
 pytestmark = pytest.mark.filterwarnings("ignore:.*(EXIF|Truncated|Tag data).*:UserWarning")

@@ -13,14 +13,7 @@ from PIL import Image
 
 from pipeline.core.metadata import MAX_ITEMS, MAX_TEXT
 from tests.unit.images import gradient_rgb
-from tests.unit.metadata_writer import (
-    extract,
-    full_file,
-    iim,
-    jpeg_file,
-    tiff_file,
-    xmp_packet,
-)
+from tests.unit.metadata_writer import extract, full_file, iim, jpeg_file, tiff_file, xmp_packet
 
 # Pillow itself warns about the damage when the test opens the file; that is not under test.
 pytestmark = pytest.mark.filterwarnings("ignore:.*(EXIF|Truncated|Tag data).*:UserWarning")

@@ -15,12 +15,7 @@ from pipeline.core.derivatives import make_derivatives
 from pipeline.core.imaging import SRGB_ICC, to_display_array
 from pipeline.core.profile import ProcessingProfile
 from pipeline.core.scan import prepare_scan
-from tests.unit.icc_builder import (
-    SPACES,
-    delta_e,
-    encode_in,
-    rgb_profile,
-)
+from tests.unit.icc_builder import SPACES, delta_e, encode_in, rgb_profile
 from tests.unit.images import encode, gradient_rgb
 from tests.unit.normalisation_input import banded, decode, tiff
 

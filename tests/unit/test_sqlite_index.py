@@ -12,12 +12,7 @@ from datetime import timedelta
 import pytest
 
 from pipeline.adapters.sqlite_index import SqliteIndex, check_fts5
-from pipeline.core.catalogue import (
-    TEXT_FIELDS,
-    IndexDocument,
-    SearchQuery,
-    to_index_document,
-)
+from pipeline.core.catalogue import TEXT_FIELDS, IndexDocument, SearchQuery, to_index_document
 from pipeline.core.records import DerivativeRef, StoredObject, ViewEntry
 from pipeline.errors import ConfigurationError, IndexUnavailableError
 from tests.unit.catalogue_sample import (

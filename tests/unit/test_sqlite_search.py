@@ -9,12 +9,7 @@ from pydantic import ValidationError
 
 from pipeline.adapters.sqlite_index import SqliteIndex
 from pipeline.adapters.sqlite_search import to_match_expression
-from pipeline.core.catalogue import (
-    FACET_NAMES,
-    MAX_PAGE_SIZE,
-    SearchQuery,
-    SearchResult,
-)
+from pipeline.core.catalogue import FACET_NAMES, MAX_PAGE_SIZE, SearchQuery, SearchResult
 from pipeline.core.search_text import QueryWord
 from tests.unit.catalogue_sample import (
     FILLER,
