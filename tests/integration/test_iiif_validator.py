@@ -21,7 +21,7 @@ from iiif_validator import validator
 from PIL import Image
 
 from pipeline.core.iiif import IiifTileSet, make_iiif_tiles, to_media_type
-from tests.unit.test_iiif import client_paths, pattern_image
+from tests.unit.iiif_client import client_paths, pattern_image
 
 pytestmark = pytest.mark.integration
 

@@ -24,7 +24,7 @@ from pipeline.core.metadata import MAX_TEXT
 from pipeline.services.models import ProcessScanTask
 from tests.conftest import S3Server, Stack, make_settings, settings_env
 from tests.unit.images import gradient_rgb
-from tests.unit.test_metadata import iim, make_exif, tiff_file, xmp_packet
+from tests.unit.metadata_writer import iim, make_exif, tiff_file, xmp_packet
 from tests.unit.test_naming_keys import HOSTILE, SAFE_KEY, vietnamese_name
 from workers import client
 

@@ -25,7 +25,7 @@ from pipeline.core.imaging import decode_scan, to_display_image
 from pipeline.core.scan import prepare_scan
 from pipeline.errors import PermanentError
 from tests.unit.images import gradient_rgb
-from tests.unit.test_metadata import exif_block, iptc_segment, with_segments, xmp_segment
+from tests.unit.metadata_writer import exif_block, iptc_segment, with_segments, xmp_segment
 
 LIMIT = 300_000_000
 

@@ -23,7 +23,7 @@ from pipeline.services.inspect import (
     SkippedScan,
     inspect_scan,
 )
-from tests.unit.test_metadata import (
+from tests.unit.metadata_writer import (
     IIM_UTF8,
     iptc_segment,
     make_exif,

@@ -14,7 +14,7 @@ from pipeline.core.catalogue import FACET_NAMES, SearchQuery, to_index_document
 from pipeline.core.quality import QualityReport
 from pipeline.core.records import ViewEntry
 from pipeline.core.tagging import Tag, tags_from_inventory
-from tests.unit.test_sqlite_index import (
+from tests.unit.catalogue_sample import (
     SHA,
     add,
     add_duong_pair,

@@ -42,7 +42,7 @@ from pipeline.core.tagging import (
     view_tag,
 )
 from pipeline.samples.render import frame_size, render_artefact
-from tests.unit.test_metadata import IIM_UTF8, extract, jpeg_file, xmp_packet
+from tests.unit.metadata_writer import IIM_UTF8, extract, jpeg_file, xmp_packet
 
 
 def row(**fields: str) -> InventoryRow:
