@@ -192,3 +192,26 @@ def stack(s3_server: S3Server, clean_redis: str, tmp_path: Path) -> Iterator[Sta
     derivatives/ and manifests/ publicly readable, as `sohoa services up` leaves the bucket."""
     with running_stack(s3_server, clean_redis, tmp_path, public_read=True) as built:
         yield built
+
+
+@pytest.fixture(scope="module")
+def module_stack(
+    s3_server: S3Server, redis_base: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """One bucket and one worker process for a whole module, whose tests read what a module
+    fixture stored once and touch only objects of their own (or put back what they change).
+    This run's queues are emptied before it starts and after it stops, never while it runs."""
+    client = redis.Redis.from_url(redis_base)
+
+    def empty_our_queues() -> None:
+        for key in client.scan_iter(match=f"*{QUEUE_PREFIX}*"):
+            client.delete(key)
+
+    empty_our_queues()
+    home = tmp_path_factory.mktemp("stack")
+    try:
+        with running_stack(s3_server, redis_base, home, public_read=True) as built:
+            yield built
+    finally:
+        empty_our_queues()
+        client.close()

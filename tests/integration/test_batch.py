@@ -70,7 +70,9 @@ def received_task_ids(stack: Stack) -> list[str]:
 def test_an_interrupted_batch_resumes_and_stores_every_scan_once(
     s3_server: S3Server, tmp_path: Path
 ) -> None:
-    count = 200
+    # Enough scans that the cut lands mid-batch with work queued, held and done (80: the same
+    # three states as 200 had, at two fifths of the time).
+    count = 80
     folder = tmp_path / "scans"
     make_scans(folder, count)
     (folder / "BATCH.BAD_front_1.jpg").write_text("Đây không phải là ảnh.\n")
@@ -85,8 +87,8 @@ def test_an_interrupted_batch_resumes_and_stores_every_scan_once(
 
         first = start_batch(stack, str(folder), "--batch-id", "night-1")
         wait_until(
-            lambda: broker.hlen(results) >= 60 or first.poll() is not None,
-            "60 results",
+            lambda: broker.hlen(results) >= 24 or first.poll() is not None,
+            "24 results",
             timeout=120,
         )
         assert first.poll() is None, first.communicate()[0]
@@ -149,7 +151,7 @@ def test_an_interrupted_batch_resumes_and_stores_every_scan_once(
         before = len(proxy.seen)
         third = stack.sohoa("batch", str(folder), "--batch-id", "night-1", timeout=120)
         assert third.returncode == 1
-        assert "queued 0, already stored 200" in third.stdout
+        assert f"queued 0, already stored {count}" in third.stdout
         assert not [s for s in proxy.seen[before:] if s.method == "PUT" and "masters/" in s.key]
         assert len(set(received_task_ids(stack))) == files
 
