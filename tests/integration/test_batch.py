@@ -67,6 +67,7 @@ def received_task_ids(stack: Stack) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 def test_an_interrupted_batch_resumes_and_stores_every_scan_once(
     s3_server: S3Server, tmp_path: Path
 ) -> None:
@@ -156,6 +157,7 @@ def test_an_interrupted_batch_resumes_and_stores_every_scan_once(
         assert len(set(received_task_ids(stack))) == files
 
 
+@pytest.mark.slow
 def test_messages_lost_by_the_broker_are_found_and_sent_again(
     s3_server: S3Server, tmp_path: Path
 ) -> None:
@@ -195,6 +197,7 @@ def test_messages_lost_by_the_broker_are_found_and_sent_again(
         assert (summary["files"], summary["stored"], summary["new"]) == (count, count, count)
 
 
+@pytest.mark.slow
 def test_redis_restarted_empty_mid_batch_loses_no_scan(s3_server: S3Server, tmp_path: Path) -> None:
     """Fault: Redis is killed mid-batch and comes back empty on the same port (no AOF): the
     queue, the unacknowledged messages, the results and the batch's progress are all gone.

@@ -101,6 +101,7 @@ def assert_alive_and_working(stack: Stack, tmp_path: Path, pids_before: list[int
     assert stack.store.head(f"masters/good.1/{good['scan_id']}.jpg") is not None
 
 
+@pytest.mark.slow
 def test_a_decode_beyond_the_memory_ceiling_is_quarantined_and_the_pool_lives(
     tight_memory: Stack, tmp_path: Path
 ) -> None:

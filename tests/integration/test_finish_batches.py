@@ -87,6 +87,7 @@ def report_of(stack: Stack, batch_id: str) -> dict[str, Any]:
     return report
 
 
+@pytest.mark.slow
 def test_a_detached_batch_is_reported_and_finished_once_by_the_task(
     unattended: Stack, tmp_path: Path
 ) -> None:
@@ -146,6 +147,7 @@ def test_a_detached_batch_is_reported_and_finished_once_by_the_task(
         assert after[fmt]["LastModified"] == before[fmt]["LastModified"]  # type: ignore[index]
 
 
+@pytest.mark.slow
 def test_a_batch_whose_queue_was_emptied_is_completed_by_the_task(
     unattended: Stack, tmp_path: Path
 ) -> None:

@@ -217,6 +217,7 @@ def test_a_restart_finishes_what_was_pending(stack: Stack, tmp_path: Path, poll:
     assert sorted(p.name for p in drop.iterdir()) == ["done"]
 
 
+@pytest.mark.slow
 def test_a_file_that_failed_stays_and_is_retried(clean_redis: str, tmp_path: Path) -> None:
     """Storage goes away: the file stays in the drop folder, and is stored once it is back."""
     home = tmp_path / "seaweedfs"
