@@ -12,6 +12,7 @@ import pytest
 import redis
 
 from pipeline.adapters import embedded
+from pipeline.errors import ConfigurationError
 from tests.support.stacks import (
     QUEUE_PREFIX,
     S3Server,
@@ -132,17 +133,28 @@ TEST_VOLUME_MB = 64
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     """A private SeaweedFS on free ports, with credentials enforced."""
-    home = tmp_path_factory.mktemp("seaweedfs")
     access_key, secret_key = "test-" + secrets.token_hex(6), secrets.token_urlsafe(24)
-    ports = embedded.find_free_seaweed_ports()
-    server = embedded.start_seaweedfs(
-        home / "data",
-        access_key=access_key,
-        secret_key=secret_key,
-        ports=ports,
-        log_path=home / "weed.log",
-        volume_size_mb=TEST_VOLUME_MB,
-    )
+    for attempt in range(1, 4):
+        # Free when chosen is not free when bound: xdist's workers start theirs at the same
+        # moment, beside other runs on the machine. A port taken in between ends that start
+        # (`bind: address already in use`); another set of ports, in a fresh folder, then.
+        home = tmp_path_factory.mktemp("seaweedfs")
+        ports = embedded.find_free_seaweed_ports()
+        try:
+            server = embedded.start_seaweedfs(
+                home / "data",
+                access_key=access_key,
+                secret_key=secret_key,
+                ports=ports,
+                log_path=home / "weed.log",
+                volume_size_mb=TEST_VOLUME_MB,
+            )
+            break
+        except ConfigurationError:
+            if attempt == 3 or "address already in use" not in (home / "weed.log").read_text(
+                errors="replace"
+            ):
+                raise
     master_url = f"http://127.0.0.1:{ports.master}"
     try:
         yield S3Server(server.url, access_key, secret_key, master_url)
