@@ -24,6 +24,7 @@ from pipeline.core.metadata import MAX_TEXT
 from pipeline.services.models import ProcessScanTask
 from tests.conftest import S3Server, Stack, make_settings, settings_env
 from tests.support.stacks import published_record
+from tests.support.wait import wait_until
 from tests.unit.images import gradient_rgb
 from tests.unit.test_metadata import iim, make_exif, tiff_file, xmp_packet
 from tests.unit.test_naming_keys import HOSTILE, SAFE_KEY, vietnamese_name
@@ -163,9 +164,13 @@ def test_hostile_metadata_is_capped_cleaned_and_gps_stays_private(
     assert LATITUDE not in outside and SERIAL not in outside
 
     record = published_record(stack, "hm.77", timeout=60)
+    # The publish task writes the manifest just after the record.
+    manifest = wait_until(
+        lambda: stack.store.read_json("manifests/hm.77.json"), "the manifest", timeout=30
+    )
     published = {
         "record": json.dumps(record),
-        "manifest": json.dumps(stack.store.read_json("manifests/hm.77.json")[0]),
+        "manifest": json.dumps(manifest[0]),
     }
     # The catalogue index the worker keeps, and every public door of the API over it.
     index_path = stack.settings.catalogue_index_path
@@ -272,7 +277,10 @@ def test_secrets_appear_in_no_log_record_report_reason_or_message(
     (drop / "notes_front_1.tif").write_text("not an image")
     try:
         start_worker_without_ping(stack)
-        done = stack.sohoa("ingest", str(drop), "--wait", "--report", str(tmp_path / "reports"))
+        # Processes of their own: everything they print, their log lines too, is searched.
+        done = stack.sohoa_process(
+            "ingest", str(drop), "--wait", "--report", str(tmp_path / "reports")
+        )
         outputs["ingest"] = done.stdout + done.stderr
         assert done.returncode == 1, outputs["ingest"]  # two files were quarantined
         assert "quarantined: 2" in done.stdout
@@ -304,7 +312,7 @@ def test_secrets_appear_in_no_log_record_report_reason_or_message(
         )
         outputs["worker with a wrong bucket"] = refused.stdout + refused.stderr
         assert refused.returncode != 0
-        shown = stack.sohoa("show", "SEC.1", "--json")
+        shown = stack.sohoa_process("show", "SEC.1", "--json")
         outputs["show"] = shown.stdout + shown.stderr
     finally:
         stack.stop_workers()

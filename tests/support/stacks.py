@@ -101,8 +101,14 @@ def run_cli_in_process(
     from pipeline.cli import main
 
     runner = CliRunner(env=env)
-    with contextlib.chdir(cwd):
-        result = runner.invoke(main, args, catch_exceptions=True)
+    # As a new process would: no broker pool or result backend kept from another Redis URL
+    # (a test's private Redis, say), before the command or after it.
+    forget_broker_connections()
+    try:
+        with contextlib.chdir(cwd):
+            result = runner.invoke(main, args, catch_exceptions=True)
+    finally:
+        forget_broker_connections()
     stderr = result.stderr
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         stderr += "".join(traceback.format_exception(result.exception))
