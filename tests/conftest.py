@@ -76,12 +76,30 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
         if item.path.stem in PROCESS_MODULES:
             item.add_marker(pytest.mark.process)
-        # A module whose fixtures are built once for the module (a catalogue, a server) runs
-        # whole on one xdist worker (`--dist loadgroup`), so they are still built only once.
-        fixture_info = getattr(item, "_fixtureinfo", None)
-        defs = fixture_info.name2fixturedefs.values() if fixture_info else []
-        if any(d.scope == "module" for group in defs for d in group):
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadgroup`: each test goes to whichever xdist worker is free, except that a
+    module with a module-scoped fixture (a catalogue, a stack, a browser) goes whole to one,
+    so that fixture is still built once. (xdist's own loadgroup renames the items, which
+    pytest 9 no longer lets it do: its xdist_group marks have no effect here.)"""
+    if config.getoption("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    rootpath = config.rootpath
+    shared: dict[str, bool] = {}
+
+    class ModuleFixtureScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            if module not in shared:
+                path = rootpath / module
+                text = path.read_text("utf-8") if path.is_file() else ""
+                shared[module] = 'scope="module"' in text
+            return module if shared[module] else nodeid
+
+    return ModuleFixtureScheduling(config, log)
 
 
 # (free, max) volume slots of the session's SeaweedFS as it stopped, for the run's summary;
