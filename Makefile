@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install npm run demo stop services-up services-down status worker serve test test-unit system-deps \
+.PHONY: help install npm run demo stop services-up services-down status worker serve test test-fast test-unit system-deps \
 	test-integration check lint format typecheck schemas bench clean
 
 help: ## List the targets
@@ -71,8 +71,16 @@ system-deps: ## Install the Debian tools some tests need, when missing (needs ro
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	else echo "missing:$$missing -- run: sudo apt-get install$$missing (tests needing them skip)"; fi
 
+# The suite runs on 3 pytest-xdist processes: on 2 cores a third overlaps the tests' waits for
+# workers, S3 and Redis. Each has its own SeaweedFS and queue prefix; a module whose fixture is
+# built once for the module runs whole on one of them (tests/conftest.py). XDIST= runs serially.
+XDIST ?= -n 3 --dist loadgroup
+
 test: $(STAMP) system-deps $(NODE_STAMP) ## Run the whole suite (unit + integration; starts its own SeaweedFS)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
+
+test-fast: $(STAMP) ## Unit + in-process integration tests, no worker processes (the edit loop)
+	$(BIN)/python -m pytest $(XDIST) -m "not process and not slow" $(PYTEST_ARGS)
 
 test-unit: $(STAMP) ## Run the unit tests only (pure core, no services)
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)

@@ -84,6 +84,7 @@ def fetch(url: str, deadline: float) -> str:
             time.sleep(0.5)
 
 
+@pytest.mark.slow
 def test_demo_runs_twice_without_duplicates_and_stops_cleanly(
     clean_redis: str, tmp_path: Path
 ) -> None:

@@ -546,6 +546,7 @@ def test_the_app_under_uvicorn_answers_over_http(built):
         assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/jpeg"
 
 
+@pytest.mark.process
 def test_sohoa_serve_runs_the_api_in_its_own_process(built):
     port = free_port()
     env = {**settings_env(built.settings), "PYTHONPATH": str(Path(__file__).parents[2])}

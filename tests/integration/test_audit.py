@@ -7,7 +7,6 @@ import hashlib
 import io
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from pipeline.services.context import Context
 from pipeline.services.models import ProcessScanTask
 from tests.conftest import S3Server, make_settings, settings_env
 from tests.integration.test_backbone import write_jpeg
+from tests.support.stacks import run_cli_in_process
 
 pytestmark = pytest.mark.integration
 
@@ -47,14 +47,7 @@ def stored(s3_server: S3Server, tmp_path: Path) -> Iterator[tuple[Context, dict[
 
 
 def audit_cli(settings: SohoaSettings, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "audit", *args],
-        env=settings_env(settings),
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_cli_in_process(["audit", *args], settings_env(settings), cwd)
 
 
 def test_a_changed_a_missing_and_a_stray_master_are_exactly_what_is_reported(

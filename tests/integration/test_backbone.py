@@ -12,6 +12,7 @@ from pathlib import Path
 
 import jsonschema
 import numpy as np
+import pytest
 from PIL import Image
 
 from pipeline.core.naming import to_object_slug
@@ -180,6 +181,7 @@ def test_bad_files_are_quarantined_with_code_and_remedy(stack: Stack, tmp_path: 
     assert stack.sohoa("ingest", str(drop / "GOOD.1_front_1.jpg"), "--wait").returncode == 0
 
 
+@pytest.mark.slow
 def test_many_views_of_one_artefact_at_once_are_all_listed(stack: Stack, tmp_path: Path) -> None:
     drop = tmp_path / "drop"
     drop.mkdir()
@@ -208,6 +210,7 @@ def test_a_16_bit_tiff_master_keeps_its_bits(stack: Stack, tmp_path: Path) -> No
     assert np.array_equal(tifffile.imread(io.BytesIO(data)), samples)
 
 
+@pytest.mark.slow
 def test_the_sample_collection_is_stored_and_verified_per_object(
     stack: Stack, tmp_path: Path
 ) -> None:

@@ -16,10 +16,10 @@ import pytest
 from celery.result import AsyncResult
 from PIL import Image
 
-from pipeline.adapters.s3_store import S3Store
 from pipeline.services.models import ProcessScanTask
-from tests.conftest import S3Server, Stack, make_settings, settings_env
+from tests.conftest import S3Server, Stack
 from tests.integration.test_worker_lost import active_child
+from tests.support.stacks import running_stack
 from tests.unit.images import gradient_rgb
 from workers import client
 from workers.app import app
@@ -27,44 +27,28 @@ from workers.app import app
 pytestmark = pytest.mark.integration
 
 
-def start_stack(s3: S3Server, redis_url: str, home: Path, **overrides: object) -> Stack:
-    settings = make_settings(s3, redis_url, home / "var", **overrides)
-    store = S3Store.from_settings(settings)
-    store.ensure_bucket(settings.bucket)
-    built = Stack(settings=settings, env=settings_env(settings), store=store, home=home)
-    built.start_worker()
-    return built
-
-
 @pytest.fixture()
 def tight_memory(s3_server: S3Server, clean_redis: str, tmp_path: Path) -> Iterator[Stack]:
     """A worker whose children may hold 1 GiB of data (a 24 MP scan needs ~0.6 GiB)."""
-    built = start_stack(s3_server, clean_redis, tmp_path, worker_memory_mb=1024)
-    try:
+    with running_stack(s3_server, clean_redis, tmp_path, worker_memory_mb=1024) as built:
         yield built
-    finally:
-        built.stop_workers()
 
 
 @pytest.fixture()
 def tight_deadline(s3_server: S3Server, clean_redis: str, tmp_path: Path) -> Iterator[Stack]:
     """A worker that gives each scan 0.6 s to decode: a 48 MP scan takes 1.4 s on an idle core,
     a small one 0.15 s the first time (lazy initialisation) and 0.01 s after."""
-    built = start_stack(s3_server, clean_redis, tmp_path, decode_timeout=0.6)
-    try:
+    with running_stack(s3_server, clean_redis, tmp_path, decode_timeout=0.6) as built:
         yield built
-    finally:
-        built.stop_workers()
 
 
 @pytest.fixture()
 def tight_time_limit(s3_server: S3Server, clean_redis: str, tmp_path: Path) -> Iterator[Stack]:
     """A worker whose tasks are killed after 3 s (soft limit 2 s, decode deadline 1.8 s)."""
-    built = start_stack(s3_server, clean_redis, tmp_path, task_time_limit=3, task_soft_time_limit=2)
-    try:
+    with running_stack(
+        s3_server, clean_redis, tmp_path, task_time_limit=3, task_soft_time_limit=2
+    ) as built:
         yield built
-    finally:
-        built.stop_workers()
 
 
 def zero_png(width: int, height: int) -> bytes:
@@ -117,6 +101,7 @@ def assert_alive_and_working(stack: Stack, tmp_path: Path, pids_before: list[int
     assert stack.store.head(f"masters/good.1/{good['scan_id']}.jpg") is not None
 
 
+@pytest.mark.slow
 def test_a_decode_beyond_the_memory_ceiling_is_quarantined_and_the_pool_lives(
     tight_memory: Stack, tmp_path: Path
 ) -> None:

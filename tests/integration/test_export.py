@@ -23,6 +23,19 @@ L = f"{{{LIDO_NS}}}"
 DC = "{http://purl.org/dc/elements/1.1/}"
 
 
+@pytest.fixture(scope="module")
+def stack(module_stack: Stack) -> Stack:
+    """The module's stack, with what `ingested` stored: every test here exports from it."""
+    return module_stack
+
+
+@pytest.fixture(scope="module")
+def ingested(module_stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """Two views of HM.12/A and one of BT.3 through a real worker, once for the module (the
+    tests only export them; the one that damages a master puts it back); bytes by name."""
+    return ingest(module_stack, tmp_path_factory.mktemp("ingest"))
+
+
 def ingest(stack: Stack, tmp_path: Path) -> dict[str, bytes]:
     """Two views of HM.12/A and one of BT.3 through a real worker; the master bytes by name."""
     drop = tmp_path / "drop"
@@ -43,9 +56,9 @@ def ingest(stack: Stack, tmp_path: Path) -> dict[str, bytes]:
 
 
 def test_a_bag_of_an_artefact_validates_and_a_tampered_one_does_not(
-    stack: Stack, tmp_path: Path
+    stack: Stack, ingested: dict[str, bytes], tmp_path: Path
 ) -> None:
-    sources = ingest(stack, tmp_path)
+    sources = ingested
     target = tmp_path / "exports" / "hm.12-a"
     done = stack.sohoa("export", "hm.12-a", "--bagit", str(target))  # any spelling of HM.12/A
     assert done.returncode == 0, done.stdout + done.stderr
@@ -90,8 +103,9 @@ def test_a_bag_of_an_artefact_validates_and_a_tampered_one_does_not(
     assert any(masters[0] in str(d) for d in failed.value.details)
 
 
-def test_lido_from_the_command_and_from_the_api(stack: Stack, tmp_path: Path) -> None:
-    ingest(stack, tmp_path)
+def test_lido_from_the_command_and_from_the_api(
+    stack: Stack, ingested: dict[str, bytes], tmp_path: Path
+) -> None:
     path = tmp_path / "bt3.lido.xml"
     done = stack.sohoa("export", "BT.3", "--lido", str(path))
     assert done.returncode == 0, done.stderr
@@ -132,8 +146,9 @@ def has_lido_route(app: FastAPI) -> bool:
     return "/api/objects/{identifier}/lido.xml" in probe["paths"]
 
 
-def test_export_refuses_what_it_cannot_do_well(stack: Stack, tmp_path: Path) -> None:
-    ingest(stack, tmp_path)
+def test_export_refuses_what_it_cannot_do_well(
+    stack: Stack, ingested: dict[str, bytes], tmp_path: Path
+) -> None:
     unknown = stack.sohoa("export", "NO.SUCH/1", "--bagit", str(tmp_path / "x"))
     assert unknown.returncode == 1
     assert "No object has the accession number 'NO.SUCH/1'" in unknown.stderr
@@ -157,8 +172,19 @@ def test_export_refuses_what_it_cannot_do_well(stack: Stack, tmp_path: Path) -> 
     # A master damaged in the bucket: no bag at all, and the message says which file and why.
     record, _ = stack.store.read_json("records/bt.3.json")
     master = record["views"][0]["master"]
+    kept = stack.store.client.head_object(Bucket=stack.settings.bucket, Key=master["key"])
     stack.store.put_bytes(master["key"], b"not the master", content_type="image/jpeg")
-    damaged = stack.sohoa("export", "BT.3", "--bagit", str(tmp_path / "damaged"))
+    try:
+        damaged = stack.sohoa("export", "BT.3", "--bagit", str(tmp_path / "damaged"))
+    finally:  # put back as it was stored: the module's other tests export BT.3 too
+        original = ingested["BT.3_front_1.jpg"]
+        stack.store.put_bytes(
+            master["key"],
+            original,
+            content_type="image/jpeg",
+            metadata=kept["Metadata"],
+            sha256=hashlib.sha256(original).hexdigest(),
+        )
     assert damaged.returncode == 1
     assert "does not have the SHA-256 its record gives" in damaged.stderr
     assert master["key"] in damaged.stderr

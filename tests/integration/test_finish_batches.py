@@ -18,9 +18,9 @@ import redis
 from celery.result import AsyncResult
 
 from pipeline.adapters.redis_batch import BatchState
-from pipeline.adapters.s3_store import S3Store
 from pipeline.services.batch import read_progress
-from tests.conftest import QUEUE_PREFIX, S3Server, Stack, make_settings, settings_env
+from tests.conftest import QUEUE_PREFIX, S3Server, Stack
+from tests.support.stacks import running_stack
 from tests.unit.images import encode, gradient_rgb
 from workers.app import bulk_queue, configure_app, interactive_queue
 
@@ -32,17 +32,10 @@ VIEWS = ("front", "back", "left", "right")
 @pytest.fixture()
 def unattended(s3_server: S3Server, clean_redis: str, tmp_path: Path) -> Iterator[Stack]:
     """A stack whose finishers call a message lost after 2 s of absence (not a minute)."""
-    settings = make_settings(
-        s3_server, clean_redis, tmp_path / "var", batch_stall_seconds=2.0, fixity_sample=5
-    )
-    store = S3Store.from_settings(settings)
-    store.ensure_bucket(settings.bucket)
-    stack = Stack(settings=settings, env=settings_env(settings), store=store, home=tmp_path)
-    try:
-        stack.start_worker(concurrency=2)
+    with running_stack(
+        s3_server, clean_redis, tmp_path, batch_stall_seconds=2.0, fixity_sample=5
+    ) as stack:
         yield stack
-    finally:
-        stack.stop_workers()
 
 
 def write_scans(folder: Path, count: int, prefix: str) -> None:
@@ -94,6 +87,7 @@ def report_of(stack: Stack, batch_id: str) -> dict[str, Any]:
     return report
 
 
+@pytest.mark.slow
 def test_a_detached_batch_is_reported_and_finished_once_by_the_task(
     unattended: Stack, tmp_path: Path
 ) -> None:
@@ -153,6 +147,7 @@ def test_a_detached_batch_is_reported_and_finished_once_by_the_task(
         assert after[fmt]["LastModified"] == before[fmt]["LastModified"]  # type: ignore[index]
 
 
+@pytest.mark.slow
 def test_a_batch_whose_queue_was_emptied_is_completed_by_the_task(
     unattended: Stack, tmp_path: Path
 ) -> None:

@@ -8,8 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from pipeline.services.context import Context
 from pipeline.services.notify import IndexFollower
 from tests.conftest import S3Server, Stack, make_settings
 from tests.integration.test_backbone import write_jpeg
+from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -39,15 +39,6 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def wait_until(check: Callable[[], bool], what: str, log: Path | None = None) -> None:
-    deadline = time.monotonic() + PATIENCE
-    while not check():
-        if time.monotonic() > deadline:
-            detail = log.read_text()[-3000:] if log and log.exists() else ""
-            raise AssertionError(f"{what}: not within {PATIENCE} s\n{detail}")
-        time.sleep(0.2)
 
 
 @contextmanager
@@ -79,7 +70,7 @@ def serving(stack: Stack, index_path: Path, name: str, **env: str) -> Iterator[s
             return False
 
     try:
-        wait_until(is_up, "sohoa serve answering", log_path)
+        wait_until(is_up, "sohoa serve answering", timeout=PATIENCE, interval=0.2, log=log_path)
         yield base
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -128,7 +119,9 @@ def test_a_running_api_finds_new_records_live_and_missed_ones_after_a_catch_up(
         assert search(base, "binh phap lam") == []
         ingest_one(stack, tmp_path)
         wait_until(
-            lambda: search(base, "binh phap lam") == ["HM.77/B"], "the published record found"
+            lambda: search(base, "binh phap lam") == ["HM.77/B"],
+            "the published record found",
+            timeout=PATIENCE,
         )
         # "thua thien" finds "Thừa Thiên"; the replica's index is its own, not the worker's.
         assert search(base, "thua thien") == ["HM.77/B"]
@@ -140,13 +133,23 @@ def test_a_running_api_finds_new_records_live_and_missed_ones_after_a_catch_up(
     # Written while no replica listened, and never announced: the start-up catch-up finds it.
     copy_record(stack, "hm.77-b", "HM.78/C", "Ấn vàng triều Nguyễn")
     with serving(stack, index_path, "serve-catch-up", SOHOA_INDEX_CATCHUP_SECONDS="5") as base:
-        wait_until(lambda: search(base, "an vang") == ["HM.78/C"], "the missed record found")
+        wait_until(
+            lambda: search(base, "an vang") == ["HM.78/C"],
+            "the missed record found",
+            timeout=PATIENCE,
+        )
         # Written while it runs, never announced: the periodic catch-up finds it...
         copy_record(stack, "hm.77-b", "HM.79/D", "Đĩa sứ men lam")
-        wait_until(lambda: search(base, "dia su") == ["HM.79/D"], "the unannounced record")
+        wait_until(
+            lambda: search(base, "dia su") == ["HM.79/D"],
+            "the unannounced record",
+            timeout=PATIENCE,
+        )
         # ...and forgets a record deleted from the bucket.
         stack.store.delete("records/hm.78-c.json")
-        wait_until(lambda: search(base, "an vang") == [], "the deleted record forgotten")
+        wait_until(
+            lambda: search(base, "an vang") == [], "the deleted record forgotten", timeout=PATIENCE
+        )
         assert search(base, "binh phap lam") == ["HM.77/B"]
 
 

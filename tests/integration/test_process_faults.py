@@ -28,6 +28,7 @@ from tests.integration.test_backbone import write_jpeg
 from tests.integration.test_worker_lost import active_child
 from tests.support.s3_proxy import Rule
 from tests.support.stacks import ProxiedStack, own_redis, proxied_stack
+from tests.support.wait import wait_until
 from workers import client
 
 pytestmark = pytest.mark.integration
@@ -49,13 +50,6 @@ def proxied(s3_server: S3Server, tmp_path: Path) -> Iterator[ProxiedStack]:
         proxied_stack(s3_server, url, tmp_path, concurrency=2, **FAST_REDELIVERY) as built,
     ):
         yield built
-
-
-def wait_until(condition: object, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def kill_worker(stack: Stack) -> None:
@@ -80,7 +74,12 @@ def assert_stored_once(stack: Stack, slug: str, data: bytes) -> dict:
     assert stack.store.hash_object(masters[0]) == (sha, len(data))
     assert list(stack.store.list_keys("scans/")) == [f"scans/{slug}/{sha}.json"]
     # The record is published by the task the scan's task queues: give it a moment.
-    wait_until(lambda: stack.store.head(f"records/{slug}.json") is not None, 30, "the record")
+    wait_until(
+        lambda: stack.store.head(f"records/{slug}.json") is not None,
+        "the record",
+        timeout=30,
+        interval=0.05,
+    )
     record = stack.store.read_json(f"records/{slug}.json")
     assert record is not None, "no record"
     views = record[0]["views"]
@@ -130,7 +129,7 @@ def test_the_whole_worker_killed_mid_multipart_upload_finishes_after_a_restart(
     # Part 2 never reaches the server: the worker dies while the proxy holds it.
     held = proxy.add(Rule("PUT", "masters/", "hold", query="partNumber=2", seconds=60))
     task_id = client.send_scan(ProcessScanTask(path=str(source), batch_id="kill"))
-    wait_until(lambda: held.fired == 1, 60, "the upload of part 2")
+    wait_until(lambda: held.fired == 1, "the upload of part 2", timeout=60, interval=0.05)
     kill_worker(stack)
     stale = multipart_uploads(stack)
     assert len(stale) == 1, "the dead worker left an unfinished upload"
@@ -159,7 +158,7 @@ def test_a_worker_child_killed_mid_scan_is_redelivered_and_stored_once(
     data = write_jpeg(source, seed=30)
     slow = proxy.add(Rule("PUT", "masters/", "delay", seconds=5))
     task_id = client.send_scan(ProcessScanTask(path=str(source), batch_id="child"))
-    wait_until(lambda: slow.fired == 1, 60, "the master upload")
+    wait_until(lambda: slow.fired == 1, "the master upload", timeout=60, interval=0.05)
     pid = active_child(stack, task_id)
     assert pid is not None and stack.worker is not None and pid != stack.worker.pid
     os.kill(pid, signal.SIGKILL)
@@ -190,7 +189,7 @@ def test_sigterm_during_a_long_task_then_sigkill_loses_nothing_and_duplicates_no
     data = write_jpeg(source, seed=31)
     slow = proxy.add(Rule("PUT", "masters/", "delay", seconds=upload_seconds))
     task_id = client.send_scan(ProcessScanTask(path=str(source), batch_id="term"))
-    wait_until(lambda: slow.fired == 1, 60, "the master upload")
+    wait_until(lambda: slow.fired == 1, "the master upload", timeout=60, interval=0.05)
 
     assert stack.worker is not None
     stack.worker.send_signal(signal.SIGTERM)  # warm shutdown: finish what is running
@@ -221,7 +220,9 @@ def test_a_task_delivered_twice_at_once_stores_once(proxied: ProxiedStack, tmp_p
     data = write_jpeg(source, seed=32)
     slow = proxy.add(Rule("PUT", "masters/", "delay", seconds=12))
     task_id = client.send_scan(ProcessScanTask(path=str(source), batch_id="twice"))
-    wait_until(lambda: slow.fired == 1, 60, "the first delivery's master upload")
+    wait_until(
+        lambda: slow.fired == 1, "the first delivery's master upload", timeout=60, interval=0.05
+    )
 
     # Time passing beyond the visibility timeout, made instant: the message's entry in the
     # unacked index is aged, and the broker's own restore sweep hands it out again.
@@ -232,8 +233,9 @@ def test_a_task_delivered_twice_at_once_stores_once(proxied: ProxiedStack, tmp_p
     log_path = stack.worker_log or Path()
     wait_until(
         lambda: log_path.read_text().count(f"process_scan[{task_id}] received") == 2,
-        30,
         "the second delivery",
+        timeout=30,
+        interval=0.05,
     )
     assert slow.fired == 1 and proxy.count("PUT", "masters/") == 0, "both run at once"
 
@@ -241,8 +243,9 @@ def test_a_task_delivered_twice_at_once_stores_once(proxied: ProxiedStack, tmp_p
     assert result["status"] == "stored", result
     wait_until(
         lambda: log_path.read_text().count(f"process_scan[{task_id}] succeeded") == 2,
-        30,
         "both deliveries to finish",
+        timeout=30,
+        interval=0.05,
     )
     puts = [s.status for s in proxy.seen if s.method == "PUT" and s.key.startswith("masters/")]
     assert sorted(puts, key=str) == [200, 412], "the slower delivery found the master stored"
@@ -263,7 +266,7 @@ def test_a_crash_between_the_derivatives_and_the_record_leaves_no_record_until_c
     data = write_jpeg(source, seed=33)
     held = proxy.add(Rule("PUT", "scans/", "hold", seconds=60))
     task_id = client.send_scan(ProcessScanTask(path=str(source), batch_id="crash"))
-    wait_until(lambda: held.fired == 1, 60, "the scan record write")
+    wait_until(lambda: held.fired == 1, "the scan record write", timeout=60, interval=0.05)
     kill_worker(stack)
 
     sha = hashlib.sha256(data).hexdigest()
@@ -278,5 +281,10 @@ def test_a_crash_between_the_derivatives_and_the_record_leaves_no_record_until_c
     result = result_of(task_id)
     assert result["status"] == "stored", result
     assert result["master_created"] is False  # stored by the dead worker, verified again
-    wait_until(lambda: stack.store.head("records/crash.1.json") is not None, 30, "the record")
+    wait_until(
+        lambda: stack.store.head("records/crash.1.json") is not None,
+        "the record",
+        timeout=30,
+        interval=0.05,
+    )
     assert_stored_once(stack, "crash.1", data)

@@ -23,6 +23,8 @@ from pipeline.api.app import create_app
 from pipeline.core.metadata import MAX_TEXT
 from pipeline.services.models import ProcessScanTask
 from tests.conftest import S3Server, Stack, make_settings, settings_env
+from tests.support.stacks import published_record
+from tests.support.wait import wait_until
 from tests.unit.images import gradient_rgb
 from tests.unit.metadata_writer import iim, make_exif, tiff_file, xmp_packet
 from tests.unit.test_naming_keys import HOSTILE, SAFE_KEY, vietnamese_name
@@ -43,16 +45,6 @@ def process(paths: list[Path], batch_id: str) -> list[dict]:
     done = client.wait_for(ids, timeout=300, poll=0.2)
     assert set(done) == set(ids)
     return [done[i] for i in ids]
-
-
-def wait_for_record(stack: Stack, slug: str) -> dict:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        found = stack.store.read_json(f"records/{slug}.json")
-        if found is not None:
-            return found[0]
-        time.sleep(0.3)
-    raise AssertionError(f"no record for {slug}")
 
 
 # --- (a) object keys ---------------------------------------------------------------------------
@@ -101,7 +93,7 @@ def test_hostile_file_names_are_stored_under_safe_keys_and_kept_exactly(
         assert (drop / scan["source_names"][0]).read_bytes() == data
     vietnamese = {r["object"] for r in results[-2:]}
     assert len(vietnamese) == 1  # NFC and NFD spellings of one accession are one object
-    record = wait_for_record(stack, vietnamese.pop())
+    record = published_record(stack, vietnamese.pop(), timeout=60)
     assert {v["source_name"] for v in record["views"]} == set(names[-2:])
 
 
@@ -171,10 +163,14 @@ def test_hostile_metadata_is_capped_cleaned_and_gps_stays_private(
     outside = json.dumps({k: v for k, v in meta.items() if k != "restricted"})
     assert LATITUDE not in outside and SERIAL not in outside
 
-    record = wait_for_record(stack, "hm.77")
+    record = published_record(stack, "hm.77", timeout=60)
+    # The publish task writes the manifest just after the record.
+    manifest = wait_until(
+        lambda: stack.store.read_json("manifests/hm.77.json"), "the manifest", timeout=30
+    )
     published = {
         "record": json.dumps(record),
-        "manifest": json.dumps(stack.store.read_json("manifests/hm.77.json")[0]),
+        "manifest": json.dumps(manifest[0]),
     }
     # The catalogue index the worker keeps, and every public door of the API over it.
     index_path = stack.settings.catalogue_index_path
@@ -281,7 +277,10 @@ def test_secrets_appear_in_no_log_record_report_reason_or_message(
     (drop / "notes_front_1.tif").write_text("not an image")
     try:
         start_worker_without_ping(stack)
-        done = stack.sohoa("ingest", str(drop), "--wait", "--report", str(tmp_path / "reports"))
+        # Processes of their own: everything they print, their log lines too, is searched.
+        done = stack.sohoa_process(
+            "ingest", str(drop), "--wait", "--report", str(tmp_path / "reports")
+        )
         outputs["ingest"] = done.stdout + done.stderr
         assert done.returncode == 1, outputs["ingest"]  # two files were quarantined
         assert "quarantined: 2" in done.stdout
@@ -313,7 +312,7 @@ def test_secrets_appear_in_no_log_record_report_reason_or_message(
         )
         outputs["worker with a wrong bucket"] = refused.stdout + refused.stderr
         assert refused.returncode != 0
-        shown = stack.sohoa("show", "SEC.1", "--json")
+        shown = stack.sohoa_process("show", "SEC.1", "--json")
         outputs["show"] = shown.stdout + shown.stderr
     finally:
         stack.stop_workers()

@@ -16,9 +16,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from pipeline.adapters import embedded
 from pipeline.adapters.redis_batch import BatchState
-from pipeline.adapters.s3_store import S3Store
 from pipeline.services.batch import read_progress
-from tests.conftest import S3Server, Stack, make_settings, settings_env
+from tests.conftest import S3Server, Stack
+from tests.support.stacks import running_stack
 from tests.unit.images import encode, gradient_rgb
 from workers.app import bulk_queue, configure_app, interactive_queue
 
@@ -31,24 +31,17 @@ def observed(s3_server: S3Server, clean_redis: str, tmp_path: Path) -> Iterator[
     port = embedded.find_free_ports(1, grpc_twins=False)[0]
     hot = tmp_path / "hot"
     hot.mkdir()
-    settings = make_settings(
+    with running_stack(
         s3_server,
         clean_redis,
-        tmp_path / "var",
+        tmp_path,
         metrics_port=port,
         hot_folder=hot,
         fixity_sample=5,
         nightly_at="01:15",
         fixity_at="04:45",
-    )
-    store = S3Store.from_settings(settings)
-    store.ensure_bucket(settings.bucket)
-    stack = Stack(settings=settings, env=settings_env(settings), store=store, home=tmp_path)
-    try:
-        stack.start_worker(concurrency=2)
+    ) as stack:
         yield stack
-    finally:
-        stack.stop_workers()
 
 
 def write_scans(folder: Path, count: int, *, prefix: str = "MET") -> None:

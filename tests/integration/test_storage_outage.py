@@ -17,6 +17,7 @@ from workers import client
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.slow
 def test_an_outage_fails_the_file_softly_and_a_rerun_stores_it(
     clean_redis: str, tmp_path: Path
 ) -> None:

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from pipeline.adapters.s3_store import S3Store
 from pipeline.services.watch import HotFolder, WatchOptions
 from schemas import load_schema
 from tests.conftest import S3Server, Stack, make_settings, settings_env
+from tests.support.wait import wait_until
 from tests.unit.images import encode, gradient_rgb
 from workers.app import configure_app
 from workers.client import ScanProducer
@@ -82,15 +83,6 @@ def watching(stack: Stack, opts: WatchOptions, lines: list[str]) -> Iterator[Hot
     assert not crashed, crashed
 
 
-def wait_until(what: str, check: Callable[[], bool], timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def masters(stack: Stack) -> dict[str, str]:
     """sha256 -> key of every master in the bucket."""
     keys = stack.store.list_keys("masters/", bucket=stack.store.masters_bucket)
@@ -123,8 +115,9 @@ def test_complete_files_are_taken_once_and_cleared_out(
         (drop / "BAD.1_front_1.jpg").write_text("Đây không phải là ảnh.\n", "utf-8")
         copy_slowly(slow, drop / "HM.2_front_1.jpg")
         wait_until(
-            "three files out of the drop folder",
             lambda: hot.counts.stored == 2 and hot.counts.quarantined == 1,
+            "three files out of the drop folder",
+            timeout=90,
         )
 
     # Taken once each, and only when complete: the master is the whole file.
@@ -195,10 +188,11 @@ def test_a_restart_finishes_what_was_pending(stack: Stack, tmp_path: Path, poll:
         done = drop / "done"
         try:
             wait_until(
-                "both files in done/",
                 lambda: (
                     (done / "HM.3_front_1.jpg").exists() and (done / "HM.4_front_1.jpg").exists()
                 ),
+                "both files in done/",
+                timeout=90,
             )
         except AssertionError as exc:
             # What the watcher and the worker said is what tells a slow run from a lost file.
@@ -223,6 +217,7 @@ def test_a_restart_finishes_what_was_pending(stack: Stack, tmp_path: Path, poll:
     assert sorted(p.name for p in drop.iterdir()) == ["done"]
 
 
+@pytest.mark.slow
 def test_a_file_that_failed_stays_and_is_retried(clean_redis: str, tmp_path: Path) -> None:
     """Storage goes away: the file stays in the drop folder, and is stored once it is back."""
     home = tmp_path / "seaweedfs"
@@ -254,11 +249,13 @@ def test_a_file_that_failed_stays_and_is_retried(clean_redis: str, tmp_path: Pat
         lines: list[str] = []
         with watching(stack, options(drop, False, delete=True), lines) as hot:
             (drop / "OUT.1_front_1.jpg").write_bytes(data)
-            wait_until("a failed result", lambda: hot.counts.failed >= 1)
+            wait_until(lambda: hot.counts.failed >= 1, "a failed result", timeout=90)
             assert (drop / "OUT.1_front_1.jpg").read_bytes() == data
             assert not (drop / "quarantine").exists(), "an outage is not the file's fault"
             server = start()
-            wait_until("the file stored after the outage", lambda: hot.counts.stored == 1)
+            wait_until(
+                lambda: hot.counts.stored == 1, "the file stored after the outage", timeout=90
+            )
         assert any(
             line.startswith("failed OUT.1_front_1.jpg: STORAGE_UNAVAILABLE ") for line in lines
         )
