@@ -13,8 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("pipeline", "workers", "config", "schemas")
 
-# Layers by module name. The CLI is pipeline/cli.py with pipeline/cli_*.py today and a package
-# pipeline/cli/ after issue #12: both spellings are the CLI.
+# Layers by module name.
 LAYERS: dict[str, re.Pattern[str]] = {
     name: re.compile(rf"^(?:{pattern})(?:\.|$)")
     for name, pattern in {
@@ -23,7 +22,7 @@ LAYERS: dict[str, re.Pattern[str]] = {
         "adapters": r"pipeline\.adapters",
         "services": r"pipeline\.services",
         "api": r"pipeline\.api",
-        "cli": r"pipeline\.cli(?:_\w+)?",
+        "cli": r"pipeline\.cli",
         "workers": r"workers",
         "schemas": r"schemas",
         "pipeline": r"pipeline",
@@ -44,10 +43,6 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
 }
 # Allowed despite FORBIDDEN: config loads a profile file into the core's model.
 EXCEPTIONS = {("config.profile", "pipeline.core.profile")}
-
-# Cycles present when this contract was written, each broken by another change of issue #12.
-# Remove an entry once its cycle is gone (test_known_cycles_still_exist says when).
-KNOWN_CYCLES: set[frozenset[str]] = set()
 
 
 @dataclass
@@ -218,15 +213,9 @@ def test_layers_point_inward() -> None:
     assert not broken, "\n".join(broken)
 
 
-def test_no_import_cycle_but_the_known_ones() -> None:
+def test_no_import_cycle() -> None:
     cycles = find_cycles(_real_graph())
-    new = {members: path for members, path in cycles.items() if members not in KNOWN_CYCLES}
-    assert not new, _describe(new)
-
-
-def test_known_cycles_still_exist() -> None:
-    stale = KNOWN_CYCLES - set(find_cycles(_real_graph()))
-    assert not stale, f"these cycles are gone: remove them from KNOWN_CYCLES: {stale}"
+    assert not cycles, _describe(cycles)
 
 
 def test_the_contract_sees_deferred_imports_cycles_and_outward_imports(tmp_path: Path) -> None:
@@ -239,8 +228,8 @@ def test_the_contract_sees_deferred_imports_cycles_and_outward_imports(tmp_path:
         "pipeline/services/__init__.py": "",
         "pipeline/services/s.py": "from pipeline.api.app import x\nfrom pipeline import core\n",
         "pipeline/api/__init__.py": "",
-        "pipeline/api/app.py": "from ..cli_batch import y\n",
-        "pipeline/cli_batch.py": "import workers.tasks\nfrom pipeline.services import s\n",
+        "pipeline/api/app.py": "from ..cli.batch import y\n",
+        "pipeline/cli/batch.py": "import workers.tasks\nfrom pipeline.services import s\n",
         "workers/__init__.py": "",
         "workers/tasks.py": "from pipeline.adapters.store import z\n",
         "config/__init__.py": "",
@@ -256,7 +245,7 @@ def test_the_contract_sees_deferred_imports_cycles_and_outward_imports(tmp_path:
     broken = find_broken_rules(graph)
     assert broken == [
         "config/profile.py:1: config imports pipeline.core",
-        "pipeline/api/app.py:1: api imports pipeline.cli_batch",
+        "pipeline/api/app.py:1: api imports pipeline.cli.batch",
         "pipeline/core/b.py:3: the core imports config.settings",
         "pipeline/services/s.py:1: services imports pipeline.api.app",
     ]
@@ -266,9 +255,9 @@ def test_the_contract_sees_deferred_imports_cycles_and_outward_imports(tmp_path:
             "pipeline.core.a -> pipeline.core.b (pipeline/core/a.py:1)",
             "pipeline.core.b -> pipeline.core.a (pipeline/core/b.py:2)",
         ],
-        frozenset({"pipeline.services.s", "pipeline.api.app", "pipeline.cli_batch"}): [
-            "pipeline.api.app -> pipeline.cli_batch (pipeline/api/app.py:1)",
-            "pipeline.cli_batch -> pipeline.services.s (pipeline/cli_batch.py:2)",
+        frozenset({"pipeline.services.s", "pipeline.api.app", "pipeline.cli.batch"}): [
+            "pipeline.api.app -> pipeline.cli.batch (pipeline/api/app.py:1)",
+            "pipeline.cli.batch -> pipeline.services.s (pipeline/cli/batch.py:2)",
             "pipeline.services.s -> pipeline.api.app (pipeline/services/s.py:1)",
         ],
     }
