@@ -200,20 +200,24 @@ def test_a_soft_time_limit_while_storing_is_retried_not_quarantined(
     """Fault: S3 holds a tile's upload past the task's soft time limit (2 s).
     Outcome: TIME_LIMIT, retried (the file is not judged: no INTERNAL quarantine); the retry
     finds the master stored and verifies it; stored once, every tile there."""
+    # The pool's timer thread sends the soft limit late when the machine is busy (the suite runs
+    # on more processes than cores): the upload is held 6 s, well past it and short of the hard
+    # limit, so the limit always lands while the tile is held.
     with proxied_stack(
-        s3_server, clean_redis, tmp_path, task_soft_time_limit=2, task_time_limit=6
+        s3_server, clean_redis, tmp_path, task_soft_time_limit=2, task_time_limit=12
     ) as built:
         stack, proxy = built.stack, built.proxy
         source = tmp_path / "SLOWPUT.1_front_1.jpg"
         data = write_jpeg(source, seed=28)
-        held = proxy.add(Rule("PUT", "iiif/", "delay", seconds=3))
+        held = proxy.add(Rule("PUT", "iiif/", "delay", seconds=6))
 
         result = ingest_one(stack, source)
 
         assert result["status"] == "stored", result
         assert held.fired == 1
         log = stack.worker_log.read_text() if stack.worker_log else ""
-        assert "soft time limit (2 s) passed" in log and retries_logged(stack) == 1
+        assert "soft time limit (2 s) passed" in log, log[-3000:]
+        assert retries_logged(stack) == 1, log[-3000:]
         assert not (tmp_path / "var" / "quarantine").exists()
         assert_one_verified_master(stack, data)
         iiif = published_record(stack, "slowput.1")["views"][0]["iiif"]
