@@ -20,13 +20,22 @@ PROCESS_SCAN = "sohoa.process_scan"
 PUBLISH_RECORD = "sohoa.publish_record"
 
 
+# Celery (5.7) stamps a locally registered task's time limits, taken from the sender's own
+# configuration when the task was bound, on every message it sends by that task's name; the
+# worker then obeys the message, not its own settings. Explicit Nones leave the limits to the
+# worker that runs the task, whoever sends it (a beat, a test process, another installation).
+_WORKER_DECIDES: dict[str, None] = {"time_limit": None, "soft_time_limit": None}
+
+
 def scan_signature(task: ProcessScanTask, queue: str) -> Signature:
     """The message of one scan, by name: the same on the wire whoever sends it."""
-    return app.signature(PROCESS_SCAN, kwargs={"payload": task.model_dump()}, queue=queue)
+    payload = {"payload": task.model_dump()}
+    return app.signature(PROCESS_SCAN, kwargs=payload, queue=queue, **_WORKER_DECIDES)
 
 
 def publish_signature(task: PublishRecordTask, queue: str) -> Signature:
-    return app.signature(PUBLISH_RECORD, kwargs={"payload": task.model_dump()}, queue=queue)
+    payload = {"payload": task.model_dump()}
+    return app.signature(PUBLISH_RECORD, kwargs=payload, queue=queue, **_WORKER_DECIDES)
 
 
 class ScanProducer:
