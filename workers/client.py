@@ -3,7 +3,6 @@ Celery signatures by stable task name routed to the installation's queues; runs 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -13,6 +12,7 @@ from celery.result import AsyncResult
 
 from config.settings import SohoaSettings
 from pipeline.adapters.redis_broker import broker_unavailable
+from pipeline.services import submission
 from pipeline.services.models import ProcessScanTask, PublishRecordTask
 from workers.app import app, bulk_queue, configure_app, interactive_queue, settings_of
 
@@ -151,18 +151,7 @@ def wait_for(
     timeout: float | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Wait until every task has finished; return id -> result dict (or an error dict)."""
-    pending = set(task_ids)
-    total = len(pending)
-    done: dict[str, dict[str, Any]] = {}
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while pending:
-        finished = _take_finished(app, list(pending))
-        done.update(finished)
-        pending -= set(finished)
-        if on_progress is not None:
-            on_progress(done, total)
-        if pending:
-            if deadline is not None and time.monotonic() > deadline:
-                break
-            time.sleep(poll)
-    return done
+    producer = ScanProducer(app)
+    return submission.wait_for(
+        producer, task_ids, on_progress=on_progress, timeout=timeout, poll=poll
+    )

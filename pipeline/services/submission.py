@@ -72,6 +72,7 @@ def wait_for(
     *,
     on_progress: Progress | None = None,
     timeout: float | None = None,
+    poll: float = _POLL_SECONDS,
 ) -> dict[str, dict[str, Any]]:
     """Until every task has finished, or `timeout`; id -> result for the finished ones."""
     pending = set(task_ids)
@@ -87,7 +88,7 @@ def wait_for(
         if pending:
             if deadline is not None and time.monotonic() > deadline:
                 break
-            time.sleep(_POLL_SECONDS)
+            time.sleep(poll)
     return done
 
 
