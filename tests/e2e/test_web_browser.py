@@ -115,11 +115,12 @@ def site(
     try:
         from pipeline.samples import generate_collection
 
-        collection = generate_collection(home / "collection", size=1000)
+        shown = {"BTCVH.GS.0012", "HM.1998.45/PL"}
+        collection = generate_collection(home / "collection", size=1000, only=shown)
         drop = home / "drop"
         drop.mkdir()
         for scan in collection.scans:
-            if scan.accession in ("BTCVH.GS.0012", "HM.1998.45/PL"):
+            if scan.accession in shown:
                 shutil.copy(scan.path, drop / scan.path.name)
         lines = collection.inventory_csv.read_text("utf-8").splitlines()
         keep = [lines[0]] + [

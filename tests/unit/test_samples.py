@@ -91,10 +91,25 @@ def test_same_seed_and_size_give_byte_identical_files(
 
 
 def test_another_seed_gives_other_pixels(collection: SampleCollection, tmp_path: Path) -> None:
-    other = generate_collection(tmp_path, seed=7, size=SIZE)
-    first, second = collection.scans[0], other.scans[0]
+    first = collection.scans[0]
+    other = generate_collection(tmp_path, seed=7, size=SIZE, only={first.accession})
+    second = other.scans[0]
     assert first.path.name == second.path.name
     assert first.path.read_bytes() != second.path.read_bytes()
+
+
+def test_some_objects_alone_are_the_same_files_as_in_the_whole_collection(
+    collection: SampleCollection, tmp_path: Path
+) -> None:
+    wanted = {"BTCVH.GS.0012", "HM.1998.45/PL"}
+    part = generate_collection(tmp_path, size=SIZE, only=wanted)
+    expected = sorted(s.path.name for s in collection.scans if s.accession in wanted)
+    assert sorted(s.path.name for s in part.scans) == expected
+    assert len(expected) >= 4
+    for scan in part.scans:
+        assert scan.path.read_bytes() == (collection.root / scan.path.name).read_bytes()
+    # The inventory stays whole: the objects left out are still catalogued.
+    assert part.inventory_csv.read_bytes() == collection.inventory_csv.read_bytes()
 
 
 def test_collection_has_twelve_artefacts_or_more_with_two_to_four_scans(
