@@ -31,6 +31,7 @@ from pipeline.services.context import Context
 from pipeline.services.models import ProcessScanTask, ScanResult
 from pipeline.services.quarantine import quarantine_file
 from pipeline.services.source import open_source
+from pipeline.services.views import claim_view
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +168,8 @@ def _store_scan(
     metrics.observe_stage("decode", time.monotonic() - stage_started)
     stage_started = time.monotonic()
     decoded, derivatives, quality = prepared.decoded, prepared.derivatives, prepared.quality
+    # Before anything is stored: other bytes holding this view and number end it here.
+    claim = claim_view(ctx, slug, parsed.view, parsed.seq, sha256, path.name)
     fmt = decoded.format
     key = master_key(slug, sha256, fmt.extension)
     stored = store.store_master(key, data, sha256=sha256, content_type=fmt.media_type, name=name)
@@ -186,6 +189,8 @@ def _store_scan(
         )
     iiif = _store_tiles(ctx, prepared.tiles, sha256) if prepared.tiles else None
     warnings = prepared.warnings
+    if claim.warning:
+        warnings.append(claim.warning)
     if not parsed.view_known:
         warnings.append(
             f"View {parsed.view!r} is not one of the known views (front, back, left, right, "
@@ -196,7 +201,7 @@ def _store_scan(
         object=slug,
         accession=parsed.accession,
         view=parsed.view,
-        seq=parsed.seq,
+        seq=claim.seq,
         source_names=[path.name],
         format=fmt.pillow_format,
         media_type=fmt.media_type,
