@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -285,9 +286,16 @@ class HotFolder:
         reason = _reason_of(path, result, self._batch_id())
         reason_path = target.with_name(target.name + ".reason.json")
         tmp = reason_path.with_name(reason_path.name + ".part")
-        tmp.write_bytes(reason)
-        os.replace(tmp, reason_path)
-        _move(path, target)
+        try:
+            tmp.write_bytes(reason)
+            os.replace(tmp, reason_path)
+            _move(path, target)
+        except OSError:
+            # Nothing half-written stays: the file is still in the folder, tried again later.
+            for leftover in (tmp, reason_path):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
+            raise
         self.counts.quarantined += 1
         self.say(f"quarantined {self._rel(path)}: {result.get('code')} {result.get('message')}")
 
@@ -403,6 +411,11 @@ def _move(source: Path, target: Path) -> None:
         os.replace(source, target)
     except OSError:
         tmp = target.with_name(target.name + ".part")
-        shutil.copy2(source, tmp)
-        os.replace(tmp, target)
+        try:
+            shutil.copy2(source, tmp)
+            os.replace(tmp, target)
+        except OSError:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
         source.unlink()
