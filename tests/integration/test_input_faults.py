@@ -9,6 +9,7 @@ import os
 import threading
 import unicodedata
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -279,6 +280,36 @@ def test_different_bytes_under_a_stored_name_are_a_name_conflict_naming_both(
     # Scans stored before claims existed count too.
     ctx.store.delete(f"names/{slug}.json")
     assert process(ctx, third / nfc, "day-3")["code"] == "NAME_CONFLICT"
+
+
+def test_a_claim_whose_scan_was_never_stored_frees_itself_after_the_time_limit(
+    ctx: Context, tmp_path: Path
+) -> None:
+    """Fault: a worker claimed front #1 for other bytes and died before storing them (no scan
+    record); a file under that name arrives later.
+    Outcome: within the task's hard time limit the claim holds (NAME_CONFLICT: the claimant
+    may still be storing); past it, the claim is stale and the newcomer is stored as #1.
+    """
+    path = tmp_path / "STALE.1_front_1.jpg"
+    path.write_bytes(jpeg(51))
+    ghost = {"scan_id": "0" * 64, "name": "STALE.1_front_1.jpg"}
+    recent = datetime.now(UTC).isoformat(timespec="seconds")
+    ctx.store.put_bytes(
+        "names/stale.1.json",
+        json.dumps({"front#1": {**ghost, "claimed_at": recent}}).encode(),
+        content_type="application/json",
+    )
+    assert process(ctx, path)["code"] == "NAME_CONFLICT"
+    old = (datetime.now(UTC) - timedelta(seconds=ctx.settings.task_time_limit + 5)).isoformat()
+    ctx.store.put_bytes(
+        "names/stale.1.json",
+        json.dumps({"front#1": {**ghost, "claimed_at": old}}).encode(),
+        content_type="application/json",
+    )
+    stored = process(ctx, path)
+    assert stored["status"] == "stored", stored
+    claims = ctx.store.read_json("names/stale.1.json")[0]
+    assert claims["front#1"]["scan_id"] == stored["scan_id"]
 
 
 def test_the_profile_may_number_a_conflicting_file_on_instead(ctx: Context, tmp_path: Path) -> None:
