@@ -87,6 +87,18 @@ class BadNameError(PermanentError):
     code = "BAD_NAME"
 
 
+class NotRegularFileError(PermanentError):
+    """The path is a symbolic link, a folder, a FIFO, a socket or a device: never opened."""
+
+    code = "NOT_REGULAR_FILE"
+
+
+class NameConflictError(PermanentError):
+    """Different bytes arrived under a view and number already stored for that artefact."""
+
+    code = "NAME_CONFLICT"
+
+
 # --- retryable: a service is unavailable; back off with jitter, a bounded number of times -------
 
 
@@ -151,6 +163,13 @@ class ConfigurationError(SohoaError):
     """The deployment is wrong (missing bucket, bad credentials, unsafe Redis); sources are kept."""
 
     code = "CONFIGURATION"
+
+
+class QuarantineUnavailableError(ConfigurationError):
+    """The quarantine folder cannot take a rejected file (full, read-only, not a folder, a name
+    it refuses): the file ends failed, its source untouched, nothing half-written left there."""
+
+    code = "QUARANTINE_UNAVAILABLE"
 
 
 class RecordInvalidError(SohoaError):

@@ -18,6 +18,7 @@ from pipeline.cli.common import fail, settings_of
 from pipeline.cli.preflight import check_services, load_inventory
 from pipeline.cli.render import ProgressLine, human_seconds, render_progress
 from pipeline.core.layout import REPORTS_PREFIX, is_valid_batch_id
+from pipeline.core.naming import to_printable
 from pipeline.errors import RetryableError, SohoaError
 from pipeline.services.assembly import open_batch_state, open_store
 from pipeline.services.batch import BatchRun, default_batch_id
@@ -101,11 +102,12 @@ def batch(
     batch_id = batch_id or default_batch_id(folder)
     if not is_valid_batch_id(batch_id):
         fail(f"--batch-id {batch_id!r}: use letters, digits, '.', '_' and '-' (at most 128).")
-    selection = collect_files([folder])
+    # The one folder named here is followed even through a link; no link inside it is.
+    selection = collect_files([folder.resolve()])
     inventory_file = inventory_path.resolve() if inventory_path else None
     for path, why in selection.skipped:
         if path != inventory_file:
-            click.echo(f"skipped {path.name}: {why}", err=True)
+            click.echo(f"skipped {to_printable(path.name)}: {why}", err=True)
     check_services(settings)
     sender = connect_producer(settings)
     sctx = Context.from_settings(settings)

@@ -16,6 +16,7 @@ from pipeline.cli.common import fail, settings_of
 from pipeline.cli.preflight import check_services, load_inventory
 from pipeline.core.inventory import Inventory
 from pipeline.core.layout import is_valid_batch_id
+from pipeline.core.naming import to_printable
 from pipeline.errors import SohoaError
 from pipeline.services.context import Context
 from pipeline.services.intake import IngestSummary, collect_files
@@ -98,11 +99,13 @@ def run_ingest(
         )
     selection = collect_files(paths)
     for path in selection.missing:
-        click.secho(f"warning: {path} does not exist; skipped", fg="yellow", err=True)
+        click.secho(
+            f"warning: {to_printable(str(path))} does not exist; skipped", fg="yellow", err=True
+        )
     inventory_file = inventory_path.resolve() if inventory_path else None
     for path, why in selection.skipped:
         if path != inventory_file:
-            click.echo(f"skipped {path.name}: {why}", err=True)
+            click.echo(f"skipped {to_printable(path.name)}: {why}", err=True)
     check_services(settings)
     sctx = Context.from_settings(settings)
     sender = connect_producer(settings, interactive=interactive)
@@ -183,7 +186,10 @@ def _print_summary(
     if outcome.unfinished:
         click.secho(f"  unfinished:  {outcome.unfinished} (timed out; still queued)", fg="yellow")
     for problem in summary.problems:
-        click.secho(f"  ✗ {problem.get('code')}: {problem.get('message')}", fg="red")
+        message, name = str(problem.get("message")), str(problem.get("name") or "")
+        if name and repr(name) not in message:
+            message = f"{to_printable(name)}: {message}"
+        click.secho(f"  ✗ {problem.get('code')}: {message}", fg="red")
     if summary.quarantined:
         click.echo(f"  Rejected files and their reasons are in {settings.quarantine_path}/")
 

@@ -62,8 +62,9 @@ def watch(
     A stored file (its master verified in the bucket) moves to FOLDER/done/; a rejected one
     moves to FOLDER/quarantine/ beside NAME.reason.json. A file that failed for a passing reason
     (storage away) stays and is tried again later. Temporary and system files (*.part, ~$*,
-    .DS_Store, Thumbs.db, hidden files) are left alone. Stop with Ctrl-C or SIGTERM; files not
-    finished are picked up on the next start.
+    .DS_Store, Thumbs.db, hidden files) are left alone; links, FIFOs and other entries that are
+    not regular files are skipped with a line and never opened. Stop with Ctrl-C or SIGTERM;
+    files not finished are picked up on the next start.
 
     \b
     Examples:

@@ -15,6 +15,8 @@ RECORDS_PREFIX: Final = "records/"
 INVENTORY_PREFIX: Final = "inventory/"
 MANIFESTS_PREFIX: Final = "manifests/"
 REPORTS_PREFIX: Final = "reports/"
+# Which scan holds each view and number of an artefact: two files never both become front #1.
+NAMES_PREFIX: Final = "names/"
 # Fixity reports get a folder of their own under reports/, so no batch id can take their names.
 FIXITY_REPORTS_PREFIX: Final = f"{REPORTS_PREFIX}fixity/"
 
@@ -27,6 +29,7 @@ ALL_PREFIXES: Final = (
     INVENTORY_PREFIX,
     MANIFESTS_PREFIX,
     REPORTS_PREFIX,
+    NAMES_PREFIX,
 )
 # What a browser may GET without credentials: an IIIF viewer reads info.json and tiles, a page
 # shows derivatives, a harvester takes manifests. An allowlist: masters/, scans/ (GPS, camera
@@ -56,6 +59,11 @@ def scans_prefix(object_slug: str) -> str:
 
 def scan_record_key(object_slug: str, scan_id: str) -> str:
     return f"{scans_prefix(object_slug)}{scan_id}{_JSON}"
+
+
+def view_claims_key(object_slug: str) -> str:
+    """The object's claims of view and number by scan (private, like scans/)."""
+    return f"{NAMES_PREFIX}{object_slug}{_JSON}"
 
 
 def iiif_base_key(scan_id: str) -> str:

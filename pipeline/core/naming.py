@@ -41,6 +41,33 @@ def to_nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def to_printable(text: str) -> str:
+    """`text` (a file name or path) safe on one line of a terminal or a log: control, format and
+    separator characters (a newline, ESC, U+202E…), undecodable bytes and backslashes escaped
+    as Python would write them; printable text, Vietnamese included, is kept as it is."""
+    if text.isprintable() and "\\" not in text:
+        return text
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif ch.isprintable():
+            out.append(ch)
+        elif 0xDC80 <= code <= 0xDCFF:
+            out.append(f"\\x{code - 0xDC00:02x}")  # a byte os.fsdecode could not decode
+        elif code < 0x100:
+            out.append(f"\\x{code:02x}")
+        elif code < 0x10000:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    return "".join(out)
+
+
 def fold_diacritics(text: str) -> str:
     """'Đồ gốm Huế' -> 'Do gom Hue'. Đ/đ has no decomposition, so it is folded explicitly."""
     text = text.replace("Đ", "D").replace("đ", "d")

@@ -28,6 +28,9 @@ class DerivativeSettings(_Strict):
 
 class NamingSettings(_Strict):
     pattern: str = "{accession}_{view}_{seq}"
+    # Different bytes under a view and number an artefact already holds: NAME_CONFLICT (the
+    # file is quarantined, both files named), or "next_seq": stored as the next free number.
+    on_conflict: Literal["conflict", "next_seq"] = "conflict"
 
     @field_validator("pattern")
     @classmethod

@@ -17,7 +17,7 @@ from typing import Any
 from pipeline.adapters.redis_batch import BatchState
 from pipeline.core.layout import scan_record_key
 from pipeline.core.naming import parse_scan_name, to_nfc
-from pipeline.errors import BatchBusyError, SohoaError
+from pipeline.errors import BatchBusyError, NotRegularFileError, SohoaError
 from pipeline.services.context import Context
 from pipeline.services.models import ProcessScanTask, ScanResult
 from pipeline.services.quarantine import sha256_of_file
@@ -319,14 +319,18 @@ class BatchRun:
                 and bool(before.get("sha256"))
             )
             sha256 = str(before["sha256"]) if same and before else sha256_of_file(path)
-        except OSError as exc:
+        except (OSError, NotRegularFileError) as exc:
+            code, message = (
+                (exc.code, exc.message)
+                if isinstance(exc, NotRegularFileError)
+                else (
+                    "SOURCE_MISSING",
+                    f"File {path.name!r} could not be read ({exc.strerror or exc}): check "
+                    "that it is still there and readable, then run the batch again.",
+                )
+            )
             outcome = ScanResult(
-                status="failed",
-                path=key,
-                name=to_nfc(path.name),
-                code="SOURCE_MISSING",
-                message=f"File {path.name!r} could not be read ({exc.strerror or exc}): check "
-                "that it is still there and readable, then run the batch again.",
+                status="failed", path=key, name=to_nfc(path.name), code=code, message=message
             ).model_dump()
             self.outcomes[key] = outcome
             return {"outcome": outcome}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +13,7 @@ from pipeline import __version__, metrics
 from pipeline.core.fixity import digest_bytes
 from pipeline.core.iiif import IiifTileSet, to_media_type
 from pipeline.core.layout import derivative_key, iiif_base_key, master_key, scan_record_key
-from pipeline.core.naming import ParsedName, parse_scan_name, to_nfc
+from pipeline.core.naming import ParsedName, parse_scan_name, to_nfc, to_printable
 from pipeline.core.records import DerivativeRef, IiifRef, ScanRecord, StoredObject
 from pipeline.core.scan import prepare_scan
 from pipeline.errors import (
@@ -20,6 +21,7 @@ from pipeline.errors import (
     FileTooLargeError,
     PermanentError,
     PixelLimitError,
+    QuarantineUnavailableError,
     RetryableError,
     SohoaError,
     WorkerLostError,
@@ -28,6 +30,8 @@ from pipeline.sandbox import deadline, decode_timeout_error
 from pipeline.services.context import Context
 from pipeline.services.models import ProcessScanTask, ScanResult
 from pipeline.services.quarantine import quarantine_file
+from pipeline.services.source import open_source
+from pipeline.services.views import claim_view
 
 log = logging.getLogger(__name__)
 
@@ -45,17 +49,17 @@ def process_scan(ctx: Context, task: ProcessScanTask) -> ScanResult:
     name = path.name
     sha256: str | None = None
     try:
-        if not path.is_file():
+        try:
+            data = _read_source(path, ctx)
+        except FileNotFoundError:
             return ScanResult(
                 status="failed",
                 path=task.path,
                 name=name,
                 code="SOURCE_MISSING",
-                message=f"File {name!r} is no longer at {task.path}: it was moved or deleted "
-                "before a worker reached it; drop it again.",
+                message=f"File {name!r} is no longer at {to_printable(task.path)}: it was "
+                "moved or deleted before a worker reached it; drop it again.",
             )
-        _check_size(path, ctx)
-        data = path.read_bytes()
         digests = digest_bytes(data)
         metrics.observe_stage("read", time.monotonic() - started)
         sha256 = digests.sha256
@@ -69,7 +73,7 @@ def process_scan(ctx: Context, task: ProcessScanTask) -> ScanResult:
         # The worker child's memory ceiling stopped it; the memory is freed with the frames.
         return _quarantined(ctx, task, path, _out_of_memory(name, ctx), sha256, started)
     except Exception as exc:
-        log.exception("internal error while processing %s", task.path)
+        log.exception("internal error while processing %s", to_printable(task.path))
         error = SohoaError(
             f"File {name!r} hit an internal error in Sohoa ({type(exc).__name__}); the file "
             "itself may be fine: report it to the maintainers with the worker log, then drop "
@@ -110,9 +114,16 @@ def _out_of_memory(name: str, ctx: Context) -> PixelLimitError:
     )
 
 
-def _check_size(path: Path, ctx: Context) -> None:
+def _read_source(path: Path, ctx: Context) -> bytes:
+    """The file's bytes, read once: a regular file only (a link, FIFO or device is refused
+    unopened, NOT_REGULAR_FILE), no larger than the profile allows."""
+    with open_source(path) as handle:
+        _check_size(path, os.fstat(handle.fileno()).st_size, ctx)
+        return handle.read()
+
+
+def _check_size(path: Path, size: int, ctx: Context) -> None:
     limit = ctx.profile.limits.max_file_mb * 1024 * 1024
-    size = path.stat().st_size
     if size > limit:
         raise FileTooLargeError(
             f"File {path.name!r} is {size / 2**20:,.0f} MB, above the profile's limit of "
@@ -157,6 +168,8 @@ def _store_scan(
     metrics.observe_stage("decode", time.monotonic() - stage_started)
     stage_started = time.monotonic()
     decoded, derivatives, quality = prepared.decoded, prepared.derivatives, prepared.quality
+    # Before anything is stored: other bytes holding this view and number end it here.
+    claim = claim_view(ctx, slug, parsed.view, parsed.seq, sha256, path.name)
     fmt = decoded.format
     key = master_key(slug, sha256, fmt.extension)
     stored = store.store_master(key, data, sha256=sha256, content_type=fmt.media_type, name=name)
@@ -176,6 +189,8 @@ def _store_scan(
         )
     iiif = _store_tiles(ctx, prepared.tiles, sha256) if prepared.tiles else None
     warnings = prepared.warnings
+    if claim.warning:
+        warnings.append(claim.warning)
     if not parsed.view_known:
         warnings.append(
             f"View {parsed.view!r} is not one of the known views (front, back, left, right, "
@@ -186,7 +201,7 @@ def _store_scan(
         object=slug,
         accession=parsed.accession,
         view=parsed.view,
-        seq=parsed.seq,
+        seq=claim.seq,
         source_names=[path.name],
         format=fmt.pillow_format,
         media_type=fmt.media_type,
@@ -288,14 +303,27 @@ def _quarantined(
     sha256: str | None,
     started: float,
 ) -> ScanResult:
-    target = quarantine_file(
-        path,
-        error,
-        quarantine_dir=ctx.settings.quarantine_path,
-        batch_id=task.batch_id,
-        sha256=sha256,
-    )
-    log.warning("quarantined %s: %s %s", path, error.code, error.message)
+    try:
+        target = quarantine_file(
+            path,
+            error,
+            quarantine_dir=ctx.settings.quarantine_path,
+            batch_id=task.batch_id,
+            sha256=sha256,
+        )
+    except QuarantineUnavailableError as unavailable:
+        # An outcome all the same: the batch ends, and says which file and why.
+        log.error("could not quarantine %s: %s", to_printable(str(path)), unavailable.message)
+        return ScanResult(
+            status="failed",
+            path=str(path),
+            name=to_nfc(path.name),
+            scan_id=sha256,
+            code=unavailable.code,
+            message=unavailable.message,
+            seconds=round(time.monotonic() - started, 3),
+        )
+    log.warning("quarantined %s: %s %s", to_printable(str(path)), error.code, error.message)
     return ScanResult(
         status="quarantined",
         path=str(path),

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.core.naming import is_ignored_name
+from pipeline.services.source import why_not_regular
 
 
 @dataclass
@@ -22,38 +23,71 @@ class FileSelection:
 
 
 def collect_files(paths: list[Path]) -> FileSelection:
-    """Expand files and folders (recursively); skip temporary, system and hidden files."""
+    """Expand files and folders (recursively); skip temporary, system and hidden files, and
+    anything that is not a regular file: a symbolic link (to a file, a folder, or nowhere), a
+    FIFO, a socket, a device is never opened, whether found in a folder or named (a shell's
+    `drop/*` names every entry). A caller that means to follow one named folder resolves it."""
     selection = FileSelection()
     seen: set[Path] = set()
     for given in paths:
-        if not given.exists():
+        if not os.path.lexists(given):
             selection.missing.append(given)
             continue
-        candidates = [given] if given.is_file() else _walk(given)
+        if given.is_symlink() and given.is_dir():
+            key = given.parent.resolve() / given.name
+            selection.skipped.append((key, f"a link to a folder: {_NOT_FOLLOWED}"))
+            continue
+        candidates = walk_folder(given, selection.skipped) if given.is_dir() else [given]
         for path in candidates:
-            resolved = path.resolve()
-            if resolved in seen:
+            # The folder's own links are resolved, never the entry's: a link keeps its name.
+            key = path.parent.resolve() / path.name
+            if key in seen:
                 continue
-            seen.add(resolved)
-            if is_ignored_name(path.name):
-                selection.skipped.append((resolved, "temporary, system, hidden or a spreadsheet"))
-            elif not path.is_file():
-                selection.skipped.append((resolved, "not a regular file"))
+            seen.add(key)
+            why = why_skipped(path)
+            if why is None:
+                selection.files.append(key)
             else:
-                selection.files.append(resolved)
+                selection.skipped.append((key, why))
     selection.files.sort()
     return selection
 
 
-def _walk(folder: Path) -> list[Path]:
+def why_skipped(path: Path) -> str | None:
+    """Why a file found for an ingest is not sent (from its name and its own entry, never
+    opened); None for a scan to send."""
+    if is_ignored_name(path.name):
+        return "temporary, system, hidden or a spreadsheet"
+    try:
+        return why_not_regular(path)
+    except OSError:
+        return "gone before it could be looked at"
+
+
+def walk_folder(
+    folder: Path, skipped: list[tuple[Path, str]], *, leave: frozenset[Path] = frozenset()
+) -> list[Path]:
+    """Every entry under `folder` but folders (links and FIFOs included, for the caller to
+    judge), sorted; hidden folders, quarantine/ and done/ (and `leave`, resolved) not entered,
+    and a link to a folder not followed but added to `skipped` with why."""
     found: list[Path] = []
     for root, dirs, files in os.walk(folder):
-        # Never descend into hidden folders or a quarantine/done folder inside a drop folder.
-        dirs[:] = sorted(
-            d for d in dirs if not d.startswith(".") and d not in ("quarantine", "done")
-        )
-        found.extend(Path(root) / name for name in sorted(files))
+        base = Path(root)
+        kept = []
+        for name in sorted(dirs):
+            path = base / name
+            if name.startswith(".") or name in ("quarantine", "done"):
+                continue  # never a quarantine/done folder inside a drop folder
+            if path.is_symlink():
+                skipped.append((base.resolve() / name, f"a link to a folder: {_NOT_FOLLOWED}"))
+            elif not leave or path.resolve() not in leave:
+                kept.append(name)
+        dirs[:] = kept
+        found.extend(base / name for name in sorted(files))
     return found
+
+
+_NOT_FOLLOWED = "links are never followed; copy the files themselves into the folder"
 
 
 @dataclass

@@ -101,7 +101,7 @@ def run_backlog(
     batch_id = backlog_batch_id(now or datetime.now(UTC))
     if not folder.is_dir():
         return {"batch_id": batch_id, "status": "no_folder", "folder": str(folder), "files": 0}
-    files = collect_files([folder]).files
+    files = collect_files([folder.resolve()]).files
     run = BatchRun(
         ctx, state, batch_id, files, send=send, queues=queues, inputs=[str(folder)],
         lock_owner=lock_owner("nightly-backlog"),

@@ -131,6 +131,11 @@ class Ingest:
     ) -> IngestOutcome:
         """Every file's result, then every record those files rebuild, each within `timeout`."""
         results = wait_for(self.sender, self.task_ids, on_progress=on_progress, timeout=timeout)
+        for task_id, path in zip(self.task_ids, self.files, strict=True):
+            if task_id in results:
+                # A task that raised comes back without its file: every outcome names one.
+                results[task_id].setdefault("path", str(path))
+                results[task_id].setdefault("name", path.name)
         publish_ids = [r["publish_task_id"] for r in results.values() if r.get("publish_task_id")]
         wait_for(self.sender, publish_ids, timeout=timeout)
         return IngestOutcome(

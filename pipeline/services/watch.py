@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -18,10 +19,11 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
-from pipeline.core.naming import is_ignored_name
+from pipeline.core.naming import is_ignored_name, to_printable
 from pipeline.errors import RetryableError
+from pipeline.services.intake import walk_folder, why_skipped
 from pipeline.services.models import ProcessScanTask
-from pipeline.services.quarantine import build_reason, free_name, sha256_of_file
+from pipeline.services.quarantine import build_reason, free_name, is_same_file
 from pipeline.services.sender import ScanSender
 
 log = logging.getLogger(__name__)
@@ -71,7 +73,7 @@ class Signature:
     @classmethod
     def of(cls, path: Path) -> Signature | None:
         try:
-            stat = path.stat()
+            stat = path.lstat()  # the entry itself: a link's target is none of our business
         except OSError:
             return None
         return cls(stat.st_size, stat.st_mtime_ns)
@@ -117,6 +119,8 @@ class HotFolder:
     # Set once events are being watched: a file dropped after that cannot be missed.
     ready: threading.Event = field(default_factory=threading.Event)
     _wake: threading.Event = field(default_factory=threading.Event)
+    # Links and other non-regular files already said to be skipped (said again if they return).
+    _skipped: set[Path] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         # Absolute paths throughout: tasks travel to workers, events arrive absolute.
@@ -168,23 +172,27 @@ class HotFolder:
         )
 
     def _list_files(self) -> list[Path]:
-        """Candidate files under the folder, skipping litter and the watcher's own folders."""
-        folder = self.options.folder
-        skip = {self.options.quarantine_path.resolve(), self.options.done_path.resolve()}
+        """Candidate files under the folder, skipping litter and the watcher's own folders; a
+        link or any other non-regular file is never sent nor opened, and said once."""
+        skipped: list[tuple[Path, str]] = []
+        own = (self.options.quarantine_path, self.options.done_path)
+        leave = frozenset(path.resolve() for path in own)
         found: list[Path] = []
-        for root, dirs, files in os.walk(folder):
-            base = Path(root)
-            dirs[:] = sorted(
-                d for d in dirs if not d.startswith(".") and (base / d).resolve() not in skip
-            )
-            for name in sorted(files):
-                path = base / name
-                if not is_ignored_name(name) and path.is_file():
-                    found.append(path)
+        for path in walk_folder(self.options.folder, skipped, leave=leave):
+            if is_ignored_name(path.name):
+                continue  # partial copies and OS litter come and go: not worth a line
+            why = why_skipped(path)
+            if why is None:
+                found.append(path)
+            else:
+                skipped.append((path, why))
+        for path, why in skipped:
+            if path not in self._skipped:
+                self.say(f"skipped {self._rel(path)}: {why}")
+        self._skipped = {path for path, _ in skipped}
         return found
 
     def _send(self, path: Path, entry: _Entry) -> None:
-        # The name as dropped (not a symlink's target): the worker reads the accession from it.
         task = ProcessScanTask(path=str(path), batch_id=self._batch_id())
         try:
             entry.task_id = self.sender.send(task)
@@ -241,7 +249,8 @@ class HotFolder:
         except OSError as exc:
             # done/ or quarantine/ not writable (a share's permissions, a full disk): the file
             # stays, and is sent again later; the pipeline is idempotent, so that costs a check.
-            self._back_off(entry, f"could not move {self._rel(path)} out of the folder: {exc}")
+            why = to_printable(str(exc))
+            self._back_off(entry, f"could not move {self._rel(path)} out of the folder: {why}")
             return
         del self._entries[path]
 
@@ -263,11 +272,7 @@ class HotFolder:
             self.say(f"stored {self._rel(path)} → deleted")
             return
         target = self._target(self.options.done_path, path)
-        if (
-            target.exists()
-            and result.get("scan_id")
-            and sha256_of_file(target) == result["scan_id"]
-        ):
+        if result.get("scan_id") and is_same_file(target, result["scan_id"]):
             # The same bytes dropped again: one copy in done/ is enough.
             path.unlink(missing_ok=True)
         else:
@@ -281,9 +286,16 @@ class HotFolder:
         reason = _reason_of(path, result, self._batch_id())
         reason_path = target.with_name(target.name + ".reason.json")
         tmp = reason_path.with_name(reason_path.name + ".part")
-        tmp.write_bytes(reason)
-        os.replace(tmp, reason_path)
-        _move(path, target)
+        try:
+            tmp.write_bytes(reason)
+            os.replace(tmp, reason_path)
+            _move(path, target)
+        except OSError:
+            # Nothing half-written stays: the file is still in the folder, tried again later.
+            for leftover in (tmp, reason_path):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
+            raise
         self.counts.quarantined += 1
         self.say(f"quarantined {self._rel(path)}: {result.get('code')} {result.get('message')}")
 
@@ -294,10 +306,12 @@ class HotFolder:
         return target
 
     def _rel(self, path: Path) -> str:
+        """A path as the watcher's lines show it: relative, and escaped, so a newline or an
+        escape sequence in a dropped file's name cannot forge or colour a line."""
         try:
-            return str(path.relative_to(self.options.folder))
+            return to_printable(str(path.relative_to(self.options.folder)))
         except ValueError:
-            return str(path)
+            return to_printable(str(path))
 
     def _shown(self, path: Path) -> str:
         return self._rel(path) if path.is_relative_to(self.options.folder) else str(path)
@@ -397,6 +411,11 @@ def _move(source: Path, target: Path) -> None:
         os.replace(source, target)
     except OSError:
         tmp = target.with_name(target.name + ".part")
-        shutil.copy2(source, tmp)
-        os.replace(tmp, target)
+        try:
+            shutil.copy2(source, tmp)
+            os.replace(tmp, target)
+        except OSError:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
         source.unlink()

@@ -175,7 +175,7 @@ def test_bad_files_are_quarantined_with_code_and_remedy(stack: Stack, tmp_path: 
     # Nothing of the bad files reached the bucket, and the worker is still serving.
     good_sha = hashlib.sha256(good).hexdigest()
     allowed = ("masters/good", "derivatives/good", "scans/good", "records/good",
-               "manifests/good", f"iiif/{good_sha}/")  # fmt: skip
+               "manifests/good", "names/good", f"iiif/{good_sha}/")  # fmt: skip
     assert all(k.startswith(allowed) for k in stack.store.list_keys(""))
     assert stack.worker.poll() is None
     assert stack.sohoa("ingest", str(drop / "GOOD.1_front_1.jpg"), "--wait").returncode == 0

@@ -53,6 +53,10 @@ SECTIONS: list[tuple[str, list[str]]] = [
             "tests/integration/test_backbone.py",
         ],
     ),
+    (
+        "Input: the quarantine folder, links, names",
+        ["tests/integration/test_input_faults.py", "tests/unit/test_input_entries.py"],
+    ),
     ("Fixity", ["tests/integration/test_audit.py"]),
     ("Security", ["tests/integration/test_security.py"]),
 ]

@@ -28,6 +28,7 @@ def test_every_key_is_the_key_stored_today() -> None:
     assert layout.record_key(SLUG) == f"records/{SLUG}.json"
     assert layout.inventory_key(SLUG) == f"inventory/{SLUG}.json"
     assert layout.manifest_key(SLUG) == f"manifests/{SLUG}.json"
+    assert layout.view_claims_key(SLUG) == f"names/{SLUG}.json"
     assert layout.report_key("20250301-a1b2c3", "csv") == "reports/20250301-a1b2c3.csv"
     hue = datetime(2026, 11, 28, 3, 30, tzinfo=timezone(timedelta(hours=7)))
     assert layout.fixity_report_keys(hue) == [
@@ -47,11 +48,12 @@ def test_prefixes_are_the_ones_stored_today() -> None:
         "inventory/",
         "manifests/",
         "reports/",
+        "names/",
     )
     assert layout.PUBLIC_PREFIXES == ("iiif/", "derivatives/", "manifests/")
     assert layout.SIGNABLE_PREFIXES == ("derivatives/",)
     # Private stays private: no prefix holding masters, GPS, shelf locations or reports is public.
-    for private in ("masters/", "scans/", "records/", "inventory/", "reports/"):
+    for private in ("masters/", "scans/", "records/", "inventory/", "reports/", "names/"):
         assert private not in layout.PUBLIC_PREFIXES
         assert private not in layout.SIGNABLE_PREFIXES
 
