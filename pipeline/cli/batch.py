@@ -230,7 +230,7 @@ def _print_outcome(run: BatchRun, results: list[dict[str, Any]], settings: Sohoa
            if run.republished else "")
     )  # fmt: skip
     for gap in run.record_gaps[:50]:
-        click.secho(f"  ✗ NO_RECORD: {gap.message}", fg="red")
+        click.secho(f"  ✗ {gap.message}", fg="red")
     for problem in summary.problems[:50]:
         click.secho(f"  ✗ {problem.get('code')}: {problem.get('message')}", fg="red")
     if len(summary.problems) > 50:
