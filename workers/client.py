@@ -86,6 +86,16 @@ class ScanProducer:
     def live_workers(self) -> list[str]:
         return _ping(self.app)
 
+    def held(self, task_ids: list[str], timeout: float = 1.0) -> set[str] | None:
+        """Which of these tasks a live worker holds (running, reserved, or waiting for a retry's
+        countdown): one broadcast, answered by every worker's main process; None when the
+        broker does not answer. A task no worker names is one whose worker is gone."""
+        try:
+            replies = self.app.control.inspect(timeout=timeout).query_task(*task_ids) or {}
+        except Exception:  # kombu, redis-py and socket errors share no base class
+            return None
+        return {task for tasks in replies.values() for task in tasks or {}}
+
 
 def connect_producer(
     settings: SohoaSettings, *, interactive: bool = False, then: str | None = None
@@ -136,6 +146,11 @@ def is_answering(node: str, timeout: float = 0.5) -> bool:
 
 def live_workers(timeout: float = 1.0) -> list[str]:
     return _ping(app, timeout)
+
+
+def held_tasks(task_ids: list[str]) -> set[str] | None:
+    """Which of these tasks a live worker holds (ScanProducer.held, on the configured app)."""
+    return ScanProducer(app).held(task_ids)
 
 
 def _ping(celery_app: Celery, timeout: float = 1.0) -> list[str]:

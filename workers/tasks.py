@@ -93,15 +93,24 @@ def finish_batches(self: Task) -> dict[str, Any]:
         stall_seconds=worker.settings.batch_stall_seconds,
         lookup=worker.producer.lookup,
         owner=schedule.lock_owner(f"finish_batches[{self.request.id}]"),
+        send_publish=worker.producer.send_publish,
+        held=worker.producer.held,
     )
 
 
 @app.task(name="sohoa.fixity_sample", base=ContainedTask)
 def fixity_sample(sample: int | None = None, seed: int | None = None) -> dict[str, Any]:
-    """Re-hash a random sample of masters; write the findings to reports/fixity/YYYYMMDD.*."""
+    """Re-hash a random sample of masters; write the findings to reports/fixity/YYYYMMDD.*;
+    publish again the artefacts found with scans their record does not list."""
     worker = worker_context()
     size = sample or worker.settings.fixity_sample
-    summary = schedule.run_fixity_sample(worker.context, worker.batch_state, sample=size, seed=seed)
+    summary = schedule.run_fixity_sample(
+        worker.context,
+        worker.batch_state,
+        sample=size,
+        seed=seed,
+        send_publish=worker.producer.send_publish,
+    )
     if not summary["ok"]:
         log.error(
             "fixity sample: %d changed, %d missing masters (report: %s)",

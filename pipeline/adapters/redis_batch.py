@@ -1,5 +1,6 @@
 """Batch progress and daily counts in Redis, under the queue prefix: a shared cache of where a
-batch stands, never its record (the bucket is); it does not queue (Celery does)."""
+batch stands, never its record (the bucket is). It does not queue (Celery does); it only gives
+a dead worker's unacknowledged messages back to their queue, as kombu's own restore does."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import redis
@@ -126,6 +128,18 @@ class BatchState:
     def read_suspects(self, batch_id: str) -> dict[str, Any]:
         with self._redis("read a batch's suspects") as client:
             raw = client.get(self._key(batch_id, "suspects"))
+        found = json.loads(raw) if raw else {}
+        return found if isinstance(found, dict) else {}
+
+    # --- tasks held by no live worker, by task id: when first seen so ---------------------------
+
+    def save_orphans(self, batch_id: str, orphans: dict[str, float]) -> None:
+        with self._redis("save a batch's orphans") as client:
+            client.set(self._key(batch_id, "orphans"), json.dumps(orphans), ex=_TTL_SECONDS)
+
+    def read_orphans(self, batch_id: str) -> dict[str, float]:
+        with self._redis("read a batch's orphans") as client:
+            raw = client.get(self._key(batch_id, "orphans"))
         found = json.loads(raw) if raw else {}
         return found if isinstance(found, dict) else {}
 
@@ -254,6 +268,26 @@ class BatchState:
                         found[parsed[0]] = parsed[1]
         return found
 
+    def requeue_unacked(self, task_ids: list[str], queues: list[str]) -> list[str]:
+        """Give the unacknowledged messages of these tasks back to their queue, at the end
+        workers take from next, as kombu restores them after the visibility timeout (the same
+        message: its task id, headers and body kept, marked redelivered). Each move is one
+        transaction watching `unacked`: a message acknowledged meanwhile is left alone.
+        Returns the task ids given back."""
+        wanted, wanted_queues = set(task_ids), set(queues)
+        given_back: list[str] = []
+        with self._redis("give back unacknowledged tasks") as client:
+            tags = {
+                tag: task
+                for tag, raw in client.hscan_iter(_UNACKED, count=_CHUNK)
+                if (task := _unacked_task(raw, wanted_queues)) in wanted
+            }
+            for tag, task in tags.items():
+                restore: Any = partial(_restore, tag)
+                if client.transaction(restore, _UNACKED, value_from_callable=True):
+                    given_back.append(task)
+        return given_back
+
     def queued_tasks(self, queues: list[str]) -> dict[str, dict[str, Any] | None]:
         """Every task still waiting in these queues or held unacknowledged by a worker: its id
         and its payload (the `payload` keyword of a Sohoa task), None when unreadable."""
@@ -288,6 +322,42 @@ _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
+
+
+def _unacked_task(raw: Any, queues: set[str]) -> str | None:
+    """The task id of an entry of kombu's `unacked` hash, if it was routed to one of `queues`."""
+    try:
+        message, _exchange, routing_key = json.loads(raw)
+    except (ValueError, TypeError):
+        return None
+    parsed = _parse(message) if routing_key in queues else None
+    return parsed[0] if parsed else None
+
+
+def _restore(tag: str, pipe: Any) -> bool:
+    """Inside a transaction watching `unacked`: move one message back to its queue."""
+    raw = pipe.hget(_UNACKED, tag)
+    pipe.multi()
+    pipe.zrem(f"{_UNACKED}_index", tag)
+    pipe.hdel(_UNACKED, tag)
+    if not raw:
+        return False
+    message, _exchange, routing_key = json.loads(raw)
+    message.setdefault("headers", {})["redelivered"] = True
+    info = message.setdefault("properties", {}).setdefault("delivery_info", {})
+    info["redelivered"] = True
+    pipe.rpush(_queue_for(routing_key, message), json.dumps(message))
+    return True
+
+
+def _queue_for(queue: str, message: dict[str, Any]) -> str:
+    """The list of `queue` holding the message's priority, as kombu names it (0: the queue)."""
+    try:
+        priority = min(max(int(message["properties"]["priority"]), 0), 9)
+    except (KeyError, TypeError, ValueError):
+        priority = 0
+    step = max(p for p in (0, *map(int, _PRIORITIES)) if p <= priority)
+    return f"{queue}{_PRIORITY_SEP}{step}" if step else queue
 
 
 def _ms(seconds: float) -> int:

@@ -1,4 +1,5 @@
-"""`sohoa audit`: parse options, run the fixity audit service, render it; never repairs."""
+"""`sohoa audit`: parse options, run the fixity audit service, render it; never repairs
+(`sohoa reindex --repair` publishes what it finds unpublished)."""
 
 from __future__ import annotations
 
@@ -41,9 +42,11 @@ def audit(
     """Check that every master in the bucket still has the bytes its record says (fixity).
 
     Re-hashes masters, streamed from the server, against the SHA-256 in their scan and
-    artefact records, and reports masters that CHANGED, records whose master is MISSING, and
-    objects under masters/ that no record names (UNTRACKED). Nothing is ever repaired or
-    deleted. Exit status: 0 all good, 1 something is wrong, 2 the audit could not run.
+    artefact records, and reports masters that CHANGED, records whose master is MISSING,
+    objects under masters/ that no record names (UNTRACKED), and artefacts with scans stored
+    but no record listing them (UNPUBLISHED: scans without a record; `sohoa reindex --repair`
+    publishes them). Nothing is ever repaired or deleted. Exit status: 0 all good, 1 something
+    is wrong, 2 the audit could not run.
 
     \b
     Examples:
@@ -80,10 +83,14 @@ def audit(
             f"{len(report.untracked)} untracked"
             + (f", {len(report.unreadable)} unreadable record(s)" if report.unreadable else "")
         )
+        click.echo(
+            f"Catalogue: {len(report.unpublished)} artefact(s) with scans without a record"
+            + (" (`sohoa reindex --repair` publishes them)" if report.unpublished else "")
+        )
         for finding in report.findings:
             click.echo(f"  {finding.kind.upper()}: {finding.message}")
         if report.ok:
-            click.echo("Every master checked matches its record.")
+            click.echo("Every master checked matches its record; every stored scan is published.")
         for path in written:
             click.echo(f"report: {path}", err=True)
     sys.exit(0 if report.ok else 1)

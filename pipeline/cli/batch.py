@@ -41,7 +41,7 @@ from pipeline.services.schedule import (
 from pipeline.services.status import collect_status, describe_batch
 from pipeline.services.submission import publish_unscanned
 from workers.app import bulk_queue, configure_app, interactive_queue
-from workers.client import connect_producer, live_workers
+from workers.client import connect_producer, held_tasks, live_workers
 
 _POLL_SECONDS = 0.5
 
@@ -90,7 +90,13 @@ def batch(
     (every SOHOA_FINISH_BATCHES_MINUTES) reconciles the batch and writes its report once it is
     done; only one of them ever writes it.
 
-    Exit status: 0 when every file is stored, 1 when any was quarantined or failed, 130 when
+    At the end every artefact touched has a record listing all its stored scans: a record whose
+    publish was lost (Redis restarted, storage away) is published again once missing for
+    SOHOA_BATCH_STALL_SECONDS. A task taken by a worker that died is given back to the queue
+    within SOHOA_BATCH_STALL_SECONDS, not after the broker's visibility timeout.
+
+    Exit status: 0 when every file is stored and every artefact's record is current, 1 when any
+    file was quarantined or failed or a record is still missing (each named), 130 when
     interrupted (the queued files keep being processed: run the command again to follow them).
 
     \b
@@ -124,6 +130,8 @@ def batch(
         stall_seconds=settings.batch_stall_seconds,
         lookup=sender.lookup,
         lock_owner=lock_owner("sohoa batch"),
+        send_publish=sender.send_publish,
+        held=sender.held,
     )
     shown = ProgressLine()
     try:
@@ -185,9 +193,10 @@ def _follow(run: BatchRun, shown: ProgressLine) -> None:
             progress = run.poll()
             shown.show(render_progress(progress))
             if not run.pending:
-                if not run.verify_stored():
+                if run.verify_stored():
+                    click.echo(f"\n  {len(run.pending)} files not found in the bucket: sent again")
+                elif run.check_records():
                     break
-                click.echo(f"\n  {len(run.pending)} files not found in the bucket: sent again")
         except RetryableError as exc:
             click.secho(f"\nwarning: {exc.message}", fg="yellow", err=True)
             time.sleep(5)
@@ -197,24 +206,40 @@ def _follow(run: BatchRun, shown: ProgressLine) -> None:
 
 def _print_outcome(run: BatchRun, results: list[dict[str, Any]], settings: SohoaSettings) -> bool:
     summary = summarise(results)
+    # This run's own work: a file found stored keeps an earlier run's figures for the report,
+    # but what this run wrote is only what its workers did.
+    fresh = summarise(
+        [r for r in results if not run.entries.get(str(r.get("path")), {}).get("skipped")]
+    )
+    new = fresh.stored - fresh.already_stored
     progress = run.progress()
     click.echo(f"Batch {run.batch_id} finished in {human_seconds(progress.elapsed)}")
     click.echo(
-        f"  scans:       {summary.stored} stored ({summary.stored - summary.already_stored} new, "
-        f"{summary.already_stored} already there; {progress.skipped} not sent again)"
+        f"  scans:       {summary.stored} stored ({new} new, {summary.stored - new} already "
+        f"there; {progress.skipped} not sent again)"
     )
     click.echo(f"  objects:     {len(summary.objects)}")
-    click.echo(f"  bytes:       {summary.bytes_stored / 2**20:,.1f} MiB written")
+    click.echo(f"  bytes:       {fresh.bytes_stored / 2**20:,.1f} MiB written by this run")
     click.echo(f"  quarantined: {summary.quarantined}   failed: {summary.failed}")
     if run.resent:
         click.echo(f"  sent again:  {run.resent} (their tasks were lost)")
+    if run.requeued:
+        click.echo(f"  given back:  {run.requeued} (taken by a worker that is gone)")
+    touched = run.touched_objects()
+    click.echo(
+        f"  records:     {len(touched) - len(run.record_gaps)} of {len(touched)} current"
+        + (f" ({len(run.republished)} published again: their publish was lost)"
+           if run.republished else "")
+    )  # fmt: skip
+    for gap in run.record_gaps[:50]:
+        click.secho(f"  ✗ {gap.message}", fg="red")
     for problem in summary.problems[:50]:
         click.secho(f"  ✗ {problem.get('code')}: {problem.get('message')}", fg="red")
     if len(summary.problems) > 50:
         click.echo(f"  … and {len(summary.problems) - 50} more in the report")
     if summary.quarantined:
         click.echo(f"  Rejected files and their reasons are in {settings.quarantine_path}/")
-    return summary.ok and summary.files == len(run.files)
+    return summary.ok and summary.files == len(run.files) and not run.record_gaps
 
 
 def _print_report(ended: FinishedBatch) -> None:
@@ -271,7 +296,9 @@ def status(ctx: click.Context, batch_id: str | None, as_json: bool) -> None:
                 return
             _render_batch(described)
             return
-        picture = collect_status(state, queues=queues_of(settings), workers=live_workers())
+        picture = collect_status(
+            state, queues=queues_of(settings), workers=live_workers(), held=held_tasks
+        )
         for item in picture["batches"]:
             _add_report(state, item)
         picture["fixity"] = state.last_fixity()
@@ -287,6 +314,14 @@ def status(ctx: click.Context, batch_id: str | None, as_json: bool) -> None:
     for queue, depth in picture["queues"].items():
         click.echo(f"Queue        {queue}: {depth} waiting")
     click.echo(f"In progress: {picture['in_progress']}")
+    if picture["orphaned"]:
+        click.secho(
+            f"Orphaned:    {picture['orphaned']} taken by a worker that is gone: `sohoa batch` "
+            "(or beat's finish-batches round) gives them back to the queue within "
+            f"SOHOA_BATCH_STALL_SECONDS ({settings.batch_stall_seconds:g} s), else the broker "
+            f"does after SOHOA_VISIBILITY_TIMEOUT ({settings.visibility_timeout} s)",
+            fg="yellow",
+        )
     today = picture["today"]
     click.echo(
         f"Today (UTC): {today['stored']} stored, {today['quarantined']} quarantined, "

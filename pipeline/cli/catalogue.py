@@ -16,10 +16,11 @@ from pipeline.core.catalogue import SearchQuery
 from pipeline.core.layout import record_key
 from pipeline.core.naming import to_object_slug
 from pipeline.errors import SohoaError
-from pipeline.services.assembly import open_index
+from pipeline.services.assembly import open_index, open_record_stream
 from pipeline.services.catalogue import reindex as rebuild
+from pipeline.services.completeness import find_record_gaps, republish
 from pipeline.services.context import Context
-from pipeline.services.notify import start_follower
+from pipeline.services.notify import notify_record_changed, start_follower
 from pipeline.services.publish import read_record
 
 
@@ -54,17 +55,28 @@ def show(ctx: click.Context, accession: str, as_json: bool) -> None:
 
 
 @click.command()
+@click.option(
+    "--repair", is_flag=True,
+    help="First publish the record of every artefact whose stored scans it does not list "
+    "(`sohoa audit`'s scans without a record).",
+)  # fmt: skip
 @click.pass_context
-def reindex(ctx: click.Context) -> None:
+def reindex(ctx: click.Context, repair: bool) -> None:
     """Rebuild the catalogue index from the records in the bucket (the source of truth).
 
-    Searches keep answering from the old index until the new one is swapped in. Exit status 1
-    when a record could not be read or did not validate (each is listed with why).
+    Searches keep answering from the old index until the new one is swapped in. With --repair,
+    artefacts whose scans are stored but missing from their record (a publish that was lost)
+    are published first, then indexed with the rest. Exit status 1 when a record could not be
+    read, did not validate or could not be published (each is listed with why).
     """
     settings = settings_of(ctx)
+    failed: dict[str, str] = {}
     try:
+        context = Context.from_settings(settings)
+        if repair:
+            failed = _repair_records(context, settings)
         with open_index(settings) as index:
-            result = rebuild(Context.from_settings(settings), index)
+            result = rebuild(context, index)
     except SohoaError as exc:
         fail(exc.message)
     click.echo(
@@ -73,7 +85,26 @@ def reindex(ctx: click.Context) -> None:
     )
     for rejected in result.rejected:
         click.secho(f"  ✗ {rejected.key}: {rejected.reason}", fg="red")
-    sys.exit(1 if result.rejected else 0)
+    sys.exit(1 if result.rejected or failed else 0)
+
+
+def _repair_records(context: Context, settings: SohoaSettings) -> dict[str, str]:
+    """Publish every record that misses stored scans; what could not be published, and why."""
+    gaps = find_record_gaps(context)
+    stream = open_record_stream(settings)
+    try:
+        repaired = republish(context, gaps, lambda slug: notify_record_changed(stream, slug))
+    finally:
+        stream.close()
+    click.echo(
+        f"Repair: {len(gaps)} artefact(s) with scans without a record; "
+        f"{len(repaired.published)} published."
+    )
+    for slug in repaired.published:
+        click.echo(f"  published {record_key(slug)}")
+    for slug, why in repaired.failed.items():
+        click.secho(f"  ✗ {record_key(slug)} not published: {why}", fg="red")
+    return repaired.failed
 
 
 @click.command()

@@ -66,6 +66,15 @@ def view_claims_key(object_slug: str) -> str:
     return f"{NAMES_PREFIX}{object_slug}{_JSON}"
 
 
+def to_scan_of(key: str) -> tuple[str, str] | None:
+    """'scans/hm.1-a/ab…ef.json' -> ('hm.1-a', 'ab…ef'); None for anything else."""
+    rest = key.removeprefix(SCANS_PREFIX)
+    slug, _, name = rest.partition("/")
+    if rest == key or not slug or "/" in name or not name.endswith(_JSON) or name == _JSON:
+        return None
+    return slug, name.removesuffix(_JSON)
+
+
 def iiif_base_key(scan_id: str) -> str:
     """The folder of one scan's static IIIF image service (info.json and tiles)."""
     return f"{IIIF_PREFIX}{scan_id}"

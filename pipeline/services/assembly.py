@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from config.settings import SohoaSettings
 from pipeline.adapters.redis_batch import BatchState
+from pipeline.adapters.redis_notify import RecordStream
 from pipeline.adapters.s3_store import S3Store
 from pipeline.adapters.sqlite_index import SqliteIndex
 
@@ -21,3 +22,8 @@ def open_index(settings: SohoaSettings) -> SqliteIndex:
 def open_batch_state(settings: SohoaSettings) -> BatchState:
     """The batches' progress in Redis, under this installation's prefix."""
     return BatchState(settings.redis_url, prefix=settings.queue_prefix)
+
+
+def open_record_stream(settings: SohoaSettings) -> RecordStream:
+    """The 'record changed' notes that API replicas follow."""
+    return RecordStream(settings.redis_url, prefix=settings.queue_prefix)

@@ -1,4 +1,5 @@
-"""Fixity audit: re-hash masters in the bucket against their records' SHA-256; never repairs."""
+"""Fixity audit: re-hash masters in the bucket against their records' SHA-256, and find stored
+scans no record lists; never repairs."""
 
 from __future__ import annotations
 
@@ -13,13 +14,20 @@ from typing import Literal
 
 from pydantic import ValidationError
 
-from pipeline.core.layout import MASTERS_PREFIX, RECORDS_PREFIX, SCANS_PREFIX
+from pipeline.core.layout import (
+    MASTERS_PREFIX,
+    RECORDS_PREFIX,
+    SCANS_PREFIX,
+    to_object_slug_of,
+    to_scan_of,
+)
 from pipeline.core.records import ArtefactRecord, ScanRecord
+from pipeline.services.completeness import gaps_of
 from pipeline.services.context import Context
 
 log = logging.getLogger(__name__)
 
-FindingKind = Literal["changed", "missing", "untracked", "unreadable"]
+FindingKind = Literal["changed", "missing", "untracked", "unreadable", "unpublished"]
 CSV_COLUMNS = [
     "kind",
     "bucket",
@@ -62,16 +70,21 @@ class AuditReport:
     untracked: list[AuditFinding] = field(default_factory=list)
     # Records that could not be parsed: their masters cannot be checked, so they are failures too.
     unreadable: list[AuditFinding] = field(default_factory=list)
+    # Artefacts with stored scans that their record does not list (or no record at all): the
+    # catalogue (search, API, OAI-PMH) misses them.
+    unpublished: list[AuditFinding] = field(default_factory=list)
     started_at: str = ""
     finished_at: str = ""
 
     @property
     def ok(self) -> bool:
-        return not (self.changed or self.missing or self.untracked or self.unreadable)
+        return not (
+            self.changed or self.missing or self.untracked or self.unreadable or self.unpublished
+        )
 
     @property
     def findings(self) -> list[AuditFinding]:
-        return [*self.changed, *self.missing, *self.untracked, *self.unreadable]
+        return [*self.changed, *self.missing, *self.untracked, *self.unreadable, *self.unpublished]
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -85,6 +98,7 @@ class AuditReport:
             "missing": [asdict(f) for f in self.missing],
             "untracked": [asdict(f) for f in self.untracked],
             "unreadable": [asdict(f) for f in self.unreadable],
+            "unpublished": [asdict(f) for f in self.unpublished],
         }
 
     def to_json(self) -> str:
@@ -116,9 +130,14 @@ def _now() -> str:
 
 def _expected_masters(ctx: Context, report: AuditReport) -> dict[tuple[str, str], _Expected]:
     """Every master some record points at: the scan records, and the artefact records' views
-    (a master a published record names must exist even if its scan record was lost)."""
+    (a master a published record names must exist even if its scan record was lost). From the
+    same reads, the artefacts whose stored scans their record does not list go to
+    `report.unpublished` (scans processed less than SOHOA_BATCH_STALL_SECONDS ago aside)."""
     store = ctx.store
+    settled_before = datetime.now(UTC).timestamp() - ctx.settings.batch_stall_seconds
     expected: dict[tuple[str, str], _Expected] = {}
+    stored: dict[str, set[str]] = {}  # scan ids per object, from the scan records' keys
+    listed: dict[str, set[str] | None] = {}  # scan ids each readable record lists
     for prefix in (SCANS_PREFIX, RECORDS_PREFIX):
         for key in store.list_keys(prefix):
             if not key.endswith(".json"):
@@ -130,9 +149,15 @@ def _expected_masters(ctx: Context, report: AuditReport) -> dict[tuple[str, str]
                 if prefix == SCANS_PREFIX:
                     scan = ScanRecord.model_validate(found[0])
                     refs = [(scan.master, scan.scan_id, scan.object)]
+                    parsed = to_scan_of(key)
+                    # Stored a moment ago, its publish may still be on its way: not counted.
+                    if parsed is not None and scan.processed_at.timestamp() <= settled_before:
+                        stored.setdefault(parsed[0], set()).add(parsed[1])
                 else:
                     record = ArtefactRecord.model_validate(found[0])
                     refs = [(v.master, v.scan_id, record.object) for v in record.views]
+                    if (slug := to_object_slug_of(key)) is not None:
+                        listed[slug] = {v.scan_id for v in record.views}
             except (ValidationError, TypeError, ValueError) as exc:
                 report.unreadable.append(
                     AuditFinding(
@@ -150,6 +175,20 @@ def _expected_masters(ctx: Context, report: AuditReport) -> dict[tuple[str, str]
                     (ref.bucket, ref.key),
                     _Expected(ref.bucket, ref.key, ref.sha256, ref.size, slug, scan_id),
                 )
+    unreadable = {to_object_slug_of(f.key) for f in report.unreadable}
+    for slug in stored:
+        if slug not in listed and slug not in unreadable:
+            listed[slug] = None  # no record at all
+    report.unpublished = [
+        AuditFinding(
+            kind="unpublished",
+            bucket=store.bucket,
+            key=gap.key,
+            object=gap.object,
+            message=gap.message,
+        )
+        for gap in gaps_of(stored, listed)
+    ]
     return expected
 
 
@@ -248,10 +287,11 @@ def run_audit(
             )
     report.finished_at = _now()
     log.info(
-        "audit: %d checked, %d changed, %d missing, %d untracked",
+        "audit: %d checked, %d changed, %d missing, %d untracked, %d unpublished",
         report.checked,
         len(report.changed),
         len(report.missing),
         len(report.untracked),
+        len(report.unpublished),
     )
     return report

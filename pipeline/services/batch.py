@@ -18,18 +18,25 @@ from pipeline.adapters.redis_batch import BatchState
 from pipeline.core.layout import scan_record_key
 from pipeline.core.naming import parse_scan_name, to_nfc
 from pipeline.errors import BatchBusyError, NotRegularFileError, SohoaError
+from pipeline.services.completeness import RecordGap, find_record_gaps
 from pipeline.services.context import Context
-from pipeline.services.models import ProcessScanTask, ScanResult
+from pipeline.services.models import ProcessScanTask, PublishRecordTask, ScanResult
+from pipeline.services.progress import BatchProgress, count_outcome, read_progress
 from pipeline.services.quarantine import sha256_of_file
 from pipeline.services.sender import SendScan
 
 log = logging.getLogger(__name__)
+
+__all__ = ["BatchProgress", "BatchRun", "default_batch_id", "read_progress", "stored_result"]
 
 
 # --- the overnight batch: plan, send, follow, reconcile ----------------------------------------
 
 # How long a batch's lock lasts unless its holder extends it (a holder that died only delays).
 LOCK_SECONDS = 120.0
+# Records still missing after this many republishing rounds (each `stall_seconds` apart) are
+# reported as missing: `sohoa batch` then exits 1 and says which.
+PUBLISH_ROUNDS = 3
 
 
 def default_batch_id(folder: Path) -> str:
@@ -74,83 +81,6 @@ def stored_result(ctx: Context, path: Path, slug: str, sha256: str) -> dict[str,
 
 
 @dataclass
-class BatchProgress:
-    """Where a batch stands: counts of the files' outcomes, and the pace of this run."""
-
-    batch_id: str
-    total: int
-    stored: int = 0
-    quarantined: int = 0
-    failed: int = 0
-    skipped: int = 0  # stored before this run: not sent again
-    processed: int = 0  # outcomes that arrived from workers during this run
-    elapsed: float = 0.0
-
-    @property
-    def done(self) -> int:
-        return self.stored + self.quarantined + self.failed
-
-    @property
-    def remaining(self) -> int:
-        return max(0, self.total - self.done)
-
-    @property
-    def per_hour(self) -> float | None:
-        return self.processed / self.elapsed * 3600 if self.elapsed > 0 and self.processed else None
-
-    @property
-    def eta_seconds(self) -> float | None:
-        rate = self.per_hour
-        return self.remaining / rate * 3600 if rate else None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "batch_id": self.batch_id,
-            "total": self.total,
-            "stored": self.stored,
-            "quarantined": self.quarantined,
-            "failed": self.failed,
-            "remaining": self.remaining,
-            "skipped": self.skipped,
-            "per_hour": round(self.per_hour, 1) if self.per_hour else None,
-            "eta_seconds": round(self.eta_seconds) if self.eta_seconds is not None else None,
-        }
-
-
-def _count(progress: BatchProgress, outcome: dict[str, Any]) -> None:
-    status = outcome.get("status")
-    if status == "stored":
-        progress.stored += 1
-    elif status == "quarantined":
-        progress.quarantined += 1
-    else:
-        progress.failed += 1
-
-
-def read_progress(state: BatchState, batch_id: str) -> BatchProgress | None:
-    """A batch's progress from its keys alone (for `sohoa status`, while or after it runs)."""
-    meta = state.read_meta(batch_id)
-    if meta is None:
-        return None
-    files = state.read_files(batch_id)
-    results = state.read_results(batch_id)
-    progress = BatchProgress(batch_id, total=int(meta.get("total") or len(files)))
-    run_started = float(meta.get("run_started") or 0)
-    for path, entry in files.items():
-        outcome = entry.get("outcome") or results.get(path)
-        if outcome is None:
-            continue
-        _count(progress, outcome)
-        if entry.get("skipped"):
-            progress.skipped += 1
-        elif entry.get("task_id"):
-            progress.processed += 1
-    finished = meta.get("finished")
-    progress.elapsed = max(0.0, (float(finished or time.time())) - run_started)
-    return progress
-
-
-@dataclass
 class BatchRun:
     """One run of a batch. The bucket decides what is stored; Redis only carries messages and
     progress, so anything it loses is found missing and sent again."""
@@ -170,11 +100,23 @@ class BatchRun:
     clock: Callable[[], float] = time.time
     # Set, the run takes the batch's lock (Redis) before it re-sends or finishes anything.
     lock_owner: str | None = None
+    # Queues the rebuilding of an artefact's record whose publish never arrived.
+    send_publish: Callable[[PublishRecordTask], str] | None = None
+    # Of these task ids, those a live worker holds (running, reserved, waiting for a retry);
+    # None when the workers could not be asked. Given, a task taken by a worker that died is
+    # given back to its queue within `stall_seconds`, not after the visibility timeout.
+    held: Callable[[list[str]], set[str] | None] | None = None
     lock_wait: float = LOCK_SECONDS + 5
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)
     outcomes: dict[str, dict[str, Any]] = field(default_factory=dict)
     pending: set[str] = field(default_factory=set)
     resent: int = 0
+    requeued: int = 0  # messages of dead workers given back to the queue
+    record_gaps: list[RecordGap] = field(default_factory=list)  # artefacts not yet published
+    republished: set[str] = field(default_factory=set)
+    publish_rounds: int = 0
+    _gaps_since: float | None = None
+    _orphans_checked: float = 0.0
     _processed: int = 0
     _cursor: int = 0
     _started: float = 0.0
@@ -227,9 +169,11 @@ class BatchRun:
         stall_seconds: float = 60.0,
         lookup: Callable[[str], dict[str, Any] | None] | None = None,
         lock_owner: str | None = None,
+        **ports: Any,
     ) -> BatchRun | None:
         """The batch as its keys in Redis describe it, for a process that did not start it;
-        None when Redis no longer knows it or it is still being planned (files missing)."""
+        None when Redis no longer knows it or it is still being planned (files missing).
+        `ports`: send_publish and held (as the fields)."""
         meta = state.read_meta(batch_id)
         if meta is None:
             return None
@@ -240,7 +184,7 @@ class BatchRun:
         run = cls(
             ctx, state, batch_id, sorted(Path(p) for p in entries), send=send, queues=queues,
             inputs=list(meta.get("inputs") or []), stall_seconds=stall_seconds, lookup=lookup,
-            lock_owner=lock_owner,
+            lock_owner=lock_owner, **ports,
         )  # fmt: skip
         run.entries = entries
         for key, entry in entries.items():
@@ -380,12 +324,16 @@ class BatchRun:
                 self._settle(path, result)
         if self.pending and self.clock() - self._last_news >= self.stall_seconds:
             self.reconcile()
+        if self.pending and self.clock() - self._orphans_checked >= self.stall_seconds / 2:
+            self.find_orphans()  # on its own clock: other workers' results keep arriving
         return self.progress()
 
     def step(self) -> bool:
         """One non-blocking round, for a process that does not follow the batch: take the
-        results, look for lost messages (sent again once missing for `stall_seconds`), check
-        the bucket when nothing is pending. True when every file is settled and verified."""
+        results, look for lost messages (sent again once missing for `stall_seconds`) and for
+        tasks of dead workers, check the bucket when nothing is pending, then the records
+        (republished at once when missing). True when every file is settled and verified and
+        every artefact published."""
         with self.exclusive():
             if self.pending:
                 found = self.state.read_results(self.batch_id, sorted(self.pending))
@@ -393,7 +341,10 @@ class BatchRun:
                     self._settle(path, result)
             if self.pending:
                 self.reconcile()
-            return not self.pending and not self.verify_stored()
+                self.find_orphans()
+            if self.pending or self.verify_stored():
+                return False
+            return self.check_records(patient=False) and not self.record_gaps
 
     def _settle(self, path: str, outcome: dict[str, Any]) -> None:
         self.outcomes[path] = outcome
@@ -475,6 +426,86 @@ class BatchRun:
         self.resent += len(resent)
         return resent
 
+    # --- a task taken by a worker that died ----------------------------------------------------
+
+    def find_orphans(self) -> list[str]:
+        """Give back to their queue the messages of pending files that a worker took and no
+        live worker holds (it died: SIGKILL, power cut), once seen so at two looks at least
+        `stall_seconds / 2` apart, shared by every finisher. Without this they would wait for
+        the broker's visibility timeout (an hour by default). The same message goes back (its
+        task id and delivery count kept); storing stays idempotent if its worker was alive."""
+        with self.exclusive():
+            return self._find_orphans()
+
+    def _find_orphans(self) -> list[str]:
+        now = self._orphans_checked = self.clock()
+        if self.held is None:
+            return []
+        by_task = {
+            str(entry["task_id"]): path
+            for path in self.pending
+            if (entry := self.entries.get(path, {})).get("task_id")
+        }
+        taken = self.state.unacked_task_ids(self.queues) & set(by_task)
+        seen = self.state.read_orphans(self.batch_id)
+        alive = self.held(sorted(taken)) if taken else set()
+        if alive is None:
+            return []  # the workers could not be asked: judge nothing
+        first = {task: float(seen.get(task, now)) for task in taken - alive}
+        due = sorted(task for task, at in first.items() if now - at >= self.stall_seconds / 2)
+        self.state.save_orphans(self.batch_id, {t: at for t, at in first.items() if t not in due})
+        given_back = self.state.requeue_unacked(due, self.queues) if due else []
+        if given_back:
+            self.requeued += len(given_back)
+            log.warning(
+                "batch %s: %d file(s) taken by a worker that is gone (%s%s); given back to the "
+                "queue", self.batch_id, len(given_back), Path(by_task[given_back[0]]).name,
+                f" and {len(given_back) - 1} more" if len(given_back) > 1 else "",
+            )  # fmt: skip
+        return [by_task[task] for task in given_back]
+
+    # --- every artefact published --------------------------------------------------------------
+
+    def touched_objects(self) -> list[str]:
+        """The artefacts this batch stored a scan of, or found one stored."""
+        return sorted(
+            {str(o["object"]) for o in self.outcomes.values() if o.get("status") == "stored"
+             and o.get("object")}
+        )  # fmt: skip
+
+    def check_records(self, *, patient: bool = True) -> bool:
+        """True once every artefact of the batch has a record listing all its stored scans, or
+        republishing gave up (`record_gaps` then says which have not). A record still missing
+        `stall_seconds` after the last one arrived (its publish lost with Redis, or given up
+        while storage was away) is republished, at most PUBLISH_ROUNDS times; with
+        `patient=False` at once (a finisher's round: minutes apart, publishing is idempotent)."""
+        with self.exclusive():
+            objects = self.touched_objects() if self._gaps_since is None else [
+                gap.object for gap in self.record_gaps
+            ]  # fmt: skip
+            gaps = find_record_gaps(self.ctx, objects)
+            now = self.clock()
+            if self._gaps_since is None or len(gaps) < len(self.record_gaps):
+                self._gaps_since = now
+            self.record_gaps = gaps
+            if not gaps:
+                return True
+            if patient and now - self._gaps_since < self.stall_seconds:
+                return False  # their publish tasks may still be on their way
+            if self.send_publish is None or self.publish_rounds >= PUBLISH_ROUNDS:
+                return True
+            for gap in gaps:
+                self.send_publish(PublishRecordTask(object=gap.object))
+            self.republished.update(gap.object for gap in gaps)
+            self.publish_rounds += 1
+            self._gaps_since = now
+            log.warning(
+                "batch %s: %d artefact(s) without a current record (%s%s); published again",
+                self.batch_id, len(gaps), gaps[0].object,
+                f" and {len(gaps) - 1} more" if len(gaps) > 1 else "",
+            )  # fmt: skip
+            return False
+
     def verify_stored(self) -> list[str]:
         """The last word is the bucket's: a file a worker called stored must be there."""
         with self.exclusive():
@@ -515,7 +546,7 @@ class BatchRun:
     def progress(self) -> BatchProgress:
         progress = BatchProgress(self.batch_id, total=len(self.files))
         for key, outcome in self.outcomes.items():
-            _count(progress, outcome)
+            count_outcome(progress, outcome)
             if self.entries.get(key, {}).get("skipped"):
                 progress.skipped += 1
         progress.processed = self._processed

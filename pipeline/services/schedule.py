@@ -21,6 +21,7 @@ from pipeline.services.audit import run_audit
 from pipeline.services.batch import LOCK_SECONDS, BatchRun
 from pipeline.services.context import Context
 from pipeline.services.intake import collect_files
+from pipeline.services.models import PublishRecordTask
 from pipeline.services.report import finish_batch, save_fixity_report
 from pipeline.services.sender import SendScan
 
@@ -149,11 +150,14 @@ def finish_batches(
     stall_seconds: float,
     lookup: Callable[[str], dict[str, Any] | None] | None = None,
     owner: str | None = None,
+    **ports: Any,
 ) -> dict[str, Any]:
     """One round over every unfinished batch Redis knows, as `sohoa batch` would follow it:
-    results taken, lost messages sent again (once missing for `stall_seconds`), and once every
-    file is settled and checked in the bucket, the report written and the batch marked
-    finished. Non-blocking; a batch another process holds is left for the next round."""
+    results taken, lost messages sent again (once missing for `stall_seconds`), tasks of dead
+    workers given back, and once every file is settled and checked in the bucket and every
+    artefact has a current record (republished when not), the report written and the batch
+    marked finished. Non-blocking; a batch another process holds is left for the next round.
+    `ports`: BatchRun's send_publish and held."""
     owner = owner or lock_owner("finish-batches")
     done: dict[str, list[dict[str, Any]]] = {"finished": [], "waiting": [], "busy": []}
     for batch_id in state.all_batches():
@@ -168,7 +172,7 @@ def finish_batches(
             # started it over, between the look above and the lock.
             run = BatchRun.resume(
                 ctx, state, batch_id, send=send, queues=queues, stall_seconds=stall_seconds,
-                lookup=lookup, lock_owner=owner,
+                lookup=lookup, lock_owner=owner, **ports,
             )  # fmt: skip
             meta = state.read_meta(batch_id) or {}
             if run is None or meta.get("finished"):
@@ -215,11 +219,16 @@ def run_fixity_sample(
     sample: int,
     seed: int | None = None,
     now: datetime | None = None,
+    send_publish: Callable[[PublishRecordTask], str] | None = None,
 ) -> dict[str, Any]:
     """Re-hash `sample` random masters; write every finding to reports/fixity/YYYYMMDD.json
-    and .csv in the bucket, and keep the figures for `sohoa status`."""
+    and .csv in the bucket, and keep the figures for `sohoa status`. Artefacts found with
+    scans their record does not list are published again through `send_publish`."""
     moment = now or datetime.now(UTC)
     audit = run_audit(ctx, sample=sample, seed=seed)
+    if send_publish is not None:
+        for finding in audit.unpublished:
+            send_publish(PublishRecordTask(object=str(finding.object)))
     keys = save_fixity_report(ctx.store, audit, moment)
     summary = summarise_audit(audit, sample=sample)
     summary.update(
@@ -236,5 +245,5 @@ def run_fixity_sample(
 def fixity_counts(audit: Any) -> dict[str, int]:
     return {
         kind: len(list(getattr(audit, kind, [])))
-        for kind in ("changed", "missing", "untracked", "unreadable")
+        for kind in ("changed", "missing", "untracked", "unreadable", "unpublished")
     }

@@ -3,6 +3,7 @@ from Redis and the workers' replies; it changes nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,10 +12,20 @@ from pipeline.services.batch import read_progress
 
 
 def collect_status(
-    state: BatchState, *, queues: list[str], workers: list[str], recent: int = 5
+    state: BatchState,
+    *,
+    queues: list[str],
+    workers: list[str],
+    recent: int = 5,
+    held: Callable[[list[str]], set[str] | None] | None = None,
 ) -> dict[str, Any]:
-    """One JSON-ready picture of the pipeline (`workers` are the nodes that answered a ping)."""
+    """One JSON-ready picture of the pipeline (`workers` are the nodes that answered a ping).
+
+    With `held` (which of these tasks a live worker holds), a task taken by a worker that is
+    gone counts as orphaned, not in progress: it waits to be given back to its queue."""
     depths = state.queue_depths(queues)
+    taken = state.unacked_task_ids(queues)
+    alive = held(sorted(taken)) if held is not None and taken else None
     batches = []
     for batch_id in state.recent_batches(recent):
         described = describe_batch(state, batch_id)
@@ -24,7 +35,8 @@ def collect_status(
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "workers": workers,
         "queues": depths,
-        "in_progress": len(state.unacked_task_ids(queues)),
+        "in_progress": len(taken) if alive is None else len(taken & alive),
+        "orphaned": 0 if alive is None else len(taken - alive),
         "today": {
             status: state.daily_counts().get(status, 0)
             for status in ("stored", "quarantined", "failed")

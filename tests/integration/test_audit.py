@@ -116,3 +116,55 @@ def test_a_sample_rehashes_only_some_masters_but_checks_presence_of_all(
     assert run_audit(ctx, sample=1, seed=7).to_dict()["changed"] == report.to_dict()["changed"]
     everything = run_audit(ctx, sample=1, everything=True)
     assert everything.checked == 3 and not everything.sampled
+
+
+def test_scans_without_a_record_are_reported_and_reindex_repair_publishes_them(
+    stored: tuple[Context, dict[str, str]], tmp_path: Path
+) -> None:
+    """Fault: an artefact's scans are stored but its record is gone (its publish_record message
+    was lost with Redis), and another artefact got a scan its record does not list.
+    Outcome: `sohoa audit` reports both as scans without a record (UNPUBLISHED, exit 1) and
+    changes nothing; `sohoa reindex --repair` publishes both records and indexes them; `sohoa
+    show` and search then find every view, and the audit is clean."""
+    ctx, _ = stored
+    store = ctx.store
+    # A scan whose record does not list it is counted once stored for this long (its publish
+    # may still be on its way before): not long here.
+    settings = ctx.settings.model_copy(update={"batch_stall_seconds": 0.01})
+    store.delete("records/aud.1.json")
+    extra = tmp_path / "drop" / "AUD.3_back_1.jpg"
+    write_jpeg(extra, seed=49, size=(320, 240))
+    added = ingest.process_scan(ctx, ProcessScanTask(path=str(extra), batch_id="aud"))
+    assert added.status == "stored", added  # stored, never published
+
+    found = audit_cli(settings, tmp_path, "--json")
+    assert found.returncode == 1, found.stdout + found.stderr
+    report = json.loads(found.stdout)
+    assert [(f["object"], f["key"]) for f in report["unpublished"]] == [
+        ("aud.1", "records/aud.1.json"),
+        ("aud.3", "records/aud.3.json"),
+    ]
+    messages = [f["message"] for f in report["unpublished"]]
+    assert "aud.1 has 2 stored scan(s) and no catalogue record" in messages[0]
+    assert "lists 1 of its 2 stored scans" in messages[1]
+    assert all("sohoa reindex --repair" in m for m in messages)
+    assert report["changed"] == report["missing"] == report["untracked"] == []
+    assert store.head("records/aud.1.json") is None  # the audit repairs nothing
+    text = audit_cli(settings, tmp_path)
+    assert "Catalogue: 2 artefact(s) with scans without a record" in text.stdout
+
+    repaired = run_cli_in_process(["reindex", "--repair"], settings_env(settings), tmp_path)
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert "2 artefact(s) with scans without a record; 2 published" in repaired.stdout
+    assert "Indexed 3 records" in repaired.stdout
+
+    env = settings_env(settings)
+    for accession, views in (("AUD.1", 2), ("AUD.3", 2)):
+        shown = run_cli_in_process(["show", accession, "--json"], env, tmp_path)
+        assert shown.returncode == 0, shown.stdout + shown.stderr
+        assert len(json.loads(shown.stdout)["views"]) == views
+        hits = json.loads(run_cli_in_process(["search", accession, "--json"], env, tmp_path).stdout)
+        assert [h["accession_number"] for h in hits["hits"]][:1] == [accession]
+    clean = audit_cli(settings, tmp_path, "--json")
+    assert clean.returncode == 0, clean.stdout
+    assert json.loads(clean.stdout)["unpublished"] == []

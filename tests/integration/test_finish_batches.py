@@ -272,7 +272,13 @@ def test_the_fixity_sample_writes_its_report_with_the_damaged_master(
     json_key, csv_key = f"reports/fixity/{day}.json", f"reports/fixity/{day}.csv"
     assert result["ok"] is False
     assert result["report"] == {"bucket": stack.settings.bucket, "keys": [json_key, csv_key]}
-    assert result["counts"] == {"changed": 1, "missing": 0, "untracked": 0, "unreadable": 0}
+    assert result["counts"] == {
+        "changed": 1,
+        "missing": 0,
+        "untracked": 0,
+        "unreadable": 0,
+        "unpublished": 0,
+    }
 
     stored = stack.store.get_bytes(json_key)
     assert stored is not None

@@ -68,7 +68,10 @@ def test_a_file_that_keeps_killing_its_worker_is_quarantined_as_worker_lost(
     assert f"stopped the worker process {stack.settings.max_deliveries} times" in result["message"]
     reason = json.loads(Path(result["quarantine_path"] + ".reason.json").read_text("utf-8"))
     assert reason["code"] == "WORKER_LOST"
-    # Nothing half-stored, and the worker itself (its main process) is still serving.
+    # Nothing half-stored, nothing in the catalogue, and the worker (its main process) serves.
     assert list(stack.store.list_keys("masters/")) == []
+    assert list(stack.store.list_keys("scans/")) == list(stack.store.list_keys("records/")) == []
+    shown = stack.sohoa("show", "KILL.1")
+    assert shown.returncode == 1 and "no record for 'KILL.1'" in shown.stderr
     assert stack.worker is not None and stack.worker.poll() is None
     assert client.is_answering(stack.worker_name or "")

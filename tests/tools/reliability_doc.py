@@ -68,16 +68,8 @@ CITED: dict[str, list[tuple[str, str]]] = {
         (
             "A file kills its worker child (SIGKILL while decoding) on every delivery.",
             "Tried SOHOA_MAX_DELIVERIES (3) times, then quarantined as WORKER_LOST with a "
-            "message saying so; nothing half-stored; the worker keeps serving.",
-        )
-    ],
-    "tests/integration/test_storage_outage.py::"
-    "test_an_outage_fails_the_file_softly_and_a_rerun_stores_it": [
-        (
-            "The S3 server stops after the ingest was queued.",
-            "Retried with backoff a bounded number of times, then reported failed "
-            "(STORAGE_UNAVAILABLE), source untouched, not quarantined; a rerun once storage "
-            "is back stores it.",
+            "message saying so; nothing half-stored (no master, scan or record; `sohoa show` "
+            "says no record); the worker keeps serving.",
         )
     ],
     "tests/integration/test_worker_startup.py::test_a_redis_that_may_evict_keys_is_refused": [

@@ -64,6 +64,12 @@ def test_a_record_key_gives_back_its_object_and_nothing_else_does() -> None:
         assert layout.to_object_slug_of(key) is None
 
 
+def test_a_scan_record_key_gives_back_its_object_and_scan_and_nothing_else_does() -> None:
+    assert layout.to_scan_of(layout.scan_record_key(SLUG, SCAN)) == (SLUG, SCAN)
+    for key in ("scans/a.json", "scans//b.json", "scans/a/b/c.json", "scans/a/.json", "x/a/b.json"):
+        assert layout.to_scan_of(key) is None
+
+
 @pytest.mark.parametrize("batch_id", ["../etc/passwd", "", ".hidden", "a b", "x" * 129])
 def test_a_report_key_refuses_a_batch_id_that_is_not_key_safe(batch_id: str) -> None:
     assert not layout.is_valid_batch_id(batch_id)

@@ -235,4 +235,10 @@ def test_fixity_reports_are_named_by_the_utc_day_of_the_check() -> None:
 
 def test_fixity_counts_cover_every_kind_of_finding() -> None:
     report = _Report(changed=[_Finding("a", "1", "2")], untracked=[_Finding("c", "", None)] * 3)
-    assert fixity_counts(report) == {"changed": 1, "missing": 0, "untracked": 3, "unreadable": 0}
+    assert fixity_counts(report) == {
+        "changed": 1,
+        "missing": 0,
+        "untracked": 3,
+        "unreadable": 0,
+        "unpublished": 0,
+    }
