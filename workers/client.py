@@ -86,7 +86,7 @@ class ScanProducer:
     def live_workers(self) -> list[str]:
         return _ping(self.app)
 
-    def held(self, task_ids: list[str], timeout: float = 1.0) -> set[str] | None:
+    def held(self, task_ids: list[str], timeout: float = 2.0) -> set[str] | None:
         """Which of these tasks a live worker holds (running, reserved, or waiting for a retry's
         countdown): one broadcast, answered by every worker's main process; None when the
         broker does not answer. A task no worker names is one whose worker is gone."""

@@ -268,6 +268,19 @@ class BatchState:
                         found[parsed[0]] = parsed[1]
         return found
 
+    def unacked_since(self, queues: list[str]) -> dict[str, float]:
+        """Tasks of these queues taken by a worker and not yet acknowledged, with when they were
+        taken (kombu's `unacked_index`, wall-clock seconds)."""
+        wanted = set(queues)
+        with self._redis("read unacknowledged tasks") as client:
+            scored: Any = client.zrange(f"{_UNACKED}_index", 0, -1, withscores=True)
+            taken_at = {str(tag): float(score) for tag, score in scored}
+            return {
+                task: float(taken_at.get(tag, 0.0))
+                for tag, raw in client.hscan_iter(_UNACKED, count=_CHUNK)
+                if (task := _unacked_task(raw, wanted)) is not None
+            }
+
     def requeue_unacked(self, task_ids: list[str], queues: list[str]) -> list[str]:
         """Give the unacknowledged messages of these tasks back to their queue, at the end
         workers take from next, as kombu restores them after the visibility timeout (the same

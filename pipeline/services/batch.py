@@ -433,7 +433,8 @@ class BatchRun:
         live worker holds (it died: SIGKILL, power cut), once seen so at two looks at least
         `stall_seconds / 2` apart, shared by every finisher. Without this they would wait for
         the broker's visibility timeout (an hour by default). The same message goes back (its
-        task id and delivery count kept); storing stays idempotent if its worker was alive."""
+        task id and delivery count kept). A worker too busy to answer within the question's
+        timeout is taken for dead: its task then runs twice, which stores nothing twice."""
         with self.exclusive():
             return self._find_orphans()
 
@@ -446,7 +447,12 @@ class BatchRun:
             for path in self.pending
             if (entry := self.entries.get(path, {})).get("task_id")
         }
-        taken = self.state.unacked_task_ids(self.queues) & set(by_task)
+        # Taken a moment ago, a worker may not have registered it yet: not judged.
+        taken = {
+            task
+            for task, at in self.state.unacked_since(self.queues).items()
+            if task in by_task and now - at >= self.stall_seconds / 2
+        }
         seen = self.state.read_orphans(self.batch_id)
         alive = self.held(sorted(taken)) if taken else set()
         if alive is None:

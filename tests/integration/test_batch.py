@@ -3,6 +3,7 @@ workers killed, messages lost; every file ends stored once (PUTs counted) or qua
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -110,6 +111,12 @@ def assert_catalogue_complete(stack: Stack, views: dict[str, int]) -> None:
     wait_until(indexed, "the catalogue index to hold every record", timeout=60)
 
 
+def payload_path(message: dict) -> str:
+    """The file a process_scan message (as kombu keeps it in Redis) is about."""
+    _args, kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+    return str(kwargs["payload"]["path"])
+
+
 def received_task_ids(stack: Stack) -> list[str]:
     """Every process_scan delivery the stack's workers logged (redeliveries keep their id)."""
     found = []
@@ -154,6 +161,9 @@ def test_an_interrupted_batch_resumes_and_stores_every_scan_once(
             timeout=120,
         )
         assert first.poll() is None, first.communicate()[0]
+        # One upload held, so that the worker surely dies holding a task it has not finished.
+        upload = proxy.add(Rule("PUT", "masters/", "hold", seconds=60))
+        wait_until(lambda: upload.fired == 1, "a master upload to be held", timeout=60)
         # A power cut, as far as these two are concerned: no warm shutdown, no goodbye.
         os.killpg(first.pid, signal.SIGKILL)
         assert stack.worker is not None
@@ -164,13 +174,19 @@ def test_an_interrupted_batch_resumes_and_stores_every_scan_once(
         assert len(settled) < files, "the batch finished before it could be interrupted"
         stored_before = sum(1 for r in settled if r["status"] == "stored")
         held = [json.loads(raw) for raw in broker.hvals("unacked")]
-        held_by_the_dead = sum(1 for _, _, queue in held if queue == f"{QUEUE_PREFIX}.bulk")
-        assert held_by_the_dead > 0, "the worker held no scan when it was killed"
+        # The dead worker's scans without a result: the batch must give these back.
+        held_by_the_dead = sum(
+            1
+            for message, _, queue in held
+            if queue == f"{QUEUE_PREFIX}.bulk"
+            and not broker.hexists(results, payload_path(message))
+        )
+        assert held_by_the_dead > 0, "the worker held no unfinished scan when it was killed"
 
-        stack.start_worker(concurrency=2)
-        # The new worker's own tasks are in progress; the dead one's are not.
+        # No worker holds what the dead one took: orphaned, not in progress.
         picture = json.loads(stack.sohoa("status", "--json").stdout)
-        assert picture["orphaned"] == len(held), picture
+        assert (picture["in_progress"], picture["orphaned"]) == (0, len(held)), picture
+        stack.start_worker(concurrency=2)
         report_dir = tmp_path / "report"
         second = stack.sohoa(
             "batch", str(folder), "--batch-id", "night-1", "--report", str(report_dir), timeout=280
