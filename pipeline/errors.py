@@ -172,6 +172,18 @@ class QuarantineUnavailableError(ConfigurationError):
     code = "QUARANTINE_UNAVAILABLE"
 
 
+class PortsBusyError(ConfigurationError):
+    """An embedded server's recorded ports stayed taken: it is not moved behind the back of
+    the workers and batches that use its address."""
+
+    code = "PORTS_BUSY"
+
+    def __init__(self, message: str, *, endpoint: str, busy: list[int]) -> None:
+        super().__init__(message)
+        self.endpoint = endpoint
+        self.busy = busy
+
+
 class RecordInvalidError(SohoaError):
     """A record we built does not validate against its schema: a bug, never the user's input."""
 

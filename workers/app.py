@@ -10,6 +10,9 @@ from kombu import Queue
 
 from config.settings import SohoaSettings
 
+# kombu's Redis transport, but a rejected message goes back to the head of its queue.
+REDELIVERY_TRANSPORT = "workers.redelivery:Transport"
+
 # The wire name of the task the signal handlers watch (names never change: sohoa.…).
 PROCESS_SCAN = "sohoa.process_scan"
 
@@ -33,10 +36,17 @@ app = Celery(
 app.conf.update(task_serializer="json", accept_content=["json"], result_serializer="json")
 
 
+def _is_plain_redis(settings: SohoaSettings) -> bool:
+    return settings.redis_url.startswith("redis://")
+
+
 def celery_config(settings: SohoaSettings) -> dict[str, Any]:
     """Everything Celery needs, derived from settings (a pure function, tested on its own)."""
     return {
         "broker_url": settings.redis_url,
+        # A killed child's message back at the head of its queue (workers/redelivery.py); a
+        # rediss:// or sentinel broker keeps kombu's own transport.
+        **({"broker_transport": REDELIVERY_TRANSPORT} if _is_plain_redis(settings) else {}),
         "result_backend": settings.redis_url,
         "broker_connection_retry_on_startup": True,
         "broker_transport_options": {

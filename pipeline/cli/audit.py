@@ -1,18 +1,23 @@
-"""`sohoa audit`: parse options, run the fixity audit service, render it; never repairs
-(`sohoa reindex --repair` publishes what it finds unpublished)."""
+"""`sohoa audit`: parse options, run the fixity audit (or, with --repair, put masters back
+from their original files) through the services, render it (`sohoa reindex --repair`
+publishes what it finds unpublished)."""
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
+from config.settings import SohoaSettings
 from pipeline.cli.common import fail, settings_of
 from pipeline.errors import SohoaError
 from pipeline.services.audit import run_audit
 from pipeline.services.context import Context
+from pipeline.services.repair import repair_from_file
 
 
 @click.command()
@@ -30,6 +35,13 @@ from pipeline.services.context import Context
     help="Also write the findings to DIR/audit-<time>.json and .csv.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="Put back the CHANGED or MISSING masters of the FILES given (their originals): each "
+    "is written only if its SHA-256 is the one the catalogue recorded, then read back.",
+)
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.pass_context
 def audit(
     ctx: click.Context,
@@ -38,6 +50,8 @@ def audit(
     seed: int | None,
     report_dir: Path | None,
     as_json: bool,
+    repair: bool,
+    files: tuple[Path, ...],
 ) -> None:
     """Check that every master in the bucket still has the bytes its record says (fixity).
 
@@ -45,18 +59,25 @@ def audit(
     artefact records, and reports masters that CHANGED, records whose master is MISSING,
     objects under masters/ that no record names (UNTRACKED), and artefacts with scans stored
     but no record listing them (UNPUBLISHED: scans without a record; `sohoa reindex --repair`
-    publishes them). Nothing is ever repaired or deleted. Exit status: 0 all good, 1 something
-    is wrong, 2 the audit could not run.
+    publishes them). Nothing is ever repaired or deleted, except with --repair: then each FILE
+    given, an original, puts back the master that has its SHA-256 if that master changed or is
+    missing. Exit status: 0 all good, 1 something is wrong (or a FILE is no stored scan's
+    original), 2 the audit could not run.
 
     \b
     Examples:
       sohoa audit                      # re-hash everything
       sohoa audit --sample 200         # a nightly spot check
       sohoa audit --report var/audit --json
+      sohoa audit --repair /archive/HM.1_front_1.tif
     """
     if sample is not None and everything:
         fail("use either --sample N or --all, not both.")
+    if bool(files) != repair:
+        fail("--repair takes the original FILES whose masters to put back, and FILES need it.")
     settings = settings_of(ctx)
+    if repair:
+        _repair(settings, files, as_json)
     try:
         context = Context.from_settings(settings)
         context.store.check_buckets()
@@ -94,3 +115,20 @@ def audit(
         for path in written:
             click.echo(f"report: {path}", err=True)
     sys.exit(0 if report.ok else 1)
+
+
+def _repair(settings: SohoaSettings, files: tuple[Path, ...], as_json: bool) -> NoReturn:
+    try:
+        context = Context.from_settings(settings)
+        context.store.check_buckets()
+        results = [repair_from_file(context, path) for path in files]
+    except SohoaError as exc:
+        fail(exc.message)
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in results], ensure_ascii=False, indent=1))
+    else:
+        for result in results:
+            click.echo(f"  {result.status.upper()}: {result.message}")
+        if any(r.status == "restored" for r in results):
+            click.echo("Run `sohoa audit` to confirm.")
+    sys.exit(0 if all(r.status != "unknown" for r in results) else 1)

@@ -15,6 +15,7 @@ import click
 from config.settings import SohoaSettings
 from pipeline.adapters.redis_batch import BatchState
 from pipeline.cli.common import fail, settings_of
+from pipeline.cli.outage import OutageNotice
 from pipeline.cli.preflight import check_services, load_inventory
 from pipeline.cli.render import ProgressLine, human_seconds, render_progress
 from pipeline.core.layout import REPORTS_PREFIX, is_valid_batch_id
@@ -188,9 +189,11 @@ def batch(
 
 def _follow(run: BatchRun, shown: ProgressLine) -> None:
     """Until every file is settled and the bucket agrees; a broker outage only pauses this."""
+    outage = OutageNotice(echo=lambda line: click.secho(f"\n{line}", fg="yellow", err=True))
     while True:
         try:
             progress = run.poll()
+            outage.answered()
             shown.show(render_progress(progress))
             if not run.pending:
                 if run.verify_stored():
@@ -198,7 +201,7 @@ def _follow(run: BatchRun, shown: ProgressLine) -> None:
                 elif run.check_records():
                     break
         except RetryableError as exc:
-            click.secho(f"\nwarning: {exc.message}", fg="yellow", err=True)
+            outage.failed(exc)
             time.sleep(5)
         time.sleep(_POLL_SECONDS)
     shown.show(render_progress(run.progress()), final=True)

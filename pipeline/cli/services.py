@@ -22,14 +22,16 @@ from pipeline.cli.preflight import check_services
 from pipeline.cli.render import render_record
 from pipeline.core.catalogue import SearchQuery
 from pipeline.core.naming import to_object_slug
-from pipeline.errors import SohoaError
+from pipeline.errors import PortsBusyError, SohoaError
 from pipeline.sandbox import with_worker_malloc
-from pipeline.services.assembly import open_index
+from pipeline.services.assembly import open_batch_state, open_index
 from pipeline.services.audit import run_audit
 from pipeline.services.catalogue import reindex as rebuild
 from pipeline.services.context import Context
 from pipeline.services.export import export_bag
 from pipeline.services.local_stack import (
+    PORT_WAIT_SECONDS,
+    env_file_path,
     refresh_settings,
     services_down,
     services_status,
@@ -38,8 +40,9 @@ from pipeline.services.local_stack import (
     worker_up,
 )
 from pipeline.services.publish import read_record
+from pipeline.services.status import describe_batch
 from workers.app import bulk_queue, configure_app, interactive_queue
-from workers.client import is_answering
+from workers.client import is_answering, live_workers
 
 if TYPE_CHECKING:
     from pipeline.samples import SampleCollection
@@ -51,10 +54,27 @@ def services() -> None:
 
 
 @services.command("up")
+@click.option(
+    "--port-wait",
+    type=click.FloatRange(min=0),
+    default=PORT_WAIT_SECONDS,
+    show_default=True,
+    help="Seconds to wait for a stopped SeaweedFS's recorded ports to free.",
+)
+@click.option(
+    "--move-ports",
+    is_flag=True,
+    help="If SeaweedFS's recorded ports stay taken, start it on free ones (then restart every "
+    "worker and batch: they keep the old address).",
+)
 @click.pass_context
-def services_up_command(ctx: click.Context) -> None:
-    """Start what is missing (idempotent) and create the buckets."""
-    _bring_up(settings_of(ctx))
+def services_up_command(ctx: click.Context, port_wait: float, move_ports: bool) -> None:
+    """Start what is missing (idempotent) and create the buckets.
+
+    A SeaweedFS that stopped or crashed comes back on the ports it had, so running workers and
+    batches find it again; it is moved only with --move-ports.
+    """
+    _bring_up(settings_of(ctx), port_wait=port_wait, move_ports=move_ports)
 
 
 @services.command("down")
@@ -88,21 +108,61 @@ def services_status_command(ctx: click.Context, as_json: bool) -> None:
     )
 
 
-def _bring_up(settings: SohoaSettings) -> SohoaSettings:
+def _bring_up(
+    settings: SohoaSettings, *, port_wait: float = PORT_WAIT_SECONDS, move_ports: bool = False
+) -> SohoaSettings:
     try:
-        state = services_up(settings)
+        state = services_up(settings, port_wait=port_wait, move_ports=move_ports)
+    except PortsBusyError as exc:
+        users = _endpoint_users(settings)
+        fail(exc.message + (f" Using {exc.endpoint} now: {'; '.join(users)}." if users else ""))
     except SohoaError as exc:
         fail(exc.message)
     for name in state.started:
         click.echo(f"  started {name}")
     for name in state.reused:
         click.echo(f"  reusing {name}")
-    if state.ports_moved:
-        click.secho("  note: a default SeaweedFS port was busy; moved to free ports", fg="yellow")
+    if state.moved_from:
+        users = _endpoint_users(settings)
+        click.secho(
+            f"  moved: SeaweedFS left {state.moved_from} for {state.s3_endpoint_url}; restart "
+            "every worker and batch started before now (they keep the old address)"
+            + (f": {'; '.join(users)}" if users else ""),
+            fg="yellow",
+        )
+    elif state.ports_moved and "seaweedfs" in state.started:
+        click.secho(
+            "  note: SeaweedFS runs on free ports, not its defaults (one was busy when it was "
+            "first started)",
+            fg="yellow",
+        )
     for bucket in state.buckets_created:
         click.echo(f"  created bucket {bucket}")
-    click.echo(f"  S3 endpoint {state.s3_endpoint_url} (credentials in var/sohoa.env)")
+    click.echo(f"  S3 endpoint {state.s3_endpoint_url} (credentials in {env_file_path(settings)})")
     return refresh_settings(settings)
+
+
+def _endpoint_users(settings: SohoaSettings) -> list[str]:
+    """The workers that answer and the batches not finished: what holds SeaweedFS's address."""
+    if not services_status(settings)["redis"]["answering"]:
+        return []
+    users: list[str] = []
+    try:
+        configure_app(settings)
+        workers = live_workers()
+        if workers:
+            users.append(f"worker(s) {', '.join(workers)}")
+        state = open_batch_state(settings)
+        try:
+            described = (describe_batch(state, b) for b in state.recent_batches(20))
+            running = [d["batch_id"] for d in described if d and d["state"] != "finished"]
+        finally:
+            state.close()
+        if running:
+            users.append(f"unfinished batch(es) {', '.join(running)} (run `sohoa batch` again)")
+    except SohoaError as exc:
+        users.append(f"(could not list the workers and batches: {exc.message})")
+    return users
 
 
 @click.command()

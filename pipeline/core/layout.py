@@ -48,6 +48,16 @@ def master_key(object_slug: str, scan_id: str, extension: str) -> str:
     return f"{MASTERS_PREFIX}{object_slug}/{scan_id}.{extension}"
 
 
+def to_master_parts(key: str) -> tuple[str, str] | None:
+    """'masters/hm.1/ab12….tif' -> ('hm.1', 'ab12…'); None for anything else."""
+    rest = key.removeprefix(MASTERS_PREFIX)
+    slug, _, name = rest.partition("/")
+    scan_id = name.partition(".")[0]
+    if rest == key or not slug or "/" in name or not scan_id:
+        return None
+    return slug, scan_id
+
+
 def derivative_key(object_slug: str, scan_id: str, name: str) -> str:
     return f"{DERIVATIVES_PREFIX}{object_slug}/{scan_id}/{name}.jpg"
 

@@ -1,5 +1,6 @@
 """Fixity audit: re-hash masters in the bucket against their records' SHA-256, and find stored
-scans no record lists; never repairs."""
+scans no record lists; never repairs (`sohoa audit --repair`, services/repair.py, does, from
+the original files)."""
 
 from __future__ import annotations
 
@@ -192,6 +193,15 @@ def _expected_masters(ctx: Context, report: AuditReport) -> dict[tuple[str, str]
     return expected
 
 
+def _remedy(ref: _Expected) -> str:
+    # Needs no worker. `sohoa ingest` of the original re-hashes and restores too, but a
+    # `sohoa batch` re-run skips files whose master looks whole by HEAD (size, metadata).
+    return (
+        "put the original file back with `sohoa audit --repair ORIGINAL_FILE` (written only if "
+        f"its SHA-256 is {ref.sha256}), or restore the object from a backup."
+    )
+
+
 def _missing(ref: _Expected, message: str) -> AuditFinding:
     return AuditFinding(
         kind="missing",
@@ -245,8 +255,7 @@ def run_audit(
             _missing(
                 ref,
                 f"Master of {ref.object} (scan {ref.scan_id[:12]}) is missing from "
-                f"s3://{ref.bucket}/{ref.key}: restore it from a backup or ingest the "
-                "original file again.",
+                f"s3://{ref.bucket}/{ref.key}: {_remedy(ref)}",
             )
         )
 
@@ -263,7 +272,7 @@ def run_audit(
                 _missing(
                     ref,
                     f"Master of {ref.object} vanished from s3://{ref.bucket}/{ref.key} "
-                    "during the audit: restore it from a backup or ingest it again.",
+                    f"during the audit: {_remedy(ref)}",
                 )
             )
             continue
@@ -282,7 +291,7 @@ def run_audit(
                     found_size=size,
                     message=f"Master of {ref.object} in s3://{ref.bucket}/{ref.key} has "
                     f"changed: expected SHA-256 {ref.sha256} ({ref.size} bytes), found {sha} "
-                    f"({size} bytes); restore it from a backup or ingest the original again.",
+                    f"({size} bytes); {_remedy(ref)}",
                 )
             )
     report.finished_at = _now()

@@ -30,6 +30,7 @@ from pipeline.sandbox import deadline, decode_timeout_error
 from pipeline.services.context import Context
 from pipeline.services.models import ProcessScanTask, ScanResult
 from pipeline.services.quarantine import quarantine_file
+from pipeline.services.repair import ensure_master
 from pipeline.services.source import open_source
 from pipeline.services.views import claim_view
 
@@ -141,16 +142,22 @@ def _store_scan(
     name = to_nfc(path.name)
     existing = store.read_json(record_key)
     known = ScanRecord.model_validate(existing[0]) if existing is not None else None
-    if known is not None and _master_present(ctx, known):
-        # Same bytes seen before and verified then: only remember this name too.
+    # Same bytes seen before: their master is re-hashed (bit rot keeps size and metadata) and
+    # put back from this file if it changed; an absent one is stored again below.
+    state = ensure_master(ctx, known, data, sha256, name=name, absent_too=False) if known else None
+    if known is not None and state != "absent":
         _remember_name(ctx, record_key, path.name)
+        restored = state == "restored"
         return ScanResult(
             status="stored",
             path=str(path),
             name=name,
             object=slug,
             scan_id=sha256,
-            already_stored=True,
+            already_stored=not restored,
+            bytes_stored=len(data) if restored else 0,
+            # The master object was written again (the worker log says why).
+            master_created=restored,
             qc_verdict=known.quality.verdict if known.quality else None,
         )
 
@@ -266,15 +273,6 @@ def _store_tiles(ctx: Context, tiles: IiifTileSet, scan_id: str) -> IiifRef:
         base_key=base,
         files=len(tiles.files),
         size=sum(len(body) for _, body in tiles.files),
-    )
-
-
-def _master_present(ctx: Context, record: ScanRecord) -> bool:
-    head = ctx.store.head(record.master.key, bucket=record.master.bucket)
-    return (
-        head is not None
-        and head.get("ContentLength") == record.master.size
-        and head.get("Metadata", {}).get("sha256") == record.scan_id
     )
 
 

@@ -21,7 +21,12 @@ from pydantic import SecretStr
 
 from config.settings import SohoaSettings
 from pipeline.adapters.embedded.bucket import create_buckets
-from pipeline.adapters.embedded.port import SeaweedPorts, find_free_seaweed_ports, is_port_free
+from pipeline.adapters.embedded.port import (
+    SeaweedPorts,
+    find_free_seaweed_ports,
+    is_port_free,
+    wait_for_free_ports,
+)
 from pipeline.adapters.embedded.process import (
     is_process_alive,
     start_worker,
@@ -31,7 +36,7 @@ from pipeline.adapters.embedded.process import (
 from pipeline.adapters.embedded.redis_server import is_redis_up, start_redis
 from pipeline.adapters.embedded.seaweedfs import is_s3_up, start_seaweedfs
 from pipeline.adapters.redis_broker import redact_url
-from pipeline.errors import ConfigurationError
+from pipeline.errors import ConfigurationError, PortsBusyError
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +50,8 @@ PUBLIC_BASE_URL_VAR = "SOHOA_PUBLIC_BASE_URL"
 _WEED = "weed"
 _REDIS = "redis-server"
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+# How long `services up` waits for a dead SeaweedFS's recorded ports to free by default.
+PORT_WAIT_SECONDS = 30.0
 
 
 @dataclass
@@ -61,6 +68,9 @@ class EmbeddedState:
     redis_start_ticks: int | None = None
     # True when a default SeaweedFS port was taken by someone else and free ones were used.
     ports_moved: bool = False
+    # The endpoint SeaweedFS left for new ports in this call (asked for with move_ports), so
+    # the CLI can name who still uses it; not persisted.
+    moved_from: str | None = None
     # What this call did, for the CLI to report; not persisted.
     started: list[str] = field(default_factory=list)
     reused: list[str] = field(default_factory=list)
@@ -106,12 +116,22 @@ def env_file_path(settings: SohoaSettings) -> Path:
     return settings.var_dir / ENV_FILE_NAME
 
 
-def services_up(settings: SohoaSettings, *, free_ports: bool = False) -> EmbeddedState:
+def services_up(
+    settings: SohoaSettings,
+    *,
+    free_ports: bool = False,
+    port_wait: float = PORT_WAIT_SECONDS,
+    move_ports: bool = False,
+) -> EmbeddedState:
     """Start (or reuse) Redis and SeaweedFS and create the buckets; idempotent.
 
     Redis: the one at settings.redis_url if it answers, else a redis-server started on that
-    URL's port (local URLs only). SeaweedFS: on its default ports, or free ones when a default
-    is taken by another program or when `free_ports` is set (tests, a second checkout).
+    URL's port (local URLs only). SeaweedFS, first start: on its default ports, or free ones
+    when a default is taken by another program or when `free_ports` is set (tests, a second
+    checkout). After that it comes back on the ports its state records (workers and batches
+    hold that endpoint), waiting up to `port_wait` s for them to free; if they stay taken it
+    raises PortsBusyError, unless `move_ports` allows free ones (`state.moved_from` then
+    names the endpoint left behind).
     The S3 credentials are the settings' if both are set, else the ones an earlier call
     generated, else new random ones; endpoint, credentials and Redis URL are written to
     var/sohoa.env (mode 0600). `settings` itself is not changed: pass it to
@@ -129,11 +149,17 @@ def services_up(settings: SohoaSettings, *, free_ports: bool = False) -> Embedde
         state = EmbeddedState(s3_endpoint_url="", seaweedfs_ports=SeaweedPorts())
         _bring_up_redis(settings, previous, state)
         if previous is not None:
-            # Carry SeaweedFS over while it starts, so a failure still lets `down` find Redis.
+            # Carry SeaweedFS over while it starts, so a failure still lets `down` find Redis
+            # and the next `up` still knows the ports it must come back on.
             state.seaweedfs_pid = previous.seaweedfs_pid
             state.seaweedfs_start_ticks = previous.seaweedfs_start_ticks
+            state.s3_endpoint_url = previous.s3_endpoint_url
+            state.seaweedfs_ports = previous.seaweedfs_ports
+            state.ports_moved = previous.ports_moved
         _write_state(settings, state)
-        _bring_up_seaweedfs(settings, previous, state, access_key, secret_key, free_ports)
+        _bring_up_seaweedfs(
+            settings, previous, state, (access_key, secret_key), free_ports, port_wait, move_ports
+        )
         _write_state(settings, state)
 
         updates = {ENDPOINT_VAR: state.s3_endpoint_url, REDIS_URL_VAR: settings.redis_url}
@@ -300,10 +326,12 @@ def _bring_up_seaweedfs(
     settings: SohoaSettings,
     previous: EmbeddedState | None,
     state: EmbeddedState,
-    access_key: str,
-    secret_key: str,
+    credentials: tuple[str, str],
     free_ports: bool,
+    port_wait: float,
+    move_ports: bool,
 ) -> None:
+    access_key, secret_key = credentials
     if previous is not None and previous.seaweedfs_pid is not None:
         pid, ticks = previous.seaweedfs_pid, previous.seaweedfs_start_ticks
         if is_process_alive(pid, _WEED, ticks):
@@ -319,7 +347,9 @@ def _bring_up_seaweedfs(
             stop_process(pid, name_hint=_WEED, start_ticks=ticks)
     state.seaweedfs_pid = state.seaweedfs_start_ticks = None
     ports = SeaweedPorts()
-    if free_ports:
+    if previous is not None and previous.s3_endpoint_url:
+        ports = _recorded_ports(previous, state, port_wait, move_ports)
+    elif free_ports:
         ports = find_free_seaweed_ports()
     else:
         busy = [p for p in ports.all_ports() if not is_port_free(p)]
@@ -349,6 +379,39 @@ def _bring_up_seaweedfs(
     state.seaweedfs_pid = server.pid
     state.seaweedfs_start_ticks = server.start_ticks
     state.started.append("seaweedfs")
+
+
+def _recorded_ports(
+    previous: EmbeddedState, state: EmbeddedState, port_wait: float, move_ports: bool
+) -> SeaweedPorts:
+    """The ports SeaweedFS had, once free; other ones only when the caller allows it."""
+    ports = previous.seaweedfs_ports
+    busy = wait_for_free_ports(ports.all_ports(), port_wait)
+    if not busy:
+        state.ports_moved = previous.ports_moved
+        return ports
+    endpoint = previous.s3_endpoint_url
+    if not move_ports:
+        listed = ", ".join(map(str, busy))
+        raise PortsBusyError(
+            f"SeaweedFS cannot come back at {endpoint}: its port(s) {listed} are still taken "
+            f"after {port_wait:.0f} s. Running workers and batches use that address, so it is "
+            f"not moved on its own: stop what holds the port(s) (`ss -ltnp | grep {busy[0]}`) "
+            "and run `sohoa services up` again, or run `sohoa services up --move-ports` and "
+            "then restart every worker and batch that uses the old address.",
+            endpoint=endpoint,
+            busy=busy,
+        )
+    moved = find_free_seaweed_ports()
+    state.ports_moved = True
+    state.moved_from = endpoint
+    logger.warning(
+        "SeaweedFS's ports %s are still taken; moving it from %s to S3 port %d as asked",
+        ", ".join(map(str, busy)),
+        endpoint,
+        moved.s3,
+    )
+    return moved
 
 
 def _follow_endpoint(public_base_url: str, endpoint: str, bucket: str) -> str | None:

@@ -168,3 +168,64 @@ def test_scans_without_a_record_are_reported_and_reindex_repair_publishes_them(
     clean = audit_cli(settings, tmp_path, "--json")
     assert clean.returncode == 0, clean.stdout
     assert json.loads(clean.stdout)["unpublished"] == []
+
+
+def _flip_a_bit_keeping_metadata(ctx: Context, key: str) -> bytes:
+    """Bit rot as storage would show it: other bytes, same size, same sha256 metadata."""
+    store = ctx.store
+    original, _ = store.get_bytes(key, bucket=store.masters_bucket)
+    head = store.head(key, bucket=store.masters_bucket)
+    assert head is not None
+    damaged = bytearray(original)
+    damaged[len(damaged) // 2] ^= 0x10
+    store.client.put_object(
+        Bucket=store.masters_bucket,
+        Key=key,
+        Body=bytes(damaged),
+        Metadata=head["Metadata"],
+        ContentType=head["ContentType"],
+    )
+    return original
+
+
+def test_a_changed_master_is_put_back_by_the_remedy_the_audit_prints(
+    stored: tuple[Context, dict[str, str]], tmp_path: Path
+) -> None:
+    """Fault: one bit of two stored masters is flipped in the bucket, their size and metadata
+    (the recorded SHA-256) kept, so a HEAD sees nothing wrong.
+    Outcome: the audit reports both CHANGED and prints `sohoa audit --repair ORIGINAL_FILE`;
+    run on one original, it puts the master back (proven before writing and read back);
+    re-ingesting the other original re-hashes the stored master instead of answering
+    "already there" and puts it back too; the audit is then clean and both masters are the
+    originals' bytes. A file that is no stored scan's original writes nothing (exit 1)."""
+    ctx, masters = stored
+    store, settings = ctx.store, ctx.settings
+    drop = tmp_path / "drop"
+    by_cli, by_ingest = "AUD.1_front_1.jpg", "AUD.3_front_1.jpg"
+    originals = {n: _flip_a_bit_keeping_metadata(ctx, masters[n]) for n in (by_cli, by_ingest)}
+
+    found = audit_cli(settings, tmp_path)
+    assert found.returncode == 1
+    assert found.stdout.count("CHANGED: ") == 2, found.stdout
+    assert "`sohoa audit --repair ORIGINAL_FILE`" in found.stdout
+
+    stranger = tmp_path / "AUD.1_front_1.jpg"
+    write_jpeg(stranger, seed=99, size=(320, 240))
+    refused = audit_cli(settings, tmp_path, "--repair", str(stranger))
+    assert refused.returncode == 1 and "UNKNOWN: No stored scan has the bytes" in refused.stdout
+    repaired = audit_cli(settings, tmp_path, "--repair", str(drop / by_cli))
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert f"RESTORED: Master of aud.1 in s3://{store.masters_bucket}/" in repaired.stdout
+
+    again = ingest.process_scan(ctx, ProcessScanTask(path=str(drop / by_ingest), batch_id="fix"))
+    assert again.status == "stored" and not again.already_stored, again
+    assert again.master_created and again.message is None
+
+    clean = audit_cli(settings, tmp_path, "--json")
+    assert clean.returncode == 0, clean.stdout
+    assert json.loads(clean.stdout)["checked"] == 4
+    for name, original in originals.items():
+        assert store.get_bytes(masters[name], bucket=store.masters_bucket)[0] == original
+    # Intact now: a second repair and a second ingest write nothing.
+    assert "INTACT:" in audit_cli(settings, tmp_path, "--repair", str(drop / by_cli)).stdout
+    assert ingest.process_scan(ctx, ProcessScanTask(path=str(drop / by_ingest))).already_stored

@@ -70,10 +70,10 @@ def assert_stored_once(stack: Stack, slug: str, data: bytes) -> dict:
     record, every file the record points at present, and the catalogue as a reader sees it:
     `sohoa show` gives that view, the index lists the artefact once."""
     sha = hashlib.sha256(data).hexdigest()
-    masters = list(stack.store.list_keys("masters/"))
+    masters = list(stack.store.list_keys(f"masters/{slug}/"))
     assert [k.rsplit("/", 1)[1].split(".")[0] for k in masters] == [sha], masters
     assert stack.store.hash_object(masters[0]) == (sha, len(data))
-    assert list(stack.store.list_keys("scans/")) == [f"scans/{slug}/{sha}.json"]
+    assert list(stack.store.list_keys(f"scans/{slug}/")) == [f"scans/{slug}/{sha}.json"]
     # The record is published by the task the scan's task queues: give it a moment.
     wait_until(
         lambda: stack.store.head(f"records/{slug}.json") is not None,
@@ -155,23 +155,35 @@ def test_a_worker_child_killed_mid_scan_is_redelivered_and_stored_once(
     proxied: ProxiedStack, tmp_path: Path
 ) -> None:
     """Fault: SIGKILL the pool child running a scan (what a segfault or the OOM killer does)
-    while its master is being uploaded.
-    Outcome: the worker's main process lives and the message is redelivered at once; one
-    master, one scan record, one view (as `sohoa show` gives it), one catalogue entry."""
+    while its master is being uploaded, with the other child busy and more scans queued.
+    Outcome: the worker's main process lives and the message is redelivered at once, at the
+    head of its queue (before the scans queued behind it); one master, one scan record, one
+    view (as `sohoa show` gives it), one catalogue entry."""
     stack, proxy = proxied.stack, proxied.proxy
     source = tmp_path / "CHILD.1_front_1.jpg"
     data = write_jpeg(source, seed=30)
-    slow = proxy.add(Rule("PUT", "masters/", "delay", seconds=5))
+    # Both children (concurrency 2) held in their master uploads; two scans wait in Redis.
+    slow = proxy.add(Rule("PUT", "masters/", "delay", times=2, seconds=5))
     task_id = client.send_scan(ProcessScanTask(path=str(source), batch_id="child"))
-    wait_until(lambda: slow.fired == 1, "the master upload", timeout=60, interval=0.05)
+    others = []
+    for n in (2, 3, 4):
+        write_jpeg(tmp_path / f"CHILD.{n}_front_1.jpg", seed=30 + n)
+        task = ProcessScanTask(path=str(tmp_path / f"CHILD.{n}_front_1.jpg"), batch_id="child")
+        others.append(client.send_scan(task))
+    wait_until(lambda: slow.fired == 2, "both master uploads", timeout=60, interval=0.05)
     pid = active_child(stack, task_id)
     assert pid is not None and stack.worker is not None and pid != stack.worker.pid
     os.kill(pid, signal.SIGKILL)
 
     result = result_of(task_id)
     assert result["status"] == "stored", result
+    assert all(result_of(other)["status"] == "stored" for other in others)
     log = stack.worker_log.read_text() if stack.worker_log else ""
     assert log.count(f"process_scan[{task_id}] received") == 2
+    ours = (task_id, *others)
+    order = [t for line in log.splitlines() if "] received" in line for t in ours if t in line]
+    # Two were taken at first (one per child); the killed one's message came back first.
+    assert order[2] == task_id, order
     assert stack.worker.poll() is None
     assert_stored_once(stack, "child.1", data)
 

@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 import redis
 import tifffile
+from kombu import Connection
 
 from pipeline.services.models import ProcessScanTask
 from tests.conftest import QUEUE_PREFIX, Stack
 from workers import client
-from workers.app import app
+from workers.app import REDELIVERY_TRANSPORT, app
 
 pytestmark = pytest.mark.integration
 
@@ -75,3 +76,25 @@ def test_a_file_that_keeps_killing_its_worker_is_quarantined_as_worker_lost(
     assert shown.returncode == 1 and "no record for 'KILL.1'" in shown.stderr
     assert stack.worker is not None and stack.worker.poll() is None
     assert client.is_answering(stack.worker_name or "")
+
+
+@pytest.mark.parametrize(("transport", "head"), [(REDELIVERY_TRANSPORT, True), ("redis", False)])
+def test_a_rejected_message_goes_back_to_the_head_of_its_queue(
+    clean_redis: str, transport: str, head: bool
+) -> None:
+    # What Celery does when a worker child dies (task_reject_on_worker_lost): reject, requeue.
+    # kombu's own transport (the control case) puts the message behind all the others.
+    with Connection(clean_redis, transport=transport) as connection:
+        queue = connection.SimpleQueue(f"{QUEUE_PREFIX}.requeue-{int(head)}")
+        try:
+            for body in ("first", "second", "third"):
+                queue.put(body)
+            taken = queue.get(timeout=5)
+            assert taken.payload == "first"
+            taken.reject(requeue=True)
+            after = queue.get(timeout=5)
+            after.ack()
+            assert (after.payload == "first") is head, after.payload
+        finally:
+            queue.clear()
+            queue.close()

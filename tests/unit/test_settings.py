@@ -43,3 +43,11 @@ def test_the_default_profile_file_is_valid():
     profile = load_profile(DEFAULT_PROFILE)
     assert profile.derivatives.sizes() == {"access": 3000, "preview": 1200, "thumb": 400}
     assert profile.limits.max_pixels == 300_000_000
+
+
+def test_a_redis_broker_uses_the_transport_that_requeues_at_the_head():
+    plain = celery_config(SohoaSettings(redis_url="redis://127.0.0.1:6379/0", _env_file=None))
+    assert plain["broker_transport"] == "workers.redelivery:Transport"
+    # TLS keeps kombu's own transport (and its certificate handling) as it is.
+    secure = celery_config(SohoaSettings(redis_url="rediss://cache.example:6380/0", _env_file=None))
+    assert "broker_transport" not in secure

@@ -12,6 +12,7 @@ from pipeline.adapters.embedded.port import (
     find_free_ports,
     find_free_seaweed_ports,
     is_port_free,
+    wait_for_free_ports,
 )
 from pipeline.adapters.embedded.process import (
     ServerProcess,
@@ -54,6 +55,7 @@ __all__ = [
     "start_worker",
     "stop_process",
     "volume_slots",
+    "wait_for_free_ports",
     "weed_binary",
     "write_private_file",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import socket
+import time
 from dataclasses import asdict, dataclass
 
 from pipeline.errors import ConfigurationError
@@ -55,6 +56,20 @@ def is_port_free(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def wait_for_free_ports(ports: list[int], timeout: float, poll: float = 0.2) -> list[int]:
+    """Wait up to `timeout` s for every port to be free; the ports still taken ([] = all free).
+
+    A server killed a moment ago can leave its ports taken briefly (a child still closing
+    them); waiting lets it come back where its clients expect it.
+    """
+    deadline = time.monotonic() + max(timeout, 0.0)
+    while True:
+        busy = [p for p in ports if not is_port_free(p)]
+        if not busy or time.monotonic() >= deadline:
+            return busy
+        time.sleep(poll)
 
 
 def find_free_ports(n: int, *, grpc_twins: bool = True) -> list[int]:
