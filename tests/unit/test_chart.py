@@ -177,6 +177,13 @@ def test_two_charts_are_counted_and_the_larger_measured():
     assert report.status == "warn" and "2 charts in the frame" in report.message
 
 
+def test_a_chart_its_profile_cannot_decode_is_a_finding_not_an_error():
+    shot = render_chart_shot(SIZE)
+    report = read_chart(shot.pixels, SETTINGS, icc=b"not a profile" * 20)
+    assert report.found and report.problem == "unreadable" and report.status == "warn"
+    assert report.measurement is None and "colour profile embedded" in report.message
+
+
 def test_a_frame_without_a_chart_has_no_colour_finding():
     report = read_chart(np.full((400, 600, 3), 128, np.uint8), SETTINGS)
     assert not report.found and report.problem == "none_found"

@@ -50,7 +50,11 @@ def to_lab(values: Array, icc: bytes | None) -> tuple[Array, str]:
             return xyz_to_lab(linear @ matrix.T), "matrix/TRC profile, floating point"
     except (ValueError, KeyError, struct.error):
         pass
-    return _littlecms_lab(values, icc), "LittleCMS at 8 bits (not a matrix/TRC profile)"
+    try:
+        lab = _littlecms_lab(values, icc)
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError) as exc:
+        raise ValueError(f"the embedded ICC profile cannot decode these pixels: {exc}") from exc
+    return lab, "LittleCMS at 8 bits (not a matrix/TRC profile)"
 
 
 def _grey_lab(luminance: Array) -> Array:

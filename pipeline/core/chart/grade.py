@@ -95,8 +95,12 @@ def read_chart(
             problem="unreadable",
             location=location,
             status="warn",
-            message=f"A colour chart was found but could not be measured ({exc}): reshoot it "
-            "flat, evenly lit and in focus.",
+            message=f"A colour chart was found but could not be measured ({exc}): "
+            + (
+                "export the scan again with its camera's colour profile embedded."
+                if "ICC" in str(exc)
+                else "reshoot it flat, evenly lit and in focus."
+            ),
             pixels_per_mm=scale,
         )
     level, status, message = grade_measurement(measurement, settings)
