@@ -4,10 +4,17 @@ that one image; no storage, no broker (ingest stores the result, `sohoa process`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
+from pipeline.core.chart import ChartReport, read_chart
 from pipeline.core.derivatives import Derivative, make_derivatives
 from pipeline.core.iiif import IiifTileSet, make_iiif_tiles
-from pipeline.core.imaging import DecodedScan, decode_scan, to_upright_pixels
+from pipeline.core.imaging import (
+    DecodedScan,
+    decode_scan,
+    to_upright_pixels,
+    to_upright_samples,
+)
 from pipeline.core.metadata import ScanMetadata, extract_metadata
 from pipeline.core.profile import ProcessingProfile
 from pipeline.core.quality import QualityReport, assess_quality
@@ -37,6 +44,7 @@ class PreparedScan:
     tiles: IiifTileSet | None
     tags: list[Tag]
     warnings: list[str] = field(default_factory=list)
+    chart: ChartReport | None = None
 
 
 def prepare_scan(
@@ -49,6 +57,8 @@ def prepare_scan(
     decoded = decode_scan(data, name=name, max_pixels=profile.limits.max_pixels)
     metadata = extract_metadata(data, decoded.image, icc=decoded.icc)
     pixels, convert = to_upright_pixels(decoded)
+    # The chart is read from the scan's own encoding, before any conversion to sRGB.
+    chart = read_scan_chart(decoded, pixels, profile) if profile.colour.detect else None
     make_tiles = iiif_id is not None and profile.iiif.enabled
     if convert is not None and make_tiles:
         # Tiles show every pixel in sRGB: convert the full size once.
@@ -57,7 +67,7 @@ def prepare_scan(
     # tiles, a tagged scan (Adobe RGB...) is converted after the first shrink (LittleCMS runs at
     # ~50 MP/s), and the checks see the scan's own encoding: sharpness, noise and clipping do
     # not change, exposure barely, colour names of saturated colours may.
-    quality = assess_quality(pixels, profile.quality, close_up=view in CLOSE_UP_VIEWS)
+    quality = assess_quality(pixels, profile.quality, close_up=view in CLOSE_UP_VIEWS, chart=chart)
     # With tiles, their levels and the derivatives' halvings are the same 2:1 shrinks of the
     # same sRGB pixels (at even sizes): one pyramid makes each once for both.
     pyramid = Pyramid() if make_tiles else None
@@ -92,4 +102,14 @@ def prepare_scan(
         tiles=tiles,
         tags=tags,
         warnings=list(decoded.warnings),
+        chart=chart,
     )
+
+
+def read_scan_chart(decoded: DecodedScan, pixels: Any, profile: ProcessingProfile) -> ChartReport:
+    """The colour chart of a decoded scan, read from its upright pixels before any conversion:
+    through its embedded profile (none for CMYK, already converted, or an unreadable one), at
+    16 bits when the file has them."""
+    usable = decoded.icc is not None and decoded.icc.profile is not None
+    icc = decoded.icc_profile if usable and decoded.mode != "CMYK" else None
+    return read_chart(pixels, profile.colour, icc=icc, precise=to_upright_samples(decoded))
