@@ -12,6 +12,7 @@ from pipeline.core.inventory import InventoryRow
 from pipeline.core.metadata import ScanMetadata
 from pipeline.core.naming import view_sort_key
 from pipeline.core.quality import QualityReport
+from pipeline.core.session import SessionColour
 from pipeline.core.tagging import Tag, tag_inventory
 
 SCHEMA_VERSION: Final = 1
@@ -93,6 +94,9 @@ class ScanRecord(_Model):
     profile: str
     pipeline_version: str
     processed_at: datetime
+    session: SessionColour | None = Field(
+        default=None, description="Its capture session's colour score, once the session is scored"
+    )
 
 
 class ViewEntry(_Model):
@@ -117,6 +121,9 @@ class ViewEntry(_Model):
     camera: str | None = Field(default=None, description="EXIF make and model")
     quality: QualityReport | None = None
     tags: list[Tag] = []
+    session: SessionColour | None = Field(
+        default=None, description="Colour accuracy proven by its capture session's chart"
+    )
 
 
 class ArtefactRecord(_Model):

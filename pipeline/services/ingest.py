@@ -28,6 +28,7 @@ from pipeline.sandbox import deadline, decode_timeout_error
 from pipeline.services.context import Context
 from pipeline.services.models import ProcessScanTask, ScanResult
 from pipeline.services.quarantine import quarantine_file
+from pipeline.services.session import index_scan
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,7 @@ def _store_scan(
     if known is not None and _master_present(ctx, known):
         # Same bytes seen before and verified then: only remember this name too.
         _remember_name(ctx, record_key, path.name)
+        group = index_scan(ctx, known, _folder(path))
         return ScanResult(
             status="stored",
             path=str(path),
@@ -141,6 +143,7 @@ def _store_scan(
             scan_id=sha256,
             already_stored=True,
             qc_verdict=known.quality.verdict if known.quality else None,
+            session_group=group,
         )
 
     stage_started = time.monotonic()
@@ -179,7 +182,7 @@ def _store_scan(
     if not parsed.view_known:
         warnings.append(
             f"View {parsed.view!r} is not one of the known views (front, back, left, right, "
-            "top, bottom, detail, mark); kept as written."
+            "top, bottom, detail, mark, target); kept as written."
         )
     record = ScanRecord(
         scan_id=sha256,
@@ -220,6 +223,8 @@ def _store_scan(
     )
     # Written last: a scan record exists only once everything it points at is stored.
     store.update_json(record_key, lambda current: _merge_scan(current, record))
+    # After the record: the session's scoring reads the record of every scan it indexes.
+    group = index_scan(ctx, record, _folder(path))
     metrics.observe_stage("upload", time.monotonic() - stage_started)
     return ScanResult(
         status="stored",
@@ -232,7 +237,13 @@ def _store_scan(
         + (iiif.size if iiif else 0),
         master_created=stored.created,
         qc_verdict=quality.verdict,
+        session_group=group,
     )
+
+
+def _folder(path: Path) -> str:
+    """The batch folder: the session of scans that carry no camera data."""
+    return str(path.parent.resolve())
 
 
 def _store_tiles(ctx: Context, tiles: IiifTileSet, scan_id: str) -> IiifRef:
