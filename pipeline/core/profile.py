@@ -109,6 +109,39 @@ class QualityThresholds(BaseModel):
         return self
 
 
+class ColourSettings(_Strict):
+    """The colour chart in a scan: which reference it is measured against and how it is graded.
+
+    `levels` are the largest mean CIEDE2000 for 4, 3, 2 and 1 stars (modelled on FADGI's star
+    levels; the README says where the numbers come from); a scan whose level is below
+    `warn_below` warns, below `fail_below` fails.
+    """
+
+    detect: bool = True
+    reference: Literal["after_2014", "before_2014"] = "after_2014"
+    levels: tuple[float, float, float, float] = (2.0, 4.0, 5.0, 8.0)
+    warn_below: int = Field(default=3, ge=0, le=4)
+    fail_below: int = Field(default=2, ge=0, le=4)
+    neutral_cast_warn: float = Field(
+        default=3.0, ge=0, description="a*/b* of the neutral patches named as a cast"
+    )
+    neutral_l_warn: float = Field(
+        default=3.0, ge=0, description="L* error of the neutral patches named as exposure"
+    )
+    patch_pitch_mm: float = Field(
+        default=44.5, gt=0, description="centre-to-centre distance of the chart's patches"
+    )
+    detect_long_edge: int = Field(default=1600, ge=400, le=6000)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if list(self.levels) != sorted(self.levels) or self.levels[0] <= 0:
+            raise ValueError("levels must be positive and rise from 4 stars to 1 star")
+        if self.fail_below > self.warn_below:
+            raise ValueError("fail_below must not be above warn_below")
+        return self
+
+
 class SessionSettings(_Strict):
     """Capture sessions and their colour reference (pipeline/core/session)."""
 
@@ -129,4 +162,5 @@ class ProcessingProfile(_Strict):
     iiif: IiifSettings = IiifSettings()
     quality: QualityThresholds = QualityThresholds()
     limits: LimitSettings = LimitSettings()
+    colour: ColourSettings = ColourSettings()
     session: SessionSettings = SessionSettings()
