@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline.core.chart import ChartReport
 from pipeline.core.layout import (
     from_session_index_key,
     scan_record_key,
@@ -33,6 +34,7 @@ from pipeline.core.session import (
     score_session,
     to_group,
     to_moment,
+    to_reference_score,
 )
 from pipeline.services.context import Context
 
@@ -62,7 +64,8 @@ def shows_reference(record: ScanRecord) -> bool:
 
 def reference_score(record: ScanRecord) -> ReferenceScore | None:
     """The score a chart shot gives its session; None when it shows no measured chart."""
-    return None
+    chart = getattr(record, "chart", None)  # the scan's chart report, where measured
+    return to_reference_score(chart) if isinstance(chart, ChartReport) else None
 
 
 def index_scan(ctx: Context, record: ScanRecord, folder: str) -> str:

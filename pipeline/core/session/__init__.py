@@ -15,6 +15,7 @@ from pipeline.core.session.model import (
     SessionMember,
     SessionRecord,
 )
+from pipeline.core.session.reference import to_reference_score
 
 __all__ = [
     "PatchScore",
@@ -28,4 +29,5 @@ __all__ = [
     "score_session",
     "to_group",
     "to_moment",
+    "to_reference_score",
 ]
