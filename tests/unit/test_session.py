@@ -7,11 +7,16 @@ import json
 import random
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import jsonschema
 import numpy as np
 
+from pipeline.adapters.sqlite_index import SqliteIndex
+from pipeline.api.dependency import to_filters
+from pipeline.api.web.render import colour_row
+from pipeline.core.catalogue import SearchQuery, to_index_document
 from pipeline.core.chart import (
     PATCH_NAMES,
     ChartMeasurement,
@@ -23,9 +28,11 @@ from pipeline.core.chart import (
     reference_lab,
 )
 from pipeline.core.profile import SessionSettings
+from pipeline.core.records import ViewEntry
 from pipeline.core.report import render_html, render_json
 from pipeline.core.session import (
     ReferenceScore,
+    SessionColour,
     SessionMember,
     group_sessions,
     score_session,
@@ -36,6 +43,7 @@ from pipeline.core.session import (
 from pipeline.core.session.swatch import render_sessions_html, to_srgb_hex
 from pipeline.services.report import BatchInfo, build_report
 from schemas import load_schema
+from tests.unit.catalogue_sample import SHA, add, make_record, search
 
 DAY = datetime(2026, 3, 4, 8, 0)
 SETTINGS = SessionSettings()
@@ -225,3 +233,62 @@ def test_the_report_shows_each_session_with_its_swatch_and_validates() -> None:
         load_schema("report"), format_checker=jsonschema.FormatChecker()
     ).validate(data)
     assert data["sessions"][0]["reference"]["mean_delta_e_corrected"] is not None
+
+
+def view_with(n: int, colour: SessionColour | None) -> ViewEntry:
+    return ViewEntry.model_validate(
+        {
+            "scan_id": scan_id(n),
+            "view": "front",
+            "seq": n,
+            "source_name": f"x_{n}.tif",
+            "format": "TIFF",
+            "width": 10,
+            "height": 10,
+            "bit_depth": 8,
+            "pages": 1,
+            "icc_profile": None,
+            "master": {"bucket": "b", "key": "k", "sha256": SHA, "size": 1, "media_type": "x"},
+            "derivatives": {},
+            "session": colour.model_dump() if colour else None,
+        }
+    )
+
+
+def colour(level: int | None, mean: float | None = None) -> SessionColour:
+    return SessionColour(
+        session_id="0" * 16,
+        level=level,
+        verdict="pass" if level == 4 else "warn",
+        mean_delta_e=mean,
+        inherited=True,
+        finding="x",
+    )
+
+
+def test_the_catalogue_filters_by_the_lowest_colour_level_and_the_page_shows_it(
+    tmp_path: Path,
+) -> None:
+    records = [
+        make_record("L.1", name_vi="A", views=[view_with(1, colour(4, 1.1))]),
+        make_record(
+            "L.2", name_vi="B", views=[view_with(2, colour(4, 1.0)), view_with(3, colour(1, 6.2))]
+        ),
+        make_record("L.3", name_vi="C", views=[view_with(4, colour(None))]),
+        make_record("L.4", name_vi="D", views=[view_with(5, None)]),
+    ]
+    index = SqliteIndex(tmp_path / "catalogue.sqlite3")
+    try:
+        add(index, *(to_index_document(r) for r in records))
+        result = index.search(SearchQuery())
+        assert {c.value: c.count for c in result.facets["colour_level"]} == {
+            "4": 1, "1": 1, "none": 1,
+        }  # fmt: skip
+        assert search(index, filters={"colour_level": ["1", "none"]}) == ["L.2", "L.3"]
+    finally:
+        index.close()
+    # The API's parameter is the facet's filter; the page's facts say the level in stars.
+    assert to_filters(colour_level=["4"]) == {"colour_level": ["4"]}
+    assert "★☆☆☆</span> 1/4 · ΔE2000 6.2" in colour_row(records[1])
+    assert "no colour chart" in colour_row(records[2])
+    assert colour_row(records[3]) == ""
