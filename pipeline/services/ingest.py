@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import __version__, metrics
+from pipeline.core.derivatives import Derivative
 from pipeline.core.fixity import digest_bytes
 from pipeline.core.iiif import IiifTileSet, to_media_type
 from pipeline.core.layout import derivative_key, iiif_base_key, master_key, scan_record_key
@@ -28,7 +29,7 @@ from pipeline.sandbox import deadline, decode_timeout_error
 from pipeline.services.context import Context
 from pipeline.services.models import ProcessScanTask, ScanResult
 from pipeline.services.quarantine import quarantine_file
-from pipeline.services.session import index_scan
+from pipeline.services.session_index import index_scan
 
 log = logging.getLogger(__name__)
 
@@ -163,21 +164,8 @@ def _store_scan(
     fmt = decoded.format
     key = master_key(slug, sha256, fmt.extension)
     stored = store.store_master(key, data, sha256=sha256, content_type=fmt.media_type, name=name)
-    refs: dict[str, DerivativeRef] = {}
-    for item in derivatives:
-        dkey = derivative_key(slug, sha256, item.name)
-        item_digests = digest_bytes(item.data)
-        store.put_bytes(dkey, item.data, content_type="image/jpeg", sha256=item_digests.sha256)
-        refs[item.name] = DerivativeRef(
-            bucket=store.bucket,
-            key=dkey,
-            sha256=item_digests.sha256,
-            size=len(item.data),
-            media_type="image/jpeg",
-            width=item.width,
-            height=item.height,
-        )
-    iiif = _store_tiles(ctx, prepared.tiles, sha256) if prepared.tiles else None
+    refs = store_derivatives(ctx, slug, sha256, derivatives)
+    iiif = store_tiles(ctx, prepared.tiles, sha256) if prepared.tiles else None
     warnings = prepared.warnings
     if not parsed.view_known:
         warnings.append(
@@ -246,7 +234,28 @@ def _folder(path: Path) -> str:
     return str(path.parent.resolve())
 
 
-def _store_tiles(ctx: Context, tiles: IiifTileSet, scan_id: str) -> IiifRef:
+def store_derivatives(
+    ctx: Context, slug: str, scan_id: str, derivatives: list[Derivative]
+) -> dict[str, DerivativeRef]:
+    """Write a scan's derivative JPEGs, each with its SHA-256 (which storage checks)."""
+    refs: dict[str, DerivativeRef] = {}
+    for item in derivatives:
+        dkey = derivative_key(slug, scan_id, item.name)
+        item_digests = digest_bytes(item.data)
+        ctx.store.put_bytes(dkey, item.data, content_type="image/jpeg", sha256=item_digests.sha256)
+        refs[item.name] = DerivativeRef(
+            bucket=ctx.store.bucket,
+            key=dkey,
+            sha256=item_digests.sha256,
+            size=len(item.data),
+            media_type="image/jpeg",
+            width=item.width,
+            height=item.height,
+        )
+    return refs
+
+
+def store_tiles(ctx: Context, tiles: IiifTileSet, scan_id: str) -> IiifRef:
     """Write the scan's level-0 tiles; info.json last, so it never points at missing tiles."""
     base = iiif_base_key(scan_id)
     images = [item for item in tiles.files if item[0] != "info.json"]

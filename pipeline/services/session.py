@@ -15,73 +15,26 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.core.chart import ChartReport
 from pipeline.core.layout import (
     from_session_index_key,
     scan_record_key,
-    session_index_key,
     session_index_prefix,
     session_key,
     sessions_prefix,
 )
 from pipeline.core.records import ScanRecord
 from pipeline.core.session import (
-    ReferenceScore,
     SessionColour,
     SessionMember,
     SessionRecord,
     group_sessions,
     score_session,
-    to_group,
-    to_moment,
-    to_reference_score,
 )
 from pipeline.services.context import Context
+from pipeline.services.correction import try_remake_access
+from pipeline.services.session_index import camera_label, reference_score
 
 log = logging.getLogger(__name__)
-
-TARGET_VIEW = "target"
-
-
-def group_of(record: ScanRecord, folder: str) -> tuple[str, Any]:
-    """The session group (hashed camera or folder) of a scan record, and its moment."""
-    meta = record.metadata
-    exif = meta.exif if meta else None
-    serial = meta.restricted.body_serial if meta and meta.restricted else None
-    return to_group(
-        make=exif.make if exif else None,
-        model=exif.model if exif else None,
-        serial=serial,
-        moment=to_moment(exif.capture_datetime if exif else None),
-        folder=folder,
-    )
-
-
-def shows_reference(record: ScanRecord) -> bool:
-    """A chart shot: its view is `target`, or a chart was found in it."""
-    return record.view == TARGET_VIEW or reference_score(record) is not None
-
-
-def reference_score(record: ScanRecord) -> ReferenceScore | None:
-    """The score a chart shot gives its session; None when it shows no measured chart."""
-    chart = getattr(record, "chart", None)  # the scan's chart report, where measured
-    return to_reference_score(chart) if isinstance(chart, ChartReport) else None
-
-
-def index_scan(ctx: Context, record: ScanRecord, folder: str) -> str:
-    """Leave the scan's (empty) index key; return its group. Idempotent."""
-    group, moment = group_of(record, folder)
-    key = session_index_key(
-        group, moment, record.object, record.scan_id, reference=shows_reference(record)
-    )
-    ctx.store.put_small(key, b"", content_type="application/octet-stream")
-    return group
-
-
-def camera_label(record: ScanRecord) -> str | None:
-    exif = record.metadata.exif if record.metadata else None
-    label = " ".join(p for p in (exif.make, exif.model) if p) if exif else ""
-    return label or None
 
 
 @dataclass
@@ -170,20 +123,33 @@ def _write_summary(ctx: Context, summary: SessionRecord) -> None:
 
 
 def _set_colour(ctx: Context, member: SessionMember, colour: SessionColour) -> bool:
-    """Put the member's colour in its scan record; True when it changed."""
-    wanted = colour.model_dump(mode="json")
-    changed = False
+    """Put the member's colour in its scan record, its access images remade first when the
+    correction it carries changed; True when the record changed."""
+    key = scan_record_key(member.object, member.scan_id)
+    found = ctx.store.read_json(key)
+    if found is None:
+        return False
+    record = ScanRecord.model_validate(found[0])
+    if record.session == colour:
+        return False
+    applied = record.session.matrix if record.session else None
+    if colour.matrix != applied:
+        remade = try_remake_access(ctx, record, colour.matrix)
+        if remade is None:  # keep saying what the images are
+            colour = colour.model_copy(update={"corrected": applied is not None, "matrix": applied})
+        else:
+            record = remade
+    wanted = record.model_copy(update={"session": colour}).model_dump(mode="json")
 
     def change(current: dict[str, Any] | None) -> dict[str, Any] | None:
-        nonlocal changed
-        if current is None or current.get("session") == wanted:
-            changed = False
+        if current is None:
             return None
-        changed = True
-        return {**current, "session": wanted}
+        # Only what this step owns: a name added meanwhile by another ingest is kept.
+        updated = {**current, **{k: wanted[k] for k in ("session", "derivatives", "iiif")}}
+        return None if updated == current else updated
 
-    ctx.store.update_json(scan_record_key(member.object, member.scan_id), change)
-    return changed
+    ctx.store.update_json(key, change)
+    return True
 
 
 def read_sessions(ctx: Context, groups: Iterable[str | None]) -> list[SessionRecord]:
