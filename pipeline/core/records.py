@@ -13,6 +13,7 @@ from pipeline.core.metadata import ScanMetadata
 from pipeline.core.naming import view_sort_key
 from pipeline.core.quality import QualityReport
 from pipeline.core.session import SessionColour
+from pipeline.core.session.framing import MeasuredSize, check_dimensions
 from pipeline.core.tagging import Tag, tag_inventory
 
 SCHEMA_VERSION: Final = 1
@@ -97,6 +98,9 @@ class ScanRecord(_Model):
     session: SessionColour | None = Field(
         default=None, description="Its capture session's colour score, once the session is scored"
     )
+    measured_size: MeasuredSize | None = Field(
+        default=None, description="The object measured against the chart in the same frame"
+    )
 
 
 class ViewEntry(_Model):
@@ -123,6 +127,9 @@ class ViewEntry(_Model):
     tags: list[Tag] = []
     session: SessionColour | None = Field(
         default=None, description="Colour accuracy proven by its capture session's chart"
+    )
+    measured_size: MeasuredSize | None = Field(
+        default=None, description="The object measured against the chart in the same frame"
     )
 
 
@@ -164,6 +171,7 @@ def build_record(
     profile: str,
     pipeline_version: str,
     now: datetime,
+    dimension_tolerance: float = 0.10,
 ) -> ArtefactRecord:
     """Merge an artefact's scans and inventory row; keep `updated_at` when nothing changed."""
     ordered = sorted(scans, key=lambda s: (*view_sort_key(s.view, s.seq), s.scan_id))
@@ -193,6 +201,11 @@ def build_record(
             + ", ".join(sorted(spellings.values()))
             + "; if they are different objects, rename the files of one of them."
         )
+    for scan in ordered:
+        if inventory is not None and scan.measured_size is not None:
+            found = check_dimensions(scan.measured_size, inventory.dimensions, dimension_tolerance)
+            if found:
+                warnings.append(f"{scan.source_names[0]}: {found}")
     accession = inventory.accession_number if inventory else ordered[0].accession
     tagged = tag_inventory(inventory) if inventory else None
     if tagged is not None:
