@@ -12,10 +12,12 @@ import pytest
 from PIL import Image
 
 from pipeline.adapters.s3_store import S3Store
+from pipeline.core.fixity import digest_bytes
 from pipeline.core.layout import SESSION_INDEX_PREFIX, SESSIONS_PREFIX, scan_record_key
 from pipeline.core.profile import IiifSettings, ProcessingProfile, SessionSettings
 from pipeline.core.records import ScanRecord
 from pipeline.services.context import Context
+from pipeline.services.correction import remake_access
 from pipeline.services.ingest import process_scan
 from pipeline.services.models import ProcessScanTask
 from pipeline.services.publish import publish_record, read_record
@@ -110,3 +112,30 @@ def test_sessions_group_score_and_republish_in_any_order(ctx: Context, tmp_path:
     assert [s.session_id for s in again.sessions] == [s.session_id for s in outcome.sessions]
     assert again.changed_objects == []
     assert len(by_id) == 6
+
+
+def test_a_correction_remakes_the_access_images_and_never_the_master(
+    ctx: Context, tmp_path: Path
+) -> None:
+    path = shot(tmp_path / "C.1_front_1.jpg", camera="IQ4", when="2026:03:05 08:00:00", seed=9)
+    result = process_scan(ctx, ProcessScanTask(path=str(path)))
+    assert result.status == "stored"
+    key = scan_record_key("c.1", str(result.scan_id))
+    found = ctx.store.read_json(key)
+    assert found is not None
+    record = ScanRecord.model_validate(found[0])
+    master_before = ctx.store.get_bytes(record.master.key)
+    warm_fix = [[0.87, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.28]]
+    remade = remake_access(ctx, record, warm_fix)
+    assert remade is not None
+    for name, ref in remade.derivatives.items():
+        assert ref.sha256 != record.derivatives[name].sha256, name
+        stored = ctx.store.get_bytes(ref.key)
+        assert stored is not None and digest_bytes(stored[0]).sha256 == ref.sha256
+    assert ctx.store.get_bytes(record.master.key) == master_before
+    # Without the matrix, the images are as first made (deterministic encoding).
+    undone = remake_access(ctx, record, None)
+    assert undone is not None
+    assert {n: r.sha256 for n, r in undone.derivatives.items()} == {
+        n: r.sha256 for n, r in record.derivatives.items()
+    }
