@@ -16,6 +16,7 @@ from pipeline.core.session.access import make_access
 from pipeline.core.session.framing import (
     check_dimensions,
     crop_without_chart,
+    frame_with_chart,
     measure_object,
     object_box_without_chart,
     parse_dimensions,
@@ -106,3 +107,23 @@ def test_access_images_get_the_matrix_and_the_crop_the_master_nothing() -> None:
         data, name="x.png", profile=profile, iiif_id=None, matrix=None, crop=None
     )
     assert next(d for d in plain if d.name == "access").width == 160
+
+
+def test_a_located_chart_frames_the_access_crop_and_measures_the_object(bowl_with_chart) -> None:
+    pixels, location = bowl_with_chart
+    thresholds = QualityThresholds()
+    size, crop = frame_with_chart(
+        pixels, location, 2.0, thresholds, exclude_chart=True, margin=0.05
+    )
+    box = object_box_without_chart(pixels, location, thresholds)
+    assert size is not None and box is not None and crop is not None
+    assert size.width_mm == round(box.width / 2.0, 1)
+    # Without the option, no crop; without a chart, nothing.
+    assert (
+        frame_with_chart(pixels, location, 2.0, thresholds, exclude_chart=False, margin=0.05)[1]
+        is None
+    )
+    assert frame_with_chart(pixels, None, None, thresholds, exclude_chart=True, margin=0.05) == (
+        None,
+        None,
+    )

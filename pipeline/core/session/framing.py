@@ -146,3 +146,25 @@ def check_dimensions(measured: MeasuredSize, dimensions: str, tolerance: float) 
         f"({'; '.join(problems)}): check the inventory, or shoot the chart beside the object, "
         "in its plane."
     )
+
+
+def frame_with_chart(
+    pixels: np.ndarray[Any, np.dtype[Any]],
+    location: ChartLocation | None,
+    pixels_per_mm: float | None,
+    thresholds: QualityThresholds,
+    *,
+    exclude_chart: bool,
+    margin: float,
+) -> tuple[MeasuredSize | None, Box | None]:
+    """With a located chart in the frame: the object's size (from the chart's scale) and, when
+    `exclude_chart`, the access crop that leaves the chart out; (None, None) without one."""
+    if location is None or not location.complete:
+        return None, None
+    box = object_box_without_chart(pixels, location, thresholds)
+    if box is None:
+        return None, None
+    size = measure_object(box, pixels_per_mm) if pixels_per_mm else None
+    height, width = pixels.shape[:2]
+    crop = crop_without_chart(box, location, margin, (width, height)) if exclude_chart else None
+    return size, crop
