@@ -1,5 +1,6 @@
-"""Capture sessions in the bucket: index each stored scan by camera and time, then score the
-sessions a batch touched, write their summaries and their members' colour; no decoding.
+"""Capture sessions in the bucket: score the sessions a batch touched, write their summaries
+and their members' colour (services/session_index.py indexes each stored scan; with
+`session.correct`, services/correction.py remakes a member's access images from its master).
 
 Scans of one session arrive on different workers in any order, so nothing is decided per scan:
 each stored scan leaves an empty index key naming its group, time and whether it shows the chart
