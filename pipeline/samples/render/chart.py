@@ -172,10 +172,11 @@ def _centres(
     points = []
     for index in range(ROWS * COLUMNS):
         row, column = divmod(index, COLUMNS)
-        # Pixel centres: a template pixel i covers [i, i+1), so a span's middle is at +side/2.
-        u = round(_MARGIN * p + column * p) + round(_PATCH * p) / 2
-        v = round(_MARGIN * p + row * p) + round(_PATCH * p) / 2
-        points.append(affine @ np.array([u, v, 1.0]) - 0.5)
+        # Pixel indices are coordinates of pixel centres (as warpAffine takes them): a span of
+        # `side` pixels from x0 has its middle at x0 + (side - 1) / 2.
+        u = round(_MARGIN * p + column * p) + (round(_PATCH * p) - 1) / 2
+        v = round(_MARGIN * p + row * p) + (round(_PATCH * p) - 1) / 2
+        points.append(affine @ np.array([u, v, 1.0]))
     return np.array(points)
 
 
