@@ -8,6 +8,7 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipeline.core.chart import ChartReport
 from pipeline.core.inventory import InventoryRow
 from pipeline.core.metadata import ScanMetadata
 from pipeline.core.naming import view_sort_key
@@ -100,6 +101,10 @@ class ScanRecord(_Model):
     )
     measured_size: MeasuredSize | None = Field(
         default=None, description="The object measured against the chart in the same frame"
+    )
+    chart: ChartReport | None = Field(
+        default=None,
+        description="The colour chart in its frame, measured; None when not looked for",
     )
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pipeline.core.chart import ChartReport, read_chart
 from pipeline.core.derivatives import Derivative, make_derivatives
 from pipeline.core.iiif import IiifTileSet, make_iiif_tiles
 from pipeline.core.imaging import DecodedScan, decode_scan, to_upright_pixels
 from pipeline.core.metadata import ScanMetadata, extract_metadata
 from pipeline.core.profile import ProcessingProfile
 from pipeline.core.quality import QualityReport, assess_quality
+from pipeline.core.session.access import frame_access
+from pipeline.core.session.framing import MeasuredSize, frame_with_chart
 from pipeline.core.shrink import Pyramid
 from pipeline.core.tagging import (
     Tag,
@@ -37,6 +40,8 @@ class PreparedScan:
     tiles: IiifTileSet | None
     tags: list[Tag]
     warnings: list[str] = field(default_factory=list)
+    chart: ChartReport | None = None
+    measured_size: MeasuredSize | None = None
 
 
 def prepare_scan(
@@ -49,6 +54,20 @@ def prepare_scan(
     decoded = decode_scan(data, name=name, max_pixels=profile.limits.max_pixels)
     metadata = extract_metadata(data, decoded.image, icc=decoded.icc)
     pixels, convert = to_upright_pixels(decoded)
+    # The chart is measured in the scan's own encoding, through its own profile.
+    chart = (
+        read_chart(pixels, profile.colour, icc=decoded.icc_profile)
+        if profile.colour.detect
+        else None
+    )
+    measured, crop = frame_with_chart(
+        pixels,
+        chart.location if chart and chart.measurement else None,
+        chart.pixels_per_mm if chart else None,
+        profile.quality,
+        exclude_chart=profile.session.exclude_chart,
+        margin=profile.session.chart_margin,
+    )
     make_tiles = iiif_id is not None and profile.iiif.enabled
     if convert is not None and make_tiles:
         # Tiles show every pixel in sRGB: convert the full size once.
@@ -61,7 +80,13 @@ def prepare_scan(
     # With tiles, their levels and the derivatives' halvings are the same 2:1 shrinks of the
     # same sRGB pixels (at even sizes): one pyramid makes each once for both.
     pyramid = Pyramid() if make_tiles else None
-    derivatives = make_derivatives(pixels, profile.derivatives, convert=convert, pyramid=pyramid)
+    # Access images may leave the chart out (session.exclude_chart); tiles show the whole frame.
+    derivatives = make_derivatives(
+        frame_access(pixels, crop),
+        profile.derivatives,
+        convert=convert,
+        pyramid=pyramid if crop is None else None,
+    )
     tags = merge_tags(
         [view_tag(view)],
         tags_from_pixels(pixels, bbox=quality.object_bbox),
@@ -76,7 +101,9 @@ def prepare_scan(
             quality=profile.iiif.quality,
             max_long_edge=profile.derivatives.access,
             # The access derivative is the `max` size already: no second 3000 px encode.
-            max_image=next(
+            max_image=None
+            if crop is not None
+            else next(
                 ((d.width, d.height, d.data) for d in derivatives if d.name == "access"), None
             ),
             pyramid=pyramid,
@@ -92,4 +119,6 @@ def prepare_scan(
         tiles=tiles,
         tags=tags,
         warnings=list(decoded.warnings),
+        chart=chart,
+        measured_size=measured,
     )

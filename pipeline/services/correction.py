@@ -34,7 +34,7 @@ def remake_access(
         profile=ctx.profile,
         iiif_id=iiif_id,
         matrix=matrix,
-        crop=None,
+        chart=record.chart,
     )
     refs = store_derivatives(ctx, record.object, record.scan_id, derivatives)
     iiif = store_tiles(ctx, tiles, record.scan_id) if tiles is not None else record.iiif

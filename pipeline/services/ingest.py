@@ -205,6 +205,8 @@ def _store_scan(
         quality=quality,
         tags=prepared.tags,
         warnings=warnings,
+        chart=prepared.chart,
+        measured_size=prepared.measured_size,
         profile=ctx.profile.name,
         pipeline_version=__version__,
         processed_at=datetime.now(UTC).replace(microsecond=0),

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pipeline.core.chart import ChartReport
 from pipeline.core.layout import session_index_key
 from pipeline.core.records import ScanRecord
 from pipeline.core.session import ReferenceScore, to_group, to_moment, to_reference_score
@@ -35,8 +34,7 @@ def shows_reference(record: ScanRecord) -> bool:
 
 def reference_score(record: ScanRecord) -> ReferenceScore | None:
     """The score a chart shot gives its session; None when it shows no measured chart."""
-    chart = getattr(record, "chart", None)  # the scan's chart report, where measured
-    return to_reference_score(chart) if isinstance(chart, ChartReport) else None
+    return to_reference_score(record.chart)
 
 
 def index_scan(ctx: Context, record: ScanRecord, folder: str) -> str:
