@@ -16,6 +16,7 @@ from pipeline.core.fixity import digest_bytes
 from pipeline.core.layout import SESSION_INDEX_PREFIX, SESSIONS_PREFIX, scan_record_key
 from pipeline.core.profile import IiifSettings, ProcessingProfile, SessionSettings
 from pipeline.core.records import ScanRecord
+from pipeline.samples.render.chart import encode_tiff, render_chart_shot
 from pipeline.services.context import Context
 from pipeline.services.correction import remake_access
 from pipeline.services.ingest import process_scan
@@ -78,8 +79,6 @@ def test_sessions_group_score_and_republish_in_any_order(ctx: Context, tmp_path:
     assert len(set(groups)) == 2  # the camera, the folder
     keys = list(ctx.store.list_keys(SESSION_INDEX_PREFIX))
     assert len(keys) == 6 and sum(k.endswith("_r") for k in keys) == 1
-    for slug in ("s.1", "s.2", "s.3"):
-        publish_record(ctx, slug)
 
     republished: list[str] = []
     outcome = settle_sessions(ctx, groups, republish=lambda objs: republished.extend(objs))
@@ -139,3 +138,50 @@ def test_a_correction_remakes_the_access_images_and_never_the_master(
     assert {n: r.sha256 for n, r in undone.derivatives.items()} == {
         n: r.sha256 for n, r in record.derivatives.items()
     }
+
+
+def test_a_warm_chart_fails_its_session_and_its_correction_reaches_every_member(
+    ctx: Context, tmp_path: Path
+) -> None:
+    """A folder session: a warm chart-only shot (`target`) and two objects shot under it."""
+    correcting = Context(
+        settings=ctx.settings,
+        profile=ctx.profile.model_copy(update={"session": SessionSettings(correct=True)}),
+        store=ctx.store,
+    )
+    warm = tmp_path / "warm"
+    warm.mkdir()
+    chart = render_chart_shot((640, 480), chart_width=0.6, cast=(1.15, 1.0, 0.78), noise=0.5)
+    (warm / "W.1_target_1.tif").write_bytes(encode_tiff(chart))
+    shot(warm / "W.2_front_1.jpg", camera=None, when=None, seed=11)
+    shot(warm / "W.2_back_1.jpg", camera=None, when=None, seed=12)
+    results = [
+        process_scan(correcting, ProcessScanTask(path=str(p))) for p in sorted(warm.iterdir())
+    ]
+    assert {r.status for r in results} == {"stored"}, results
+    before = {r.scan_id: _record(ctx, r.object, r.scan_id) for r in results}
+    outcome = settle_sessions(correcting, [r.session_group for r in results])
+    (session,) = outcome.sessions
+    assert session.verdict == "fail" and session.level is not None and session.level <= 1
+    ref = session.reference
+    assert ref is not None and ref.mean_delta_e > 3 and len(ref.patches) == 24
+    assert ref.mean_delta_e_corrected is not None
+    assert ref.mean_delta_e_corrected < ref.mean_delta_e / 2  # the correction works on its chart
+    chart_id = next(r.scan_id for r in results if r.name == "W.1_target_1.tif")
+    assert session.reference_scan == chart_id
+    for r in results:
+        after = _record(ctx, r.object, r.scan_id)
+        colour = after.session
+        assert colour is not None and colour.corrected and colour.matrix == ref.matrix
+        assert colour.inherited == (r.scan_id != chart_id)
+        assert colour.reference_scan == chart_id and colour.level == session.level
+        old = before[r.scan_id]
+        assert after.derivatives["access"].sha256 != old.derivatives["access"].sha256
+        assert after.master == old.master  # never the master
+    assert sorted(outcome.changed_objects) == ["w.1", "w.2"]
+
+
+def _record(ctx: Context, slug: str | None, scan_id: str | None) -> ScanRecord:
+    found = ctx.store.read_json(scan_record_key(str(slug), str(scan_id)))
+    assert found is not None
+    return ScanRecord.model_validate(found[0])
