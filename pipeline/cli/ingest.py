@@ -198,7 +198,7 @@ def _print_sessions(sessions: list[SessionRecord]) -> None:
     colours = {"pass": "green", "warn": "yellow", "fail": "red"}
     for s in sessions:
         stars = "–" * 4 if s.level is None else "★" * s.level + "☆" * (4 - s.level)
-        where = s.camera or "one folder, no camera data"
+        where = (s.camera or "no camera data") + ("" if s.started else ", one folder")
         line = f"    {stars} {s.verdict:<4}  {where} · {s.scans} scans · "
         ref = s.reference
         if ref is None:

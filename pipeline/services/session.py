@@ -77,7 +77,7 @@ def settle_sessions(
                 session,
                 references,
                 ctx.profile.session,
-                camera=camera_label(first) if first and group.startswith("c") else None,
+                camera=camera_label(first) if first else None,
             )
             _write_summary(ctx, summary)
             written.add(session_key(group, summary.session_id))

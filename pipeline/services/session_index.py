@@ -48,6 +48,11 @@ def index_scan(ctx: Context, record: ScanRecord, folder: str) -> str:
 
 
 def camera_label(record: ScanRecord) -> str | None:
+    """'Canon EOS 5D Mark IV' (the model alone when it names its maker), never the serial."""
     exif = record.metadata.exif if record.metadata else None
-    label = " ".join(p for p in (exif.make, exif.model) if p) if exif else ""
-    return label or None
+    if exif is None:
+        return None
+    make, model = (exif.make or "").strip(), (exif.model or "").strip()
+    if make and model.lower().startswith(make.lower()):
+        make = ""
+    return " ".join(p for p in (make, model) if p) or None

@@ -104,6 +104,9 @@ def test_demo_runs_twice_without_duplicates_and_stops_cleanly(
         # 39 scans and two more beside a colour chart, the references of two capture sessions.
         assert "41 stored (41 new, 0 already there)" in first.stdout
         assert "sessions:    2 (colour proven" in first.stdout
+        # The Phase One's session (its chart under accurate light) and the Canon's (a warm lamp).
+        assert "★★★★ pass  Phase One IQ4 150MP, one folder" in first.stdout
+        assert "★☆☆☆ fail  Canon EOS 5D Mark IV · 16 scans" in first.stdout
         assert "quarantined: 3" in first.stdout
         assert "Done." in first.stdout
         assert (
