@@ -4,6 +4,9 @@ that one image; no storage, no broker (ingest stores the result, `sohoa process`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
 
 from pipeline.core.chart import ChartReport, read_chart
 from pipeline.core.derivatives import Derivative, make_derivatives
@@ -55,11 +58,11 @@ def prepare_scan(
     metadata = extract_metadata(data, decoded.image, icc=decoded.icc)
     pixels, convert = to_upright_pixels(decoded)
     # The chart is measured in the scan's own encoding, through its own profile.
-    chart = (
-        read_chart(pixels, profile.colour, icc=decoded.icc_profile)
-        if profile.colour.detect
-        else None
-    )
+    chart = None
+    if profile.colour.detect:
+        chart = read_chart(
+            pixels, profile.colour, icc=decoded.icc_profile, precise=_precise(decoded, pixels)
+        )
     measured, crop = frame_with_chart(
         pixels,
         chart.location if chart and chart.measurement else None,
@@ -122,3 +125,12 @@ def prepare_scan(
         chart=chart,
         measured_size=measured,
     )
+
+
+def _precise(decoded: DecodedScan, pixels: np.ndarray[Any, Any]) -> np.ndarray[Any, Any] | None:
+    """A 16-bit master's own samples when they are the upright pixels at full depth (no
+    orientation to apply): the chart's patches are then sampled from them."""
+    samples = decoded.samples
+    if samples is None or samples.dtype != np.uint16 or decoded.orientation not in (None, 1):
+        return None
+    return samples if samples.shape[:2] == pixels.shape[:2] else None

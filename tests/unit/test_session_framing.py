@@ -10,8 +10,14 @@ import pytest
 from PIL import Image
 
 from pipeline.core.chart import ChartLocation, apply_correction
-from pipeline.core.profile import IiifSettings, ProcessingProfile, QualityThresholds
+from pipeline.core.profile import (
+    IiifSettings,
+    ProcessingProfile,
+    QualityThresholds,
+    SessionSettings,
+)
 from pipeline.core.quality.model import Box
+from pipeline.core.scan import prepare_scan
 from pipeline.core.session.access import make_access
 from pipeline.core.session.framing import (
     check_dimensions,
@@ -22,7 +28,7 @@ from pipeline.core.session.framing import (
     parse_dimensions,
 )
 from pipeline.samples.render import frame_size, render_artefact
-from pipeline.samples.render.chart import render_chart_shot
+from pipeline.samples.render.chart import encode_tiff, render_chart_shot
 
 
 def located(centres: np.ndarray, pitch: float) -> ChartLocation:
@@ -45,9 +51,14 @@ def located(centres: np.ndarray, pitch: float) -> ChartLocation:
 
 
 @pytest.fixture(scope="module")
-def bowl_with_chart() -> tuple[np.ndarray, ChartLocation]:
+def bowl() -> tuple[tuple[int, int], np.ndarray]:
     size = frame_size("bowl", 480)
-    image = render_artefact("bowl", size=size, view="front", rng=np.random.default_rng(5))
+    return size, render_artefact("bowl", size=size, view="front", rng=np.random.default_rng(5))
+
+
+@pytest.fixture(scope="module")
+def bowl_with_chart(bowl) -> tuple[np.ndarray, ChartLocation]:
+    size, image = bowl
     shot = render_chart_shot(size, chart_width=0.26, centre=(0.83, 0.86), backdrop=image)
     return shot.pixels, located(shot.centres, shot.pitch_px)
 
@@ -127,3 +138,23 @@ def test_a_located_chart_frames_the_access_crop_and_measures_the_object(bowl_wit
         None,
         None,
     )
+
+
+def test_a_scan_measures_its_chart_at_16_bits_and_its_access_image_leaves_it_out(bowl) -> None:
+    size, image = bowl
+    shot = render_chart_shot(
+        size, chart_width=0.26, centre=(0.83, 0.86), backdrop=image, bit_depth=16
+    )
+    profile = ProcessingProfile(
+        iiif=IiifSettings(enabled=False), session=SessionSettings(exclude_chart=True)
+    )
+    prepared = prepare_scan(
+        encode_tiff(shot), name="A_front_1.tif", view="front", profile=profile, iiif_id=None
+    )
+    chart = prepared.chart
+    assert chart is not None and chart.measurement is not None and chart.level == 4
+    assert "16-bit" in chart.measurement.source
+    access = next(d for d in prepared.derivatives if d.name == "access")
+    assert (access.width, access.height) != size  # cropped: the chart left out
+    assert (prepared.upright_width, prepared.upright_height) == size  # the scan itself is whole
+    assert prepared.measured_size is not None
