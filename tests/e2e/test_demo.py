@@ -106,7 +106,8 @@ def test_demo_runs_twice_without_duplicates_and_stops_cleanly(
         assert "sessions:    2 (colour proven" in first.stdout
         # The Phase One's session (its chart under accurate light) and the Canon's (a warm lamp).
         assert "★★★★ pass  Phase One IQ4 150MP, one folder" in first.stdout
-        assert "★☆☆☆ fail  Canon EOS 5D Mark IV · 16 scans" in first.stdout
+        assert "★☆☆☆ fail  Canon EOS 5D Mark IV · 17 scans · mean ΔE2000 " in first.stdout
+        assert " once corrected (session.correct)" in first.stdout
         assert "quarantined: 3" in first.stdout
         assert "Done." in first.stdout
         assert (
