@@ -13,6 +13,7 @@ import click
 
 from config.profile import load_profile
 from pipeline.cli.common import fail, settings_of
+from pipeline.core.chart import ChartReport
 from pipeline.core.inventory import InventoryRow, parse_inventory_csv
 from pipeline.core.metadata import ScanMetadata
 from pipeline.errors import PermanentError, SohoaError
@@ -144,6 +145,8 @@ def render_inspection(result: InspectResult) -> None:
                 f"    {_SYMBOL[finding.status]} {finding.check:<16} {finding.message}",
                 fg=None if finding.status == "pass" else _COLOUR[finding.status],
             )
+    if result.colour is not None and result.colour.found:
+        render_colour(result.colour)
     for warning in result.warnings:
         click.secho(f"  ! {_show(warning)}", fg="yellow")
     if result.problems:
@@ -155,6 +158,31 @@ def render_inspection(result: InspectResult) -> None:
     else:
         verdict = result.quality.verdict if result.quality else "?"
         click.secho(f"Ingest would store this file (quality {verdict}).", fg="green", bold=True)
+
+
+def render_colour(report: ChartReport) -> None:
+    """The colour chart: level and finding, then each patch's ΔE2000 (worst first)."""
+    level = "" if report.level is None else f"{'★' * report.level}{'☆' * (4 - report.level)}  "
+    click.secho(f"  Colour chart   {level}{report.status}", bold=True, fg=_COLOUR[report.status])
+    click.echo(f"    {_show(report.message, 1000)}")
+    measured = report.measurement
+    if measured is None:
+        return
+    click.echo(
+        f"    mean ΔE2000 {measured.mean_delta_e:.2f} · p90 {measured.p90_delta_e:.2f} · "
+        f"max {measured.max_delta_e:.2f} ({measured.worst_patch}) · reference {measured.edition}"
+    )
+    click.echo(
+        f"    neutral patches: L* error {measured.neutral_l_error:+.2f}, "
+        f"a* {measured.neutral_a:+.2f}, b* {measured.neutral_b:+.2f}"
+    )
+    if report.pixels_per_mm:
+        click.echo(f"    scale at the chart: {report.pixels_per_mm:.2f} px/mm")
+    click.echo(f"    measured: {measured.source}")
+    for patch in sorted(measured.patches, key=lambda p: -p.delta_e):
+        lab = " ".join(f"{v:6.1f}" for v in patch.measured)
+        ref = " ".join(f"{v:6.1f}" for v in patch.reference)
+        click.echo(f"      {patch.name:<22} ΔE {patch.delta_e:5.2f}   Lab {lab}   ref {ref}")
 
 
 def _render_metadata(metadata: ScanMetadata) -> None:

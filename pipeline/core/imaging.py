@@ -414,6 +414,18 @@ def to_upright_pixels(scan: DecodedScan) -> tuple[np.ndarray[Any, Any], Converte
     return _orient(pixels, _remaining_orientation(scan)), convert
 
 
+def to_upright_samples(scan: DecodedScan) -> np.ndarray[Any, Any] | None:
+    """The first page upright (a copy only if turned) when its samples are 16-bit, else None."""
+    samples = scan.samples
+    if samples is None or samples.dtype.kind != "u" or samples.dtype.itemsize != 2:
+        return None
+    if samples.ndim == 3:
+        samples = samples[..., :3]
+    if not samples.dtype.isnative:
+        samples = samples.astype(np.uint16)
+    return _orient(samples, _remaining_orientation(scan))
+
+
 def _to_8bit(scan: DecodedScan) -> tuple[np.ndarray[Any, Any], bool]:
     """8-bit L or RGB samples, and whether they were converted to sRGB on the way (CMYK)."""
     if scan.samples is not None:

@@ -6,12 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from pipeline.core.chart import ChartReport, read_chart
 from pipeline.core.derivatives import Derivative, make_derivatives
 from pipeline.core.iiif import IiifTileSet, make_iiif_tiles
-from pipeline.core.imaging import DecodedScan, decode_scan, to_upright_pixels
+from pipeline.core.imaging import (
+    DecodedScan,
+    decode_scan,
+    to_upright_pixels,
+    to_upright_samples,
+)
 from pipeline.core.metadata import ScanMetadata, extract_metadata
 from pipeline.core.profile import ProcessingProfile
 from pipeline.core.quality import QualityReport, assess_quality
@@ -57,12 +60,8 @@ def prepare_scan(
     decoded = decode_scan(data, name=name, max_pixels=profile.limits.max_pixels)
     metadata = extract_metadata(data, decoded.image, icc=decoded.icc)
     pixels, convert = to_upright_pixels(decoded)
-    # The chart is measured in the scan's own encoding, through its own profile.
-    chart = None
-    if profile.colour.detect:
-        chart = read_chart(
-            pixels, profile.colour, icc=decoded.icc_profile, precise=_precise(decoded, pixels)
-        )
+    # The chart is read from the scan's own encoding, before any conversion to sRGB.
+    chart = read_scan_chart(decoded, pixels, profile) if profile.colour.detect else None
     measured, crop = frame_with_chart(
         pixels,
         chart.location if chart and chart.measurement else None,
@@ -79,7 +78,7 @@ def prepare_scan(
     # tiles, a tagged scan (Adobe RGB...) is converted after the first shrink (LittleCMS runs at
     # ~50 MP/s), and the checks see the scan's own encoding: sharpness, noise and clipping do
     # not change, exposure barely, colour names of saturated colours may.
-    quality = assess_quality(pixels, profile.quality, close_up=view in CLOSE_UP_VIEWS)
+    quality = assess_quality(pixels, profile.quality, close_up=view in CLOSE_UP_VIEWS, chart=chart)
     # With tiles, their levels and the derivatives' halvings are the same 2:1 shrinks of the
     # same sRGB pixels (at even sizes): one pyramid makes each once for both.
     pyramid = Pyramid() if make_tiles else None
@@ -127,10 +126,10 @@ def prepare_scan(
     )
 
 
-def _precise(decoded: DecodedScan, pixels: np.ndarray[Any, Any]) -> np.ndarray[Any, Any] | None:
-    """A 16-bit master's own samples when they are the upright pixels at full depth (no
-    orientation to apply): the chart's patches are then sampled from them."""
-    samples = decoded.samples
-    if samples is None or samples.dtype != np.uint16 or decoded.orientation not in (None, 1):
-        return None
-    return samples if samples.shape[:2] == pixels.shape[:2] else None
+def read_scan_chart(decoded: DecodedScan, pixels: Any, profile: ProcessingProfile) -> ChartReport:
+    """The colour chart of a decoded scan, read from its upright pixels before any conversion:
+    through its embedded profile (none for CMYK, already converted, or an unreadable one), at
+    16 bits when the file has them."""
+    usable = decoded.icc is not None and decoded.icc.profile is not None
+    icc = decoded.icc_profile if usable and decoded.mode != "CMYK" else None
+    return read_chart(pixels, profile.colour, icc=icc, precise=to_upright_samples(decoded))

@@ -18,14 +18,16 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.adapters.s3_store import S3Store
+from pipeline.core.chart import ChartReport
 from pipeline.core.fixity import digest_bytes, md5_hex
-from pipeline.core.imaging import decode_scan, to_display_image
+from pipeline.core.imaging import decode_scan, to_display_image, to_upright_pixels
 from pipeline.core.inventory import InventoryRow
 from pipeline.core.layout import SCANS_PREFIX
 from pipeline.core.metadata import ScanMetadata, extract_metadata
 from pipeline.core.naming import parse_scan_name, to_nfc
 from pipeline.core.profile import ProcessingProfile
 from pipeline.core.quality import QualityReport, assess_quality
+from pipeline.core.scan import read_scan_chart
 from pipeline.core.tagging import (
     Tag,
     find_near_duplicates,
@@ -106,6 +108,7 @@ class InspectResult(_Model):
     image: ImageFacts | None = None
     metadata: ScanMetadata | None = None
     quality: QualityReport | None = None
+    colour: ChartReport | None = None
     tags: list[Tag] = []
     tag_notes: list[str] = []
     warnings: list[str] = []
@@ -186,7 +189,12 @@ def _analyse(
     upright = to_display_image(decoded)
     pixels = np.asarray(upright)
     view = result.name.view if result.name else None
-    quality = assess_quality(pixels, profile.quality, close_up=view in ("detail", "mark"))
+    chart = None
+    if profile.colour.detect:
+        chart = read_scan_chart(decoded, to_upright_pixels(decoded)[0], profile)
+    quality = assess_quality(
+        pixels, profile.quality, close_up=view in ("detail", "mark"), chart=chart
+    )
     notes: list[str] = []
     tag_lists = [
         [view_tag(view)] if view else [],
@@ -222,6 +230,7 @@ def _analyse(
     )
     result.metadata = metadata
     result.quality = quality
+    result.colour = chart
     result.tags = merge_tags(*tag_lists)
     result.tag_notes = notes
     result.warnings = warnings

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from pipeline.core.chart.model import ChartReport
 from pipeline.core.profile import QualityThresholds, Tier
 from pipeline.core.quality.check import Measures, judge_measures
 from pipeline.core.quality.measure import (
@@ -40,10 +41,12 @@ def assess_quality(
     thresholds: QualityThresholds,
     *,
     close_up: bool = False,
+    chart: ChartReport | None = None,
 ) -> QualityReport:
     """Measure and judge an upright 8-bit RGB or greyscale image (PIL or uint8 array).
 
     With `close_up`, the backdrop checks are measured but not judged (status pass, saying so).
+    `chart` (from `pipeline.core.chart.read_chart`) adds the colour chart's finding.
     """
     pixels = to_array(image)
     height, width = pixels.shape[:2]
@@ -75,6 +78,7 @@ def assess_quality(
         blank=blank,
         bbox=bbox,
         fill=None if bbox is None else bbox.width * bbox.height / total,
+        chart=chart,
     )
     findings = judge_measures(measures, thresholds)
     if close_up:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from pipeline.core.chart.model import ChartReport
 from pipeline.core.profile import TIER_ORDER, QualityThresholds, Tier
 from pipeline.core.quality.model import (
     EUROPEANA_TIERS,
@@ -33,6 +34,7 @@ class Measures:
     blank: bool
     bbox: Box | None
     fill: float | None
+    chart: ChartReport | None = None
 
 
 def status_above(value: float, warn: float, fail: float) -> tuple[Status, float]:
@@ -154,6 +156,22 @@ def _judge_edges(m: Measures, t: QualityThresholds) -> Finding | None:
         "reshoot."
         if touches
         else "Object is clear of the frame's edges.",
+    )
+
+
+def _judge_colour_chart(m: Measures, t: QualityThresholds) -> Finding | None:
+    """The colour chart's finding, graded by the chart module with the profile's [colour]
+    levels; nothing when the frame shows no chart (the session judges that)."""
+    chart = m.chart
+    if chart is None or not chart.found:
+        return None
+    measured = chart.measurement
+    return Finding(
+        check="colour_chart",
+        status=chart.status,
+        value=None if measured is None else measured.mean_delta_e,
+        threshold=None,
+        message=chart.message,
     )
 
 
@@ -292,6 +310,7 @@ CHECKS: Final[tuple[Judge, ...]] = (
         ),
     ),
     _judge_edges,
+    _judge_colour_chart,
 )
 
 
