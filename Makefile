@@ -90,6 +90,7 @@ test-integration: $(STAMP) ## Run the integration tests (real Redis, SeaweedFS, 
 
 bench: $(STAMP) ## Per-scan cost on fixed 24/100 MP scans beside libvips (figures, not a test)
 	$(BIN)/python -m tests.bench.scan_bench
+	$(BIN)/python -m tests.bench.chart_bench
 
 # E2E_ARGS, e.g. E2E_ARGS="--mode both --repeat 3" or "--kind jpeg"; see --help.
 E2E_ARGS ?=
