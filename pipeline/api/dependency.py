@@ -41,6 +41,14 @@ QcParam = Annotated[
     list[Literal["pass", "warn", "fail"]] | None,
     Query(description="QC verdict facet (the worst of the views); repeatable (OR)."),
 ]
+ColourParam = Annotated[
+    list[Literal["0", "1", "2", "3", "4", "none"]] | None,
+    Query(
+        alias="colour_level",
+        description="Colour level facet: the stars its capture sessions' charts proved (the "
+        "lowest of the views), 'none' without a chart; repeatable (OR).",
+    ),
+]
 TagParam = Annotated[list[str] | None, Query(description="Tag facet, by slug; repeatable (OR).")]
 
 
@@ -49,6 +57,7 @@ def to_filters(
     period: PeriodParam = None,
     object_type: TypeParam = None,
     qc: QcParam = None,
+    colour_level: ColourParam = None,
     tag: TagParam = None,
 ) -> dict[str, list[str]]:
     """The facet filters of a request (a dependency: the routes declare them once, here)."""
@@ -57,6 +66,7 @@ def to_filters(
         "period": period,
         "object_type": object_type,
         "qc_verdict": [str(v) for v in qc] if qc else None,
+        "colour_level": [str(v) for v in colour_level] if colour_level else None,
         "tag": tag,
     }
     return {name: values for name, values in chosen.items() if values}

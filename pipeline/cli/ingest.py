@@ -17,6 +17,7 @@ from pipeline.cli.preflight import check_services, load_inventory
 from pipeline.core.inventory import Inventory
 from pipeline.core.layout import is_valid_batch_id
 from pipeline.core.naming import to_printable
+from pipeline.core.session import SessionRecord
 from pipeline.errors import SohoaError
 from pipeline.services.context import Context
 from pipeline.services.intake import IngestSummary, collect_files
@@ -183,6 +184,7 @@ def _print_summary(
         )
         click.echo(f"  quality:     {verdicts}  (details: sohoa show ACCESSION)")
     click.echo(f"  quarantined: {summary.quarantined}   failed: {summary.failed}")
+    _print_sessions(outcome.sessions)
     if outcome.unfinished:
         click.secho(f"  unfinished:  {outcome.unfinished} (timed out; still queued)", fg="yellow")
     for problem in summary.problems:
@@ -192,6 +194,26 @@ def _print_summary(
         click.secho(f"  ✗ {problem.get('code')}: {message}", fg="red")
     if summary.quarantined:
         click.echo(f"  Rejected files and their reasons are in {settings.quarantine_path}/")
+
+
+def _print_sessions(sessions: list[SessionRecord]) -> None:
+    """Each capture session's colour score, as the batch report shows it."""
+    if not sessions:
+        return
+    click.echo(f"  sessions:    {len(sessions)} (colour proven by the chart shot in each)")
+    colours = {"pass": "green", "warn": "yellow", "fail": "red"}
+    for s in sessions:
+        stars = "–" * 4 if s.level is None else "★" * s.level + "☆" * (4 - s.level)
+        where = (s.camera or "no camera data") + ("" if s.started else ", one folder")
+        line = f"    {stars} {s.verdict:<4}  {where} · {s.scans} scans · "
+        ref = s.reference
+        if ref is None:
+            line += s.finding
+        else:
+            line += f"mean ΔE2000 {ref.mean_delta_e:.1f}"
+            if ref.mean_delta_e_corrected is not None and s.verdict != "pass":
+                line += f", {ref.mean_delta_e_corrected:.1f} once corrected (session.correct)"
+        click.secho(line, fg=colours[s.verdict])
 
 
 def _print_inventory_gaps(inventory: Inventory, scanned: set[str]) -> None:

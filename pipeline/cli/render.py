@@ -46,6 +46,14 @@ def render_record(record: ArtefactRecord, settings: SohoaSettings) -> None:
             click.echo(f"             quality {view.quality.verdict}" + (":" if problems else ""))
             for finding in problems:
                 click.echo(f"               - {finding.message}")
+        if view.session is not None:
+            click.echo(f"             colour  {view.session.finding}")
+        if view.measured_size is not None:
+            size = view.measured_size
+            click.echo(
+                f"             size    {size.width_mm / 10:.1f} × {size.height_mm / 10:.1f} cm "
+                "(measured against the chart)"
+            )
     for warning in record.warnings:
         click.secho(f"  ! {warning}", fg="yellow")
     click.echo(f"  record: s3://{settings.bucket}/{record_key(record.object)}")

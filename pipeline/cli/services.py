@@ -196,7 +196,10 @@ def demo(ctx: click.Context, size: int, then_serve: bool, port: int | None) -> N
     click.secho("2. Sample collection", bold=True)
     collection, problems = _demo_inputs(settings.var_dir / "demo", size)
     objects = sorted({scan.accession for scan in collection.scans})
-    click.echo(f"  {len(collection.scans)} scans of {len(objects)} artefacts in {collection.root}")
+    click.echo(
+        f"  {len(collection.scans) + len(collection.charts)} scans of {len(objects)} artefacts "
+        f"in {collection.root}, {len(collection.charts)} of them beside a colour chart"
+    )
 
     click.secho("3. Ingest (through the queue, waiting for the worker)", bold=True)
     summary = run_ingest(

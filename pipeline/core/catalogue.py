@@ -91,6 +91,17 @@ def _qc_verdict(record: ArtefactRecord) -> list[str]:
     return [max(verdicts, key=_VERDICTS.index)] if verdicts else []
 
 
+def _colour_level(record: ArtefactRecord) -> list[str]:
+    """The lowest colour level (stars, '0'–'4') its views' sessions proved; 'none' when a view's
+    session had no chart. Views not yet scored say nothing."""
+    sessions = [v.session for v in record.views if v.session is not None]
+    if not sessions:
+        return []
+    if any(s.level is None for s in sessions):
+        return ["none"]
+    return [str(min(s.level for s in sessions if s.level is not None))]
+
+
 def _tag_values(record: ArtefactRecord) -> list[str]:
     """The slugs of the record's and its views' tags ('material:dong', 'colour:red'): stable
     and unique where labels are not ('Đá' stone and 'Da' leather fold to one key)."""
@@ -103,6 +114,7 @@ FACET_FIELDS: Final[tuple[FacetField, ...]] = (
     FacetField("period", lambda r: [_inventory("period")(r)]),
     FacetField("object_type", lambda r: [_inventory("object_type")(r)]),
     FacetField("qc_verdict", _qc_verdict),
+    FacetField("colour_level", _colour_level),
     FacetField("tag", _tag_values),
 )
 

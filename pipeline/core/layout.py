@@ -17,6 +17,11 @@ MANIFESTS_PREFIX: Final = "manifests/"
 REPORTS_PREFIX: Final = "reports/"
 # Which scan holds each view and number of an artefact: two files never both become front #1.
 NAMES_PREFIX: Final = "names/"
+# Capture sessions: one summary per session under its camera's (or folder's) hashed group,
+# never named "index", and an index whose keys alone say, per camera or
+# folder, when each scan was shot and whether it shows the colour chart (listed, never read).
+SESSIONS_PREFIX: Final = "sessions/"
+SESSION_INDEX_PREFIX: Final = f"{SESSIONS_PREFIX}index/"
 # Fixity reports get a folder of their own under reports/, so no batch id can take their names.
 FIXITY_REPORTS_PREFIX: Final = f"{REPORTS_PREFIX}fixity/"
 
@@ -30,6 +35,7 @@ ALL_PREFIXES: Final = (
     MANIFESTS_PREFIX,
     REPORTS_PREFIX,
     NAMES_PREFIX,
+    SESSIONS_PREFIX,
 )
 # What a browser may GET without credentials: an IIIF viewer reads info.json and tiles, a page
 # shows derivatives, a harvester takes manifests. An allowlist: masters/, scans/ (GPS, camera
@@ -132,3 +138,41 @@ def fixity_report_keys(moment: datetime) -> list[str]:
     """reports/fixity/YYYYMMDD.json and .csv, named by the UTC day of the check."""
     day = f"{moment.astimezone(UTC):%Y%m%d}"
     return [f"{FIXITY_REPORTS_PREFIX}{day}.{fmt}" for fmt in ("json", "csv")]
+
+
+def sessions_prefix(group: str) -> str:
+    """The summaries of one camera's (or folder's) sessions: list it to drop merged ones."""
+    return f"{SESSIONS_PREFIX}{group}/"
+
+
+def session_key(group: str, session_id: str) -> str:
+    return f"{sessions_prefix(group)}{session_id}{_JSON}"
+
+
+def session_index_prefix(group: str) -> str:
+    """Every scan of one camera (or batch folder): list it to find that camera's sessions."""
+    return f"{SESSION_INDEX_PREFIX}{group}/"
+
+
+def session_index_key(
+    group: str, moment: datetime | None, object_slug: str, scan_id: str, *, reference: bool
+) -> str:
+    """'sessions/index/{group}/{YYYYMMDDTHHMMSS|-}_{object}_{scan}_{r|s}': slugs hold no '_'."""
+    when = f"{moment:%Y%m%dT%H%M%S}" if moment is not None else "-"
+    kind = "r" if reference else "s"
+    return f"{session_index_prefix(group)}{when}_{object_slug}_{scan_id}_{kind}"
+
+
+def from_session_index_key(key: str) -> tuple[str, datetime | None, str, str, bool] | None:
+    """(group, moment, object, scan id, shows the chart) from an index key; None if not one."""
+    rest = key.removeprefix(SESSION_INDEX_PREFIX)
+    group, _, name = rest.partition("/")
+    parts = name.split("_")
+    if rest == key or not group or len(parts) != 4 or parts[3] not in ("r", "s"):
+        return None
+    when, slug, scan_id, kind = parts
+    try:
+        moment = None if when == "-" else datetime.strptime(when, "%Y%m%dT%H%M%S")
+    except ValueError:
+        return None
+    return group, moment, slug, scan_id, kind == "r"

@@ -18,8 +18,10 @@ VIEWS: dict[str, str] = {
     "bottom": "bottom", "duoi": "bottom", "day": "bottom",
     "detail": "detail", "chi-tiet": "detail", "chitiet": "detail",
     "mark": "mark", "dau": "mark", "hieu": "mark",
+    # A chart-only shot: the session's colour reference (pipeline/core/session).
+    "target": "target", "bang-mau": "target", "bangmau": "target",
 }  # fmt: skip
-VIEW_ORDER = ["front", "back", "left", "right", "top", "bottom", "detail", "mark"]
+VIEW_ORDER = ["front", "back", "left", "right", "top", "bottom", "detail", "mark", "target"]
 
 _PLACEHOLDER = re.compile(r"\{(accession|view|seq)\}")
 _GROUPS = {"accession": r"(?P<accession>.+)", "view": r"(?P<view>.+?)", "seq": r"(?P<seq>\d+)"}

@@ -145,6 +145,17 @@ class ColourSettings(_Strict):
         return self
 
 
+class SessionSettings(_Strict):
+    """Capture sessions and their colour reference (pipeline/core/session)."""
+
+    window_hours: float = Field(default=4.0, gt=0, le=168, description="gap that ends a session")
+    require_reference: bool = Field(default=False, description="a session with no chart fails")
+    correct: bool = Field(default=False, description="apply the session's 3×3 matrix to access")
+    exclude_chart: bool = Field(default=False, description="crop the chart out of access images")
+    chart_margin: float = Field(default=0.05, ge=0, le=1, description="of the object box's side")
+    dimension_tolerance: float = Field(default=0.10, gt=0, le=1, description="vs the inventory")
+
+
 class ProcessingProfile(_Strict):
     """What the pipeline makes of a scan; recorded by name in every record."""
 
@@ -155,3 +166,4 @@ class ProcessingProfile(_Strict):
     quality: QualityThresholds = QualityThresholds()
     limits: LimitSettings = LimitSettings()
     colour: ColourSettings = ColourSettings()
+    session: SessionSettings = SessionSettings()

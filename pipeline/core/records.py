@@ -8,10 +8,13 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipeline.core.chart import ChartReport
 from pipeline.core.inventory import InventoryRow
 from pipeline.core.metadata import ScanMetadata
 from pipeline.core.naming import view_sort_key
 from pipeline.core.quality import QualityReport
+from pipeline.core.session import SessionColour
+from pipeline.core.session.framing import MeasuredSize, check_dimensions
 from pipeline.core.tagging import Tag, tag_inventory
 
 SCHEMA_VERSION: Final = 1
@@ -93,6 +96,16 @@ class ScanRecord(_Model):
     profile: str
     pipeline_version: str
     processed_at: datetime
+    session: SessionColour | None = Field(
+        default=None, description="Its capture session's colour score, once the session is scored"
+    )
+    measured_size: MeasuredSize | None = Field(
+        default=None, description="The object measured against the chart in the same frame"
+    )
+    chart: ChartReport | None = Field(
+        default=None,
+        description="The colour chart in its frame, measured; None when not looked for",
+    )
 
 
 class ViewEntry(_Model):
@@ -117,6 +130,12 @@ class ViewEntry(_Model):
     camera: str | None = Field(default=None, description="EXIF make and model")
     quality: QualityReport | None = None
     tags: list[Tag] = []
+    session: SessionColour | None = Field(
+        default=None, description="Colour accuracy proven by its capture session's chart"
+    )
+    measured_size: MeasuredSize | None = Field(
+        default=None, description="The object measured against the chart in the same frame"
+    )
 
 
 class ArtefactRecord(_Model):
@@ -157,6 +176,7 @@ def build_record(
     profile: str,
     pipeline_version: str,
     now: datetime,
+    dimension_tolerance: float = 0.10,
 ) -> ArtefactRecord:
     """Merge an artefact's scans and inventory row; keep `updated_at` when nothing changed."""
     ordered = sorted(scans, key=lambda s: (*view_sort_key(s.view, s.seq), s.scan_id))
@@ -186,6 +206,11 @@ def build_record(
             + ", ".join(sorted(spellings.values()))
             + "; if they are different objects, rename the files of one of them."
         )
+    for scan in ordered:
+        if inventory is not None and scan.measured_size is not None:
+            found = check_dimensions(scan.measured_size, inventory.dimensions, dimension_tolerance)
+            if found:
+                warnings.append(f"{scan.source_names[0]}: {found}")
     accession = inventory.accession_number if inventory else ordered[0].accession
     tagged = tag_inventory(inventory) if inventory else None
     if tagged is not None:

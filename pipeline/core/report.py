@@ -15,6 +15,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline import __version__
+from pipeline.core.session import SessionRecord
+from pipeline.core.session.swatch import render_sessions_html
 
 REPORT_VERSION: Literal[1] = 1
 FORMATS = ("json", "csv", "html")
@@ -72,6 +74,9 @@ class BatchReportRecord(_Model):
     pipeline_version: str = __version__
     summary: ReportSummary
     files: list[ReportFile] = Field(default_factory=list)
+    sessions: list[SessionRecord] = Field(
+        default_factory=list, description="The capture sessions of the batch's scans"
+    )
 
 
 @dataclass(frozen=True)
@@ -172,6 +177,7 @@ def render_html(report: BatchReportRecord, thumbnails: Mapping[str, bytes] | Non
             f"<tr><td><code>{esc(c)}</code></td><td>{n:,}</td></tr>" for c, n in s.codes.items()
         )
         parts.append("</table>")
+    parts.append(render_sessions_html(report.sessions))
     if attention:
         parts.append(f"<h2>Needs attention ({len(attention):,})</h2>")
         parts.append(_file_table(attention, thumbs, with_thumbnails=True))
@@ -267,6 +273,8 @@ _CSS = (
     "th,td{border-bottom:1px solid #eee;padding:.3em .6em;text-align:left;vertical-align:top}"
     "th{background:#f6f6f6}td.num{text-align:right;white-space:nowrap}"
     "img{max-width:160px;max-height:160px}"
+    ".session{border:1px solid #ddd;border-radius:6px;padding:.2em .9em .7em;margin:.6em 0}"
+    "h3{font-size:1em;margin:.6em 0 .3em}.swatch{margin:.5em 0}"
     ".st,.qc{padding:0 .45em;border-radius:3px;font-size:.9em}"
     ".stored,.pass{background:#e5f5e8}.quarantined,.warn{background:#fff1d6}"
     ".failed,.fail{background:#fde0e0}"

@@ -18,6 +18,8 @@ from pipeline.core.imaging import (
 from pipeline.core.metadata import ScanMetadata, extract_metadata
 from pipeline.core.profile import ProcessingProfile
 from pipeline.core.quality import QualityReport, assess_quality
+from pipeline.core.session.access import frame_access
+from pipeline.core.session.framing import MeasuredSize, frame_with_chart
 from pipeline.core.shrink import Pyramid
 from pipeline.core.tagging import (
     Tag,
@@ -45,6 +47,7 @@ class PreparedScan:
     tags: list[Tag]
     warnings: list[str] = field(default_factory=list)
     chart: ChartReport | None = None
+    measured_size: MeasuredSize | None = None
 
 
 def prepare_scan(
@@ -59,6 +62,14 @@ def prepare_scan(
     pixels, convert = to_upright_pixels(decoded)
     # The chart is read from the scan's own encoding, before any conversion to sRGB.
     chart = read_scan_chart(decoded, pixels, profile) if profile.colour.detect else None
+    measured, crop = frame_with_chart(
+        pixels,
+        chart.location if chart and chart.measurement else None,
+        chart.pixels_per_mm if chart else None,
+        profile.quality,
+        exclude_chart=profile.session.exclude_chart,
+        margin=profile.session.chart_margin,
+    )
     make_tiles = iiif_id is not None and profile.iiif.enabled
     if convert is not None and make_tiles:
         # Tiles show every pixel in sRGB: convert the full size once.
@@ -71,7 +82,13 @@ def prepare_scan(
     # With tiles, their levels and the derivatives' halvings are the same 2:1 shrinks of the
     # same sRGB pixels (at even sizes): one pyramid makes each once for both.
     pyramid = Pyramid() if make_tiles else None
-    derivatives = make_derivatives(pixels, profile.derivatives, convert=convert, pyramid=pyramid)
+    # Access images may leave the chart out (session.exclude_chart); tiles show the whole frame.
+    derivatives = make_derivatives(
+        frame_access(pixels, crop),
+        profile.derivatives,
+        convert=convert,
+        pyramid=pyramid if crop is None else None,
+    )
     tags = merge_tags(
         [view_tag(view)],
         tags_from_pixels(pixels, bbox=quality.object_bbox),
@@ -86,7 +103,9 @@ def prepare_scan(
             quality=profile.iiif.quality,
             max_long_edge=profile.derivatives.access,
             # The access derivative is the `max` size already: no second 3000 px encode.
-            max_image=next(
+            max_image=None
+            if crop is not None
+            else next(
                 ((d.width, d.height, d.data) for d in derivatives if d.name == "access"), None
             ),
             pyramid=pyramid,
@@ -103,6 +122,7 @@ def prepare_scan(
         tags=tags,
         warnings=list(decoded.warnings),
         chart=chart,
+        measured_size=measured,
     )
 
 

@@ -1,8 +1,11 @@
 """Writes the deterministic sample collection (scans + inventory); it must not read the clock.
 
 The collection: 15 inventory rows of Nguyễn court antiquities, 14 of them photographed in 2-4
-views (39 scans). One row, BTCVH.ĐS.0032 (a bronze bell), has no scans: an object catalogued but
-not yet photographed, as any real inventory has. Files are written flat into `out_dir`:
+views (39 scans), and two of those objects photographed again beside a ColorChecker (`charts`):
+the references of the two capture sessions, the Phase One's TIFFs (accurate light) and the
+Canon's JPEGs of one morning (a warm lamp). One row, BTCVH.ĐS.0032 (a bronze bell), has no
+scans: an object catalogued but not yet photographed, as any real inventory has. Files are
+written flat into `out_dir`:
 
 - most scans are 8-bit RGB TIFF (uncompressed or deflate) or JPEG, some untagged, some with an
   embedded sRGB profile;
@@ -24,7 +27,7 @@ import os
 import unicodedata
 from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -73,11 +76,16 @@ class SampleScan:
 
 @dataclass(frozen=True)
 class SampleCollection:
-    """The generated files: scans in `root`, and the inventory sheet describing the objects."""
+    """The generated files: scans in `root`, and the inventory sheet describing the objects.
+
+    `charts` are the capture sessions' reference shots (an object beside a ColorChecker), in
+    `root` too, listed apart: they are what the sessions are scored from, not plain scans.
+    """
 
     root: Path
     scans: list[SampleScan]
     inventory_csv: Path
+    charts: list[SampleScan] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -406,6 +414,24 @@ _UNPHOTOGRAPHED = _row(
 )
 
 
+@dataclass(frozen=True)
+class _ChartShot:
+    """An object photographed beside the colour chart: the first shot of a capture session."""
+
+    artefact: int  # index in _ARTEFACTS
+    format: str
+    cast: tuple[float, float, float]  # gains on linear Adobe RGB: the light's colour
+
+
+# Two capture sessions: the TIFFs (Phase One, tethered: no DateTimeOriginal, so the batch folder
+# is their session) under accurate light, and the Canon's JPEGs (one morning) under a warm lamp
+# the white balance did not catch, which fails and which `session.correct = true` corrects.
+_CHART_SHOTS: tuple[_ChartShot, ...] = (
+    _ChartShot(2, "TIFF", (1.0, 1.0, 1.0)),
+    _ChartShot(1, _JPEG, (1.15, 1.0, 0.78)),
+)
+
+
 def generate_collection(
     out_dir: Path,
     *,
@@ -435,9 +461,12 @@ def generate_collection(
     workers = min(4, os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         scans = list(pool.map(lambda job: _write_scan(out_dir, seed, size, *job), jobs))
+        charts = list(
+            pool.map(lambda chart: _write_chart(out_dir, seed, size, chart), _CHART_SHOTS)
+        )
     inventory = out_dir / "inventory.csv"
     _write_inventory(inventory)
-    return SampleCollection(root=out_dir, scans=scans, inventory_csv=inventory)
+    return SampleCollection(root=out_dir, scans=scans, inventory_csv=inventory, charts=charts)
 
 
 def to_file_accession(accession: str) -> str:
@@ -462,9 +491,9 @@ def _write_scan(
     name = f"{to_file_accession(artefact.accession)}_{view_word}_{seq}.{extension}"
     name = unicodedata.normalize("NFD" if artefact.vietnamese_views else "NFC", name)
     path = out_dir / name
-    taken = (
-        f"2024:03:{11 + index % 18:02d} {9 + seq:02d}:{(7 * index) % 60:02d}:{(13 * seq) % 60:02d}"
-    )
+    # The Canon's JPEGs were shot in one morning (one capture session, its chart at 08:00).
+    minutes = 10 + 5 * index + seq
+    taken = f"2024:03:12 {8 + minutes // 60:02d}:{minutes % 60:02d}:{(13 * seq) % 60:02d}"
     if shot.format == _JPEG:
         _write_jpeg(path, image, shot, taken)
     else:
@@ -480,19 +509,68 @@ def _write_scan(
     )
 
 
-def _write_jpeg(path: Path, image: np.ndarray, shot: _Shot, taken: str) -> None:
-    pixels = _to_uint8(image)
-    if shot.orientation in _STORED_TURNS:
-        pixels = np.ascontiguousarray(np.rot90(pixels, _STORED_TURNS[shot.orientation]))
+def _write_chart(out_dir: Path, seed: int, size: int, chart: _ChartShot) -> SampleScan:
+    # Here, not at the top: the chart renderer needs OpenCV, which nothing else here does.
+    from pipeline.samples.render.chart import render_chart_shot
+
+    artefact = _ARTEFACTS[chart.artefact]
+    width, height = frame_size(artefact.kind, size)
+    image = render_artefact(
+        artefact.kind,
+        size=(width, height),
+        view="front",
+        rng=np.random.default_rng([seed, chart.artefact, 99]),
+        palette=artefact.palette,
+        shot=1,
+    )
+    rendered = render_chart_shot(
+        (width, height),
+        chart_width=0.26,
+        centre=(0.83, 0.86),
+        cast=chart.cast,
+        noise=1.0,
+        backdrop=image,
+        seed=seed + chart.artefact,
+    )
+    seq = 1 + sum(shot.view == "front" for shot in artefact.shots)
+    extension = "jpg" if chart.format == _JPEG else "tif"
+    path = out_dir / f"{to_file_accession(artefact.accession)}_front_{seq}.{extension}"
+    if chart.format == _JPEG:
+        exif = _canon_exif("2024:03:12 08:00:00", None)
+        Image.fromarray(rendered.pixels, "RGB").save(
+            path, "JPEG", quality=92, exif=exif.tobytes(), icc_profile=rendered.icc
+        )
+    else:
+        _write_phase_one_tiff(path, rendered.pixels, rendered.icc, "2024:03:11 08:00:00", False)
+    return SampleScan(
+        path=path,
+        accession=artefact.accession,
+        view="front",
+        format=chart.format,
+        bit_depth=8,
+        icc=ADOBE_RGB,
+        exif_orientation=None,
+    )
+
+
+def _canon_exif(taken: str, orientation: int | None) -> Image.Exif:
     exif = Image.Exif()
     exif[0x010F] = "Canon"
     exif[0x0110] = "Canon EOS 5D Mark IV"
-    if shot.orientation is not None:
-        exif[0x0112] = shot.orientation
+    if orientation is not None:
+        exif[0x0112] = orientation
     exif[0x0131] = "sohoa sample generator"
     camera = exif.get_ifd(0x8769)
     camera[0x9003] = taken
     camera[0x9004] = taken
+    return exif
+
+
+def _write_jpeg(path: Path, image: np.ndarray, shot: _Shot, taken: str) -> None:
+    pixels = _to_uint8(image)
+    if shot.orientation in _STORED_TURNS:
+        pixels = np.ascontiguousarray(np.rot90(pixels, _STORED_TURNS[shot.orientation]))
+    exif = _canon_exif(taken, shot.orientation)
     options: dict[str, object] = {"quality": 90, "exif": exif.tobytes()}
     if shot.icc == SRGB:
         options["icc_profile"] = make_srgb_profile()
@@ -506,12 +584,18 @@ def _write_tiff(path: Path, image: np.ndarray, shot: _Shot, taken: str) -> None:
     else:
         pixels = _to_uint8(image)
         profile = make_srgb_profile() if shot.icc == SRGB else None
+    _write_phase_one_tiff(path, pixels, profile, taken, shot.deflate)
+
+
+def _write_phase_one_tiff(
+    path: Path, pixels: np.ndarray, profile: bytes | None, taken: str, deflate: bool
+) -> None:
     tifffile.imwrite(
         path,
         pixels,
         photometric="rgb",
-        compression="zlib" if shot.deflate else None,
-        predictor=shot.deflate or None,
+        compression="zlib" if deflate else None,
+        predictor=deflate or None,
         iccprofile=profile,
         datetime=taken,
         software="sohoa sample generator",

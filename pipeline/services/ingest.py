@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import __version__, metrics
+from pipeline.core.derivatives import Derivative
 from pipeline.core.fixity import digest_bytes
 from pipeline.core.iiif import IiifTileSet, to_media_type
 from pipeline.core.layout import derivative_key, iiif_base_key, master_key, scan_record_key
@@ -31,6 +32,7 @@ from pipeline.services.context import Context
 from pipeline.services.models import ProcessScanTask, ScanResult
 from pipeline.services.quarantine import quarantine_file
 from pipeline.services.repair import ensure_master
+from pipeline.services.session_index import index_scan
 from pipeline.services.source import open_source
 from pipeline.services.views import claim_view
 
@@ -148,6 +150,7 @@ def _store_scan(
     if known is not None and state != "absent":
         _remember_name(ctx, record_key, path.name)
         restored = state == "restored"
+        group = index_scan(ctx, known, _folder(path))
         return ScanResult(
             status="stored",
             path=str(path),
@@ -159,6 +162,7 @@ def _store_scan(
             # The master object was written again (the worker log says why).
             master_created=restored,
             qc_verdict=known.quality.verdict if known.quality else None,
+            session_group=group,
         )
 
     stage_started = time.monotonic()
@@ -180,28 +184,15 @@ def _store_scan(
     fmt = decoded.format
     key = master_key(slug, sha256, fmt.extension)
     stored = store.store_master(key, data, sha256=sha256, content_type=fmt.media_type, name=name)
-    refs: dict[str, DerivativeRef] = {}
-    for item in derivatives:
-        dkey = derivative_key(slug, sha256, item.name)
-        item_digests = digest_bytes(item.data)
-        store.put_bytes(dkey, item.data, content_type="image/jpeg", sha256=item_digests.sha256)
-        refs[item.name] = DerivativeRef(
-            bucket=store.bucket,
-            key=dkey,
-            sha256=item_digests.sha256,
-            size=len(item.data),
-            media_type="image/jpeg",
-            width=item.width,
-            height=item.height,
-        )
-    iiif = _store_tiles(ctx, prepared.tiles, sha256) if prepared.tiles else None
+    refs = store_derivatives(ctx, slug, sha256, derivatives)
+    iiif = store_tiles(ctx, prepared.tiles, sha256) if prepared.tiles else None
     warnings = prepared.warnings
     if claim.warning:
         warnings.append(claim.warning)
     if not parsed.view_known:
         warnings.append(
             f"View {parsed.view!r} is not one of the known views (front, back, left, right, "
-            "top, bottom, detail, mark); kept as written."
+            "top, bottom, detail, mark, target); kept as written."
         )
     record = ScanRecord(
         scan_id=sha256,
@@ -236,12 +227,16 @@ def _store_scan(
         quality=quality,
         tags=prepared.tags,
         warnings=warnings,
+        chart=prepared.chart,
+        measured_size=prepared.measured_size,
         profile=ctx.profile.name,
         pipeline_version=__version__,
         processed_at=datetime.now(UTC).replace(microsecond=0),
     )
     # Written last: a scan record exists only once everything it points at is stored.
     store.update_json(record_key, lambda current: _merge_scan(current, record))
+    # After the record: the session's scoring reads the record of every scan it indexes.
+    group = index_scan(ctx, record, _folder(path))
     metrics.observe_stage("upload", time.monotonic() - stage_started)
     return ScanResult(
         status="stored",
@@ -254,10 +249,37 @@ def _store_scan(
         + (iiif.size if iiif else 0),
         master_created=stored.created,
         qc_verdict=quality.verdict,
+        session_group=group,
     )
 
 
-def _store_tiles(ctx: Context, tiles: IiifTileSet, scan_id: str) -> IiifRef:
+def _folder(path: Path) -> str:
+    """The batch folder: the session of scans that carry no camera data."""
+    return str(path.parent.resolve())
+
+
+def store_derivatives(
+    ctx: Context, slug: str, scan_id: str, derivatives: list[Derivative]
+) -> dict[str, DerivativeRef]:
+    """Write a scan's derivative JPEGs, each with its SHA-256 (which storage checks)."""
+    refs: dict[str, DerivativeRef] = {}
+    for item in derivatives:
+        dkey = derivative_key(slug, scan_id, item.name)
+        item_digests = digest_bytes(item.data)
+        ctx.store.put_bytes(dkey, item.data, content_type="image/jpeg", sha256=item_digests.sha256)
+        refs[item.name] = DerivativeRef(
+            bucket=ctx.store.bucket,
+            key=dkey,
+            sha256=item_digests.sha256,
+            size=len(item.data),
+            media_type="image/jpeg",
+            width=item.width,
+            height=item.height,
+        )
+    return refs
+
+
+def store_tiles(ctx: Context, tiles: IiifTileSet, scan_id: str) -> IiifRef:
     """Write the scan's level-0 tiles; info.json last, so it never points at missing tiles."""
     base = iiif_base_key(scan_id)
     images = [item for item in tiles.files if item[0] != "info.json"]

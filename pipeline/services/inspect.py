@@ -212,7 +212,7 @@ def _analyse(
     if result.name and not result.name.view_known:
         warnings.append(
             f"View {result.name.view!r} is not one of the known views (front, back, left, "
-            "right, top, bottom, detail, mark); ingest keeps it as written."
+            "right, top, bottom, detail, mark, target); ingest keeps it as written."
         )
     fmt = decoded.format
     result.image = ImageFacts(

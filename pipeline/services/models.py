@@ -44,6 +44,7 @@ class ScanResult(_Message):
     seconds: float = 0.0
     publish_task_id: str | None = None
     qc_verdict: Literal["pass", "warn", "fail"] | None = None
+    session_group: str | None = Field(default=None, description="its capture session's group")
 
 
 class PublishResult(_Message):

@@ -78,6 +78,7 @@ def publish_record(ctx: Context, object_slug: str) -> PublishResult:
             profile=ctx.profile.name,
             pipeline_version=__version__,
             now=datetime.now(UTC).replace(microsecond=0),
+            dimension_tolerance=ctx.profile.session.dimension_tolerance,
         )
         if record is previous:
             outcome["status"] = "unchanged"

@@ -20,11 +20,14 @@ from pipeline.core.report import (
     ReportSummary,
     render_report,
 )
+from pipeline.core.session import SessionRecord
 from pipeline.errors import BatchBusyError, RetryableError
 from pipeline.services.audit import AuditReport
 from pipeline.services.batch import BatchRun
 from pipeline.services.intake import summarise
 from pipeline.services.models import ScanResult
+from pipeline.services.publish import publish_record
+from pipeline.services.session import settle_sessions
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +89,11 @@ def to_file_results(
     return rows
 
 
-def build_report(results: Iterable[dict[str, Any]], batch: BatchInfo) -> BatchReportRecord:
+def build_report(
+    results: Iterable[dict[str, Any]],
+    batch: BatchInfo,
+    sessions: Iterable[SessionRecord] = (),
+) -> BatchReportRecord:
     """Count and list what happened; the counts are the ingest summary's own."""
     rows = list(results)
     summary = summarise(rows)
@@ -112,6 +119,7 @@ def build_report(results: Iterable[dict[str, Any]], batch: BatchInfo) -> BatchRe
             codes=dict(sorted(summary.codes.items())),
         ),
         files=files,
+        sessions=list(sessions),
     )
 
 
@@ -191,9 +199,10 @@ def save_batch_report(
     batch: BatchInfo,
     *,
     directory: Path | None = None,
+    sessions: Iterable[SessionRecord] = (),
 ) -> SavedReport:
     """Build, render, write locally (first, so it survives a storage outage), then upload."""
-    report = build_report(results, batch)
+    report = build_report(results, batch, sessions)
     files = render_report(report, fetch_qc_thumbnails(store, report))
     paths = write_report(files, directory) if directory is not None else []
     return SavedReport(keys=upload_report(store, files), paths=paths)
@@ -230,8 +239,16 @@ def finish_batch(run: BatchRun, *, directory: Path | None = None) -> FinishedBat
     paths: list[Path] = []
 
     def write(results: list[dict[str, Any]]) -> dict[str, Any]:
+        # The batch's end is where its sessions are complete: score them before reporting.
+        scored = settle_sessions(
+            run.ctx,
+            (r.get("session_group") for r in results),
+            republish=lambda objects: [publish_record(run.ctx, slug) for slug in objects],
+        )
         info = BatchInfo(run.batch_id, started, datetime.now(UTC), inputs)
-        saved = save_batch_report(store, results, info, directory=directory)
+        saved = save_batch_report(
+            store, results, info, directory=directory, sessions=scored.sessions
+        )
         paths.extend(saved.paths)
         return {"bucket": store.bucket, "keys": saved.keys}
 

@@ -14,6 +14,7 @@ from typing import Any
 from pipeline.adapters.redis_broker import check_broker
 from pipeline.core.inventory import Inventory, parse_inventory
 from pipeline.core.naming import parse_scan_name
+from pipeline.core.session import SessionRecord
 from pipeline.errors import SohoaError
 from pipeline.services.context import Context
 from pipeline.services.intake import IngestSummary, summarise
@@ -21,6 +22,7 @@ from pipeline.services.models import ProcessScanTask, PublishRecordTask
 from pipeline.services.publish import register_inventory
 from pipeline.services.report import BatchInfo, SavedReport, save_batch_report, to_file_results
 from pipeline.services.sender import ScanSender
+from pipeline.services.session import settle_sessions
 from schemas import inventory_columns
 
 _POLL_SECONDS = 0.5
@@ -99,6 +101,7 @@ class IngestOutcome:
     results: dict[str, dict[str, Any]]
     summary: IngestSummary
     unfinished: int
+    sessions: list[SessionRecord] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -138,10 +141,21 @@ class Ingest:
                 results[task_id].setdefault("name", path.name)
         publish_ids = [r["publish_task_id"] for r in results.values() if r.get("publish_task_id")]
         wait_for(self.sender, publish_ids, timeout=timeout)
+        # Every scan is in now: score its sessions, and rebuild the records whose colour moved.
+        scored = settle_sessions(
+            self.ctx,
+            (r.get("session_group") for r in results.values()),
+            republish=lambda objects: wait_for(
+                self.sender,
+                [self.sender.send_publish(PublishRecordTask(object=slug)) for slug in objects],
+                timeout=timeout,
+            ),
+        )
         return IngestOutcome(
             results=results,
             summary=summarise(list(results.values())),
             unfinished=len(self.task_ids) - len(results),
+            sessions=scored.sessions,
         )
 
     def save_report(self, outcome: IngestOutcome, directory: Path) -> SavedReport:
@@ -150,4 +164,6 @@ class Ingest:
         batch = BatchInfo(
             self.batch_id, self.started_at, datetime.now(UTC), [str(p) for p in self.inputs]
         )
-        return save_batch_report(self.ctx.store, rows, batch, directory=directory)
+        return save_batch_report(
+            self.ctx.store, rows, batch, directory=directory, sessions=outcome.sessions
+        )

@@ -101,7 +101,13 @@ def test_demo_runs_twice_without_duplicates_and_stops_cleanly(
     try:
         first = sohoa(env, tmp_path, "demo", "--size", "400")
         assert first.returncode == 0, first.stdout + first.stderr
-        assert "39 stored (39 new, 0 already there)" in first.stdout
+        # 39 scans and two more beside a colour chart, the references of two capture sessions.
+        assert "41 stored (41 new, 0 already there)" in first.stdout
+        assert "sessions:    2 (colour proven" in first.stdout
+        # The Phase One's session (its chart under accurate light) and the Canon's (a warm lamp).
+        assert "★★★★ pass  Phase One IQ4 150MP, one folder" in first.stdout
+        assert "★☆☆☆ fail  Canon EOS 5D Mark IV · 17 scans · mean ΔE2000 " in first.stdout
+        assert " once corrected (session.correct)" in first.stdout
         assert "quarantined: 3" in first.stdout
         assert "Done." in first.stdout
         assert (
@@ -114,7 +120,7 @@ def test_demo_runs_twice_without_duplicates_and_stops_cleanly(
 
         # `make run` ends serving the web page in the foreground until Ctrl-C.
         second = demo_then_serve(env, tmp_path)
-        assert "39 stored (0 new, 39 already there)" in second
+        assert "41 stored (0 new, 41 already there)" in second
         assert "reusing worker" in second
 
         shown = sohoa(env, tmp_path, "show", "BTCVH.GS.0012", "--json")

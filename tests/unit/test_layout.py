@@ -36,6 +36,14 @@ def test_every_key_is_the_key_stored_today() -> None:
         "reports/fixity/20261127.csv",
     ]
     assert layout.fixity_report_keys(datetime(2026, 1, 2, tzinfo=UTC))[0].endswith("20260102.json")
+    assert layout.session_key("c0123", "0123456789abcdef") == "sessions/c0123/0123456789abcdef.json"
+    shot = datetime(2026, 3, 4, 9, 12, 5)
+    key = layout.session_index_key("c0123", shot, SLUG, SCAN, reference=True)
+    assert key == f"sessions/index/c0123/20260304T091205_{SLUG}_{SCAN}_r"
+    assert layout.from_session_index_key(key) == ("c0123", shot, SLUG, SCAN, True)
+    folder = layout.session_index_key("f9", None, SLUG, SCAN, reference=False)
+    assert layout.from_session_index_key(folder) == ("f9", None, SLUG, SCAN, False)
+    assert layout.from_session_index_key(layout.record_key(SLUG)) is None
 
 
 def test_prefixes_are_the_ones_stored_today() -> None:
@@ -49,11 +57,13 @@ def test_prefixes_are_the_ones_stored_today() -> None:
         "manifests/",
         "reports/",
         "names/",
+        "sessions/",
     )
     assert layout.PUBLIC_PREFIXES == ("iiif/", "derivatives/", "manifests/")
     assert layout.SIGNABLE_PREFIXES == ("derivatives/",)
     # Private stays private: no prefix holding masters, GPS, shelf locations or reports is public.
-    for private in ("masters/", "scans/", "records/", "inventory/", "reports/", "names/"):
+    private_prefixes = ("masters/", "scans/", "records/", "inventory/", "reports/", "names/")
+    for private in (*private_prefixes, "sessions/"):
         assert private not in layout.PUBLIC_PREFIXES
         assert private not in layout.SIGNABLE_PREFIXES
 

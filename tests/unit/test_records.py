@@ -13,6 +13,7 @@ from pipeline.core.records import (
     build_record,
     json_schemas,
 )
+from pipeline.core.session.framing import MeasuredSize
 from schemas import inventory_columns, load_schema
 
 SCHEMAS = Path(__file__).parents[2] / "schemas"
@@ -112,3 +113,14 @@ def test_accession_numbers_that_only_share_a_slug_are_reported_not_merged_silent
     other = scan("back", 1, "b").model_copy(update={"accession": "Ä.1"})
     clash = build([scan("front", 1, "a"), other])
     assert any("A.1, Ä.1" in w for w in clash.warnings)
+
+
+def test_a_size_measured_against_the_chart_is_checked_against_the_inventory():
+    measured = MeasuredSize(width_mm=140.0, height_mm=420.0, pixels_per_mm=5.0)
+    charted = scan("front", 1, "1").model_copy(update={"measured_size": measured})
+    agrees = InventoryRow(accession_number="HM.1998.45/PL", dimensions="Cao 41 cm; ĐK 14 cm")
+    assert not [w for w in build([charted], agrees).warnings if "dimensions" in w]
+    differs = InventoryRow(accession_number="HM.1998.45/PL", dimensions="Cao 30 cm")
+    (warning,) = [w for w in build([charted], differs).warnings if "dimensions" in w]
+    assert "height 42.0 cm measured, 30.0 cm listed" in warning
+    assert build([charted], differs).views[0].measured_size == measured

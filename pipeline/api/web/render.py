@@ -17,6 +17,7 @@ FACETS: Final = (
     ("material", "material", "Chất liệu", "Material"),
     ("period", "period", "Niên đại", "Period"),
     ("object_type", "type", "Loại hiện vật", "Object type"),
+    ("colour_level", "colour_level", "Độ chính xác màu", "Colour accuracy"),
 )
 # Inventory columns shown on an object page: (field, Vietnamese label, English label). Never
 # current_location (a shelf in a store room is for staff), never anything from a scan's EXIF.
@@ -160,13 +161,38 @@ def _render_facets(
             items.append(
                 f'<li><a href="{e(href)}"'
                 + (' aria-current="true" class="selected"' if selected else "")
-                + f'>{e(count.value)} <span class="count">{count.count}</span></a></li>'
+                + f">{e(_facet_label(name, count.value))} "
+                f'<span class="count">{count.count}</span></a></li>'
             )
         parts.append(
             f'<section class="facet"><h2>{bilingual(label_vi, label_en)}</h2>'
             f"<ul>{''.join(items)}</ul></section>"
         )
     return "".join(parts)
+
+
+def _facet_label(name: str, value: str) -> str:
+    if name != "colour_level":
+        return value
+    return "không có bảng màu / no chart" if value == "none" else f"{'★' * int(value)} {value}/4"
+
+
+def colour_row(record: ArtefactRecord) -> str:
+    """The colour level its capture sessions proved: the lowest of its views, as stars."""
+    sessions = [v.session for v in record.views if v.session is not None]
+    if not sessions:
+        return ""
+    worst = min(sessions, key=lambda s: -1 if s.level is None else s.level)
+    if worst.level is None:
+        text = "Không có bảng màu trong phiên chụp / no colour chart in its capture session"
+    else:
+        text = (
+            f'<span class="stars" aria-label="{worst.level} of 4 stars">{"★" * worst.level}'
+            f"{'☆' * (4 - worst.level)}</span> {worst.level}/4 · ΔE2000 {worst.mean_delta_e:.1f}"
+        )
+        if worst.corrected and worst.mean_delta_e_corrected is not None:
+            text += f" → {worst.mean_delta_e_corrected:.1f} (đã hiệu chỉnh / corrected)"
+    return _row("Độ chính xác màu", "Colour accuracy", text)
 
 
 def _as_list(value: object) -> list[object]:
@@ -268,6 +294,8 @@ def render_object(
                 ),
             )
         )
+    if colour := colour_row(record):
+        rows.append(colour)
     facts = f'<dl class="facts">{"".join(rows)}</dl>' if rows else ""
     viewer = _render_viewer(record.views, images, links, name_vi or record.accession_number)
     more = [f'<a href="{e(api_url)}" type="application/json">JSON</a>']

@@ -28,6 +28,7 @@ VIEW_LABELS: Final[dict[str, tuple[str, str]]] = {
     "bottom": ("Mặt đáy", "Bottom"),
     "detail": ("Chi tiết", "Detail"),
     "mark": ("Dấu, hiệu", "Mark"),
+    "target": ("Bảng màu chuẩn", "Colour target"),
 }
 
 # Inventory columns shown as metadata: (field, Vietnamese label, English label, value language).

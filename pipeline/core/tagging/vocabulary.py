@@ -174,4 +174,5 @@ VIEW_LABELS: Final = {
     "bottom": ("Mặt đáy", "Bottom"),
     "detail": ("Chi tiết", "Detail"),
     "mark": ("Hiệu đề, dấu", "Mark"),
+    "target": ("Bảng màu chuẩn", "Colour target"),
 }
