@@ -7,7 +7,13 @@ from dataclasses import dataclass, field
 
 from pipeline.core.derivatives import Derivative, make_derivatives
 from pipeline.core.iiif import IiifTileSet, make_iiif_tiles
-from pipeline.core.imaging import DecodedScan, decode_scan, to_upright_pixels
+from pipeline.core.imaging import (
+    Converter,
+    DecodedScan,
+    decode_scan,
+    to_display_array,
+    to_upright_pixels,
+)
 from pipeline.core.metadata import ScanMetadata, extract_metadata
 from pipeline.core.profile import ProcessingProfile
 from pipeline.core.quality import QualityReport, assess_quality
@@ -48,15 +54,18 @@ def prepare_scan(
     """
     decoded = decode_scan(data, name=name, max_pixels=profile.limits.max_pixels)
     metadata = extract_metadata(data, decoded.image, icc=decoded.icc)
-    pixels, convert = to_upright_pixels(decoded)
     make_tiles = iiif_id is not None and profile.iiif.enabled
-    if convert is not None and make_tiles:
-        # Tiles show every pixel in sRGB: convert the full size once.
-        pixels, convert = convert(pixels), None
+    convert: Converter | None = None
+    if make_tiles:
+        # Tiles show every pixel in sRGB: convert the full size once (16-bit samples straight
+        # from their 16 bits).
+        pixels = to_display_array(decoded)
+    else:
+        pixels, convert = to_upright_pixels(decoded)
     # One copy of the pixels feeds the quality checks, the derivatives and the tiles. Without
-    # tiles, a tagged scan (Adobe RGB...) is converted after the first shrink (LittleCMS runs at
-    # ~50 MP/s), and the checks see the scan's own encoding: sharpness, noise and clipping do
-    # not change, exposure barely, colour names of saturated colours may.
+    # tiles, a tagged scan (Adobe RGB...) is converted after the first shrink, and the checks
+    # see the scan's own encoding: sharpness, noise and clipping do not change, exposure
+    # barely, colour names of saturated colours may.
     quality = assess_quality(pixels, profile.quality, close_up=view in CLOSE_UP_VIEWS)
     # With tiles, their levels and the derivatives' halvings are the same 2:1 shrinks of the
     # same sRGB pixels (at even sizes): one pyramid makes each once for both.
