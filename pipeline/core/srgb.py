@@ -154,9 +154,15 @@ class MatrixConverter:
             self._tables[key] = table
         return table
 
-    def __call__(self, pixels: _Array, top: int | None = None, *, depth: int = 8) -> _Array:
+    def __call__(
+        self, pixels: _Array, top: int | None = None, *, depth: int = 8, out: _Array | None = None
+    ) -> _Array:
         """`pixels` (H×W×3 or ×4, uint8 or uint16 whose full scale is `top`) in sRGB, 8-bit
-        (or 16-bit with `depth=16`: the same colours before their rounding to 8 bits)."""
+        (or 16-bit with `depth=16`: the same colours before their rounding to 8 bits).
+
+        `out`: where to write (H×W×3 of the output's type); it may be `pixels` itself, whose
+        bands are each read in full before they are written.
+        """
         if pixels.dtype == np.uint8:
             table = self.input_table(256, 255)
         elif pixels.dtype.kind == "u" and pixels.dtype.itemsize == 2:
@@ -165,7 +171,8 @@ class MatrixConverter:
             raise ValueError(f"cannot convert {pixels.dtype} pixels")
         encode = _srgb_encode_table(depth)
         height, width = pixels.shape[:2]
-        out = np.empty((height, width, 3), encode.dtype)
+        if out is None:
+            out = np.empty((height, width, 3), encode.dtype)
         rows = max(1, _BAND_PIXELS // max(width, 1))
         native = pixels.dtype.newbyteorder("=")
         for start in range(0, height, rows):
