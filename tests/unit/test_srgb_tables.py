@@ -5,6 +5,7 @@ LittleCMS."""
 from __future__ import annotations
 
 import hashlib
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -197,3 +198,21 @@ def test_grey_profiles_are_one_table_filled_by_littlecms():
     slow = srgb_converter(read_icc(profile), grey=True, warnings_out=[], fast=False)
     assert fast is not None and slow is not None
     assert np.array_equal(fast(grey), slow(grey))
+
+
+def test_three_different_curves_take_a_table_a_channel():
+    colorants = rgb_profile("x", DISPLAY_P3, D65_XY, gamma_tag(2.2))
+    shaper = read_shaper(read_icc(colorants))
+    assert shaper is not None
+    xyz = [
+        (sig, b"XYZ \0\0\0\0" + struct.pack(">3i", *(round(v * 65536) for v in column)))
+        for sig, column in zip((b"rXYZ", b"gXYZ", b"bXYZ"), shaper.matrix.T, strict=True)
+    ]
+    curves = [(b"rTRC", gamma_tag(1.8)), (b"gTRC", SRGB_PARA), (b"bTRC", table_tag(lstar_decode))]
+    profile = build_profile(b"RGB ", "Mixed curves", [*xyz, *curves])
+    tables = tables_for(profile)
+    assert tables.input_table(256, 255).shape == (256, 1, 3)
+    pixels = cube(np.arange(0, 256, 8, dtype=np.uint8))
+    assert_same_8_bit_output(tables(pixels), lcms_to_srgb(pixels, profile))
+    deep = pixels.astype(np.uint16) * 257
+    assert_same_colours(tables(deep, depth=16), lcms_to_srgb(deep, profile))
