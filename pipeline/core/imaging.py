@@ -14,10 +14,15 @@ from typing import Any
 import cv2
 import numpy as np
 import tifffile
-from PIL import Image, ImageCms, ImageFile, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from pipeline.core.icc import IccProfile, describe_icc, read_icc
 from pipeline.core.sniff import SniffedFormat, sniff_format
+from pipeline.core.srgb import ICC_FIXED_DATE as ICC_FIXED_DATE
+from pipeline.core.srgb import SRGB_ICC as SRGB_ICC
+from pipeline.core.srgb import Converter as Converter
+from pipeline.core.srgb import MatrixConverter, cmyk_to_srgb, srgb_converter
+from pipeline.core.srgb import with_fixed_date as with_fixed_date
 from pipeline.errors import (
     CorruptImageError,
     PermanentError,
@@ -44,19 +49,6 @@ _DECODE_ERRORS = (
     MemoryError,
 )
 
-_SRGB_PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
-# The header's creation date (bytes 24-35, six big-endian uint16) is fixed: LittleCMS stamps
-# the time the profile was built, which made every derivative and tile differ in one byte
-# between two worker processes. Its profile ID (84-99) is zero, so nothing else depends on it.
-ICC_FIXED_DATE = (2025, 1, 1, 0, 0, 0)
-
-
-def with_fixed_date(profile: bytes) -> bytes:
-    """An ICC profile with its creation date set to ICC_FIXED_DATE (deterministic bytes)."""
-    return profile[:24] + struct.pack(">6H", *ICC_FIXED_DATE) + profile[36:]
-
-
-SRGB_ICC: bytes = with_fixed_date(_SRGB_PROFILE.tobytes())
 
 ORIENTATION_TAG = 0x0112
 _TIFF_MAX_SAMPLE_VALUE_TAG = 281
@@ -387,18 +379,52 @@ def _precise_samples(
     return samples, 16
 
 
-Converter = Callable[[np.ndarray[Any, Any]], np.ndarray[Any, Any]]
-
-
 def to_display_image(scan: DecodedScan) -> Image.Image:
     """The first page as an upright 8-bit sRGB (or greyscale) image; the master is untouched."""
     return Image.fromarray(to_display_array(scan))
 
 
-def to_display_array(scan: DecodedScan) -> np.ndarray[Any, Any]:
-    """`to_display_image` as an array: H×W×3 RGB or H×W grey, 8-bit, upright, sRGB."""
-    pixels, convert = to_upright_pixels(scan)
+def to_display_array(
+    scan: DecodedScan,
+    *,
+    upright: tuple[np.ndarray[Any, Any], Converter | None] | None = None,
+) -> np.ndarray[Any, Any]:
+    """`to_display_image` as an array: H×W×3 RGB or H×W grey, 8-bit, upright, sRGB.
+
+    16-bit RGB samples tagged with a matrix/TRC profile are converted from their 16 bits (the
+    tables take them directly, 12-bit data included), not from an 8-bit copy. `upright`, what
+    `to_upright_pixels(scan)` gave the caller, is reused (and may be converted in place).
+    """
+    samples = scan.samples
+    if (
+        samples is None
+        or samples.dtype.kind != "u"
+        or samples.dtype.itemsize != 2
+        or samples.ndim != 3
+        or samples.shape[2] not in (3, 4)
+    ):
+        pixels, convert = upright if upright is not None else to_upright_pixels(scan)
+        if isinstance(convert, MatrixConverter) and _is_own_rgb8(pixels):
+            return convert(pixels, out=pixels)  # a rotated copy: 72 MB less at 24 MP
+        return convert(pixels) if convert is not None else pixels
+    convert = _srgb_converter(scan, grey=False)
+    orientation = _remaining_orientation(scan)
+    if isinstance(convert, MatrixConverter):
+        return _orient(convert(samples, int(_top_sample_value(samples, scan))), orientation)
+    pixels = _orient(_to_8bit(scan)[0], orientation)
     return convert(pixels) if convert is not None else pixels
+
+
+def _is_own_rgb8(pixels: np.ndarray[Any, Any]) -> bool:
+    """Pixels made here (an oriented copy), not a view of the scan's bytes or Pillow's."""
+    return (
+        pixels.dtype == np.uint8
+        and pixels.ndim == 3
+        and pixels.shape[2] == 3
+        and pixels.flags.owndata
+        and pixels.flags.writeable
+        and pixels.flags.c_contiguous
+    )
 
 
 def to_upright_pixels(scan: DecodedScan) -> tuple[np.ndarray[Any, Any], Converter | None]:
@@ -445,7 +471,7 @@ def _to_8bit(scan: DecodedScan) -> tuple[np.ndarray[Any, Any], bool]:
     if image.mode == "1":
         return np.asarray(image.convert("L")), False
     if image.mode == "CMYK":
-        return np.asarray(_cmyk_to_srgb(image, scan)), True
+        return np.asarray(cmyk_to_srgb(image, scan.icc, scan.warnings)), True
     if image.mode in ("L", "RGB"):
         return np.asarray(image), False
     return np.asarray(image.convert("RGB")), False
@@ -494,79 +520,9 @@ def _top_sample_value(samples: np.ndarray[Any, Any], scan: DecodedScan) -> float
     return 65535.0
 
 
-def _cmyk_to_srgb(image: Image.Image, scan: DecodedScan) -> Image.Image:
-    # Pillow undoes Adobe's inverted CMYK (APP14) while decoding; the profile does the rest.
-    source = scan.icc.profile if scan.icc is not None else None
-    if source is not None:
-        try:
-            converted = ImageCms.profileToProfile(
-                image,
-                source,
-                _SRGB_PROFILE,
-                renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
-                outputMode="RGB",
-                flags=ImageCms.Flags.BLACKPOINTCOMPENSATION,
-            )
-            if converted is not None:
-                return converted
-        except (ImageCms.PyCMSError, OSError, ValueError) as exc:
-            scan.warnings.append(f"colour conversion failed ({exc}); treated as uncalibrated")
-    return image.convert("RGB")
-
-
 def _srgb_converter(scan: DecodedScan, *, grey: bool) -> Converter | None:
-    """The LittleCMS transform from the embedded profile to sRGB, or None if nothing to do."""
-    source = scan.icc.profile if scan.icc is not None else None
-    if source is None:
-        return None
-    in_mode = "L" if grey else "RGB"
-    try:
-        space = source.profile.xcolor_space.strip()
-        if space != ("GRAY" if grey else "RGB"):
-            scan.warnings.append(
-                f"embedded ICC profile is for {space}, not {in_mode} pixels; treated as sRGB"
-            )
-            return None
-        transform = ImageCms.buildTransform(
-            source,
-            _SRGB_PROFILE,
-            in_mode,
-            "RGB",
-            renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
-            flags=ImageCms.Flags.BLACKPOINTCOMPENSATION,
-        )
-    except (ImageCms.PyCMSError, OSError, ValueError, TypeError) as exc:
-        scan.warnings.append(f"colour conversion failed ({exc}); treated as sRGB")
-        return None
-
-    def convert(pixels: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-        # In bands of rows: Pillow holds RGB as 4 bytes a pixel, so a whole 24 MP image would
-        # cost two 96 MB copies on top of the result; a band costs a few MB.
-        height, width = pixels.shape[:2]
-        out = np.empty((height, width, 3), np.uint8)
-        rows = max(1, _CONVERT_BAND_PIXELS // max(width, 1))
-        for top in range(0, height, rows):
-            band = Image.fromarray(np.ascontiguousarray(pixels[top : top + rows]))
-            converted = ImageCms.applyTransform(band, transform)
-            assert converted is not None  # None only when transforming in place
-            out[top : top + rows] = np.asarray(converted)
-        return out
-
-    probe = _PROBE_GREY if grey else _PROBE_RGB
-    out = convert(probe).astype(np.int16)
-    expected = np.stack([probe] * 3, axis=-1) if grey else probe
-    # An sRGB profile (or grey gamma ~2.2) under another name: skip a full-size transform.
-    if int(np.abs(out - expected.astype(np.int16)).max()) <= 1:
-        return None
-    return convert
-
-
-_CONVERT_BAND_PIXELS = 1 << 20
-# Probes for "is this profile sRGB already": every 17th level of each channel, and a grey ramp.
-_PROBE_RGB = np.stack(
-    np.meshgrid(*[np.arange(0, 256, 17, dtype=np.uint8)] * 3, indexing="ij"), axis=-1
-).reshape(16, 256, 3)
-_PROBE_GREY = np.arange(256, dtype=np.uint8).reshape(1, 256)
+    """The conversion from the embedded profile to sRGB, or None if there is nothing to do."""
+    return srgb_converter(scan.icc, grey=grey, warnings_out=scan.warnings)
 
 
 def _remaining_orientation(scan: DecodedScan) -> int:

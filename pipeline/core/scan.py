@@ -12,6 +12,7 @@ from pipeline.core.iiif import IiifTileSet, make_iiif_tiles
 from pipeline.core.imaging import (
     DecodedScan,
     decode_scan,
+    to_display_array,
     to_upright_pixels,
     to_upright_samples,
 )
@@ -59,9 +60,17 @@ def prepare_scan(
     """
     decoded = decode_scan(data, name=name, max_pixels=profile.limits.max_pixels)
     metadata = extract_metadata(data, decoded.image, icc=decoded.icc)
-    pixels, convert = to_upright_pixels(decoded)
+    make_tiles = iiif_id is not None and profile.iiif.enabled
+    native, convert = to_upright_pixels(decoded)
     # The chart is read from the scan's own encoding, before any conversion to sRGB.
-    chart = read_scan_chart(decoded, pixels, profile) if profile.colour.detect else None
+    chart = read_scan_chart(decoded, native, profile) if profile.colour.detect else None
+    if make_tiles:
+        # Tiles show every pixel in sRGB: convert the full size once (16-bit samples straight
+        # from their 16 bits; 8-bit ones reuse the upright copy just made).
+        pixels = to_display_array(decoded, upright=(native, convert))
+        convert = None
+    else:
+        pixels = native
     measured, crop = frame_with_chart(
         pixels,
         chart.location if chart and chart.measurement else None,
@@ -70,14 +79,10 @@ def prepare_scan(
         exclude_chart=profile.session.exclude_chart,
         margin=profile.session.chart_margin,
     )
-    make_tiles = iiif_id is not None and profile.iiif.enabled
-    if convert is not None and make_tiles:
-        # Tiles show every pixel in sRGB: convert the full size once.
-        pixels, convert = convert(pixels), None
     # One copy of the pixels feeds the quality checks, the derivatives and the tiles. Without
-    # tiles, a tagged scan (Adobe RGB...) is converted after the first shrink (LittleCMS runs at
-    # ~50 MP/s), and the checks see the scan's own encoding: sharpness, noise and clipping do
-    # not change, exposure barely, colour names of saturated colours may.
+    # tiles, a tagged scan (Adobe RGB...) is converted after the first shrink, and the checks
+    # see the scan's own encoding: sharpness, noise and clipping do not change, exposure
+    # barely, colour names of saturated colours may.
     quality = assess_quality(pixels, profile.quality, close_up=view in CLOSE_UP_VIEWS, chart=chart)
     # With tiles, their levels and the derivatives' halvings are the same 2:1 shrinks of the
     # same sRGB pixels (at even sizes): one pyramid makes each once for both.

@@ -45,16 +45,27 @@ WIDTH, HEIGHT = 6000, 4000
 
 
 def make_scans(folder: Path, count: int, kind: str, prefix: str, seed: int) -> list[Path]:
-    """`count` distinct 24 MP scans: one generated picture, a few pixels changed per scan."""
+    """`count` distinct 24 MP scans: one generated picture, a few pixels changed per scan.
+
+    tiff and jpeg: the smooth sRGB picture (the best case); adobe: the realistic capture of
+    tests/bench/captures.py (noise, texture, chart, scale bar) as an 8-bit Adobe RGB TIFF.
+    """
+    from tests.bench.captures import profiles, quantise, render_scene, write_tiff
     from tests.bench.scan_bench import texture
 
     folder.mkdir(parents=True, exist_ok=True)
-    base = (texture(WIDTH, HEIGHT, seed=seed) * 255 + 0.5).astype(np.uint8)
+    if kind == "adobe":
+        base = quantise(render_scene(WIDTH, HEIGHT, seed=20240601 + seed), 8)
+    else:
+        base = (texture(WIDTH, HEIGHT, seed=seed) * 255 + 0.5).astype(np.uint8)
     paths = []
     for i in range(count):
         # Distinct bytes (so distinct scan ids): a 4x4 patch that encodes the index.
         base[:4, :4] = [(i >> 8) & 255, i & 255, seed & 255]
-        if kind == "tiff":
+        if kind == "adobe":
+            path = folder / f"{prefix}.{i:03d}_front_1.tif"
+            write_tiff(path, base, profiles()["adobe"])
+        elif kind == "tiff":
             path = folder / f"{prefix}.{i:03d}_front_1.tif"
             tifffile.imwrite(path, base, photometric="rgb")
         else:
@@ -109,8 +120,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     add = parser.add_argument
     add("--scans", type=int, default=60, help="measured scans per run (60)")
-    kinds = ["tiff", "jpeg"]
-    add("--kind", choices=kinds, default="tiff", help="24 MP 8-bit RGB TIFF (default) or JPEG")
+    kinds = ["tiff", "jpeg", "adobe"]
+    add(
+        "--kind",
+        choices=kinds,
+        default="tiff",
+        help="smooth 24 MP 8-bit sRGB TIFF (default, the best case) or JPEG, or adobe: the "
+        "realistic capture (noise, chart, scale bar) as a 24 MP 8-bit Adobe RGB TIFF",
+    )
     add(
         "--mode",
         choices=[*MODES, "both"],

@@ -54,6 +54,17 @@ def _curve_tag(decode_curve) -> bytes:
     return b"curv\0\0\0\0" + struct.pack(">I", 1024) + entries
 
 
+def table_tag(decode_curve) -> bytes:
+    """A 'curv' tag of 1024 entries sampling `decode_curve` (encoded value -> linear light)."""
+    return _curve_tag(decode_curve)
+
+
+def para_tag(*params: float) -> bytes:
+    """A 'para' tag: ICC parametric function 0-4 from its 1, 3, 4, 5 or 7 parameters."""
+    function = {1: 0, 3: 1, 4: 2, 5: 3, 7: 4}[len(params)]
+    return b"para\0\0\0\0" + struct.pack(">HH", function, 0) + b"".join(_s15(p) for p in params)
+
+
 def gamma_tag(gamma: float) -> bytes:
     return b"curv\0\0\0\0" + struct.pack(">IH", 1, round(gamma * 256))
 
