@@ -48,6 +48,7 @@ def decode_heif(data: bytes, *, name: str, check_pixels: Any) -> HeifPicture:
         depth = primary.info.get("bit_depth")
         bit_depth = depth if isinstance(depth, int) and depth > 0 else 8
         exif = primary.info.get("exif")
+        xmp = primary.info.get("xmp")
         icc = primary.info.get("icc_profile") or None
         mode = primary.mode
         width, height = primary.size
@@ -66,6 +67,11 @@ def decode_heif(data: bytes, *, name: str, check_pixels: Any) -> HeifPicture:
     else:
         image = Image.frombuffer(mode, (width, height), raw, "raw", mode, stride, 1).copy()
         samples = None
+    # What metadata reads from a decoded page (`extract_metadata`), as Pillow's plugins leave it.
+    image.format = "HEIF"
+    for key, value in (("exif", exif), ("xmp", xmp), ("icc_profile", icc)):
+        if isinstance(value, bytes) and value:
+            image.info[key] = value
     return HeifPicture(
         image=image,
         samples=samples,

@@ -297,18 +297,25 @@ def _to_8bit(scan: DecodedScan) -> tuple[np.ndarray[Any, Any], bool]:
     """8-bit L or RGB samples, and whether they were converted to sRGB on the way (CMYK)."""
     if scan.samples is not None:
         samples = scan.samples
-        if samples.ndim == 3 and samples.shape[2] != 3:
+        if samples.ndim == 3 and samples.shape[2] == 2:  # grey + alpha
+            samples = samples[..., 0]
+        elif samples.ndim == 3 and samples.shape[2] != 3:
             samples = samples[..., :3]
         return _scale_to_8bit(samples, scan), False
     image = scan.image
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         return _scale_to_8bit(np.asarray(image), scan), False
+    # Grey pixels under a grey profile stay one channel, so the profile applies (issue #16).
+    grey = _has_grey_profile(scan) and image.mode in ("LA", "La", "P", "PA")
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
         image.mode == "P" and "transparency" in image.info
     ):
         rgba = image.convert("RGBA")
         backdrop = Image.new("RGBA", rgba.size, (128, 128, 128, 255))
-        return np.asarray(Image.alpha_composite(backdrop, rgba).convert("RGB")), False
+        flat = Image.alpha_composite(backdrop, rgba).convert("L" if grey else "RGB")
+        return np.asarray(flat), False
+    if grey:
+        return np.asarray(image.convert("L")), False
     if image.mode == "1":
         return np.asarray(image.convert("L")), False
     if image.mode == "CMYK":
@@ -316,6 +323,14 @@ def _to_8bit(scan: DecodedScan) -> tuple[np.ndarray[Any, Any], bool]:
     if image.mode in ("L", "RGB"):
         return np.asarray(image), False
     return np.asarray(image.convert("RGB")), False
+
+
+def _has_grey_profile(scan: DecodedScan) -> bool:
+    profile = scan.icc.profile if scan.icc is not None else None
+    try:
+        return profile is not None and profile.profile.xcolor_space.strip() == "GRAY"
+    except (AttributeError, ValueError):
+        return False
 
 
 def _scale_to_8bit(samples: np.ndarray[Any, Any], scan: DecodedScan) -> np.ndarray[Any, Any]:

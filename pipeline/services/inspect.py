@@ -182,7 +182,13 @@ def _analyse(
     """The steps of ingest's `_store_scan`, in its order, minus every write."""
     name = result.file.name
     decoded = decode_scan(data, name=name, max_pixels=profile.limits.max_pixels)
-    metadata = extract_metadata(data, decoded.image, icc=decoded.icc)
+    metadata = extract_metadata(
+        data,
+        decoded.image,
+        icc=decoded.icc,
+        size=(decoded.width, decoded.height),
+        bit_depth=decoded.bit_depth,
+    )
     upright = to_display_image(decoded)
     pixels = np.asarray(upright)
     view = result.name.view if result.name else None
