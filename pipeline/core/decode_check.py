@@ -42,6 +42,7 @@ DECODE_ERRORS = (
 _TIFF_STRIP_TAGS = ((273, 279), (324, 325))  # (offsets, byte counts) for strips and tiles
 # An object's repr or a memory address: never part of a message (not stable, not meaningful).
 _REPR = re.compile(r"<[^<>]*\bat 0x[0-9a-fA-F]+>|<[^<>]*object[^<>]*>|\b0x[0-9a-fA-F]{6,}\b")
+_DECODER_CODE = re.compile(r"(?:decoder|encoder) error -?\d+")
 _FILE_PREFIX = re.compile(r"^(?:tempfile\.tif|<[^>]*>|[^:\s]*\.tiff?):\s*")
 
 
@@ -57,6 +58,8 @@ def plain_reason(exc: BaseException) -> str:
     """What went wrong, in the library's words when they are words, without reprs."""
     if isinstance(exc, UnidentifiedImageError):
         return "no decoder recognises its data"
+    if _DECODER_CODE.fullmatch(str(exc).strip()):  # Pillow's C decoders' status numbers
+        return "its compressed data does not decode"
     return plain_text(str(exc)) or type(exc).__name__
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.adapters.s3_store import S3Store
+from pipeline.core.decode_check import unique
 from pipeline.core.fixity import digest_bytes, md5_hex
 from pipeline.core.imaging import decode_scan, to_display_image
 from pipeline.core.inventory import InventoryRow
@@ -36,6 +37,7 @@ from pipeline.core.tagging import (
     view_tag,
 )
 from pipeline.errors import FileTooLargeError, PermanentError, SohoaError
+from pipeline.library_output import capture_native_stderr
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +183,10 @@ def _analyse(
 ) -> None:
     """The steps of ingest's `_store_scan`, in its order, minus every write."""
     name = result.file.name
-    decoded = decode_scan(data, name=name, max_pixels=profile.limits.max_pixels)
+    with capture_native_stderr() as said:
+        decoded = decode_scan(data, name=name, max_pixels=profile.limits.max_pixels)
+        upright = to_display_image(decoded)
+    decoded.warnings = unique([*decoded.warnings, *said])
     metadata = extract_metadata(
         data,
         decoded.image,
@@ -189,7 +194,6 @@ def _analyse(
         size=(decoded.width, decoded.height),
         bit_depth=decoded.bit_depth,
     )
-    upright = to_display_image(decoded)
     pixels = np.asarray(upright)
     view = result.name.view if result.name else None
     quality = assess_quality(pixels, profile.quality, close_up=view in ("detail", "mark"))

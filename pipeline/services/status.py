@@ -27,7 +27,7 @@ def collect_status(
         "in_progress": len(state.unacked_task_ids(queues)),
         "today": {
             status: state.daily_counts().get(status, 0)
-            for status in ("stored", "quarantined", "failed")
+            for status in ("stored", "already_stored", "quarantined", "failed")
         },
         "batches": batches,
     }
