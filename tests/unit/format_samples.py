@@ -116,10 +116,7 @@ def sixteen_bit_png(channels: int = 3) -> bytes:
 
     def chunk(kind: bytes, body: bytes) -> bytes:
         return (
-            struct.pack(">I", len(body))
-            + kind
-            + body
-            + struct.pack(">I", zlib.crc32(kind + body))
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
         )
 
     header = struct.pack(">IIBBBBB", 64, 40, 16, colour, 0, 0, 0)

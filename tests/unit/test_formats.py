@@ -75,7 +75,7 @@ def test_iso_bmff_brands_say_avif_or_heif(brands, kind):
     assert sniff_format(head + b"\0" * 64, name="x").pillow_format == kind
 
 
-# --- 2. HEIC ---------------------------------------------------------------------------------------
+# --- 2. HEIC --------------------------------------------------------------------------------------
 
 
 def test_heic_decodes_upright_once_with_both_sizes():
@@ -99,7 +99,9 @@ def test_heic_profile_is_honoured_and_the_master_is_the_file():
     pixels = np.full((40, 64, 3), (40, 200, 60), np.uint8)
     profile = ProcessingProfile()
     data = make.heic(pixels, icc=make_adobe_rgb_profile())
-    prepared = prepare_scan(data, name="a_front_1.heic", view="front", profile=profile, iiif_id=None)
+    prepared = prepare_scan(
+        data, name="a_front_1.heic", view="front", profile=profile, iiif_id=None
+    )
     assert prepared.decoded.icc_description == "Adobe RGB (1998)"
     # Adobe RGB's saturated green lies outside sRGB: converted, it is no longer the raw value.
     shown = to_display_array(prepared.decoded)[20, 32].astype(int)
@@ -116,7 +118,7 @@ def test_heic_truncated_or_damaged_is_told_apart():
         decode(data[:200] + bytes(len(data) - 200))
 
 
-# --- 3. TIFF codecs Pillow's libtiff lacks, and truncation -----------------------------------------
+# --- 3. TIFF codecs Pillow's libtiff lacks, and truncation ----------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -171,7 +173,7 @@ def test_a_truncated_multi_page_tiff_is_truncated_never_corrupt(compression, kee
     assert "copy it again" in info.value.message
 
 
-# --- 4. bit depth: the stored master's, everywhere --------------------------------------------------
+# --- 4. bit depth: the stored master's, everywhere ------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -192,7 +194,7 @@ def test_bit_depth_is_the_masters_in_the_scan_and_its_metadata(data, bits):
     assert prepared.metadata.technical.bit_depth == bits
 
 
-# --- 5. stored and displayed sizes ---------------------------------------------------------------
+# --- 5. stored and displayed sizes ----------------------------------------------------------------
 
 
 @pytest.mark.parametrize("compression", [None, "lzw", "zstd", "webp"])
@@ -209,7 +211,7 @@ def test_a_turned_tiff_reports_its_stored_size_and_shows_upright(compression, or
     assert (prepared.upright_width, prepared.upright_height) == expected
 
 
-# --- 6. grey profiles on grey pixels; 10. one warning for an unreadable profile -----------------------
+# --- 6. grey profiles on grey pixels; 10. one warning for an unreadable profile -------------------
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "TIFF"])
