@@ -7,6 +7,7 @@ from typing import TypeVar
 
 from PIL import Image
 
+from pipeline.core.decode_check import plain_text
 from pipeline.core.icc import IccProfile, read_icc
 from pipeline.core.metadata.container import Found, from_decoder, scan_container
 from pipeline.core.metadata.exif import read_exif
@@ -97,5 +98,5 @@ def _run_guarded(notes: Notes, part: str, run: Callable[[], _T]) -> _T | None:
     try:
         return run()
     except Exception as exc:  # see extract_metadata: never raise on a broken file
-        notes.add(f"{part} could not be read ({type(exc).__name__}: {str(exc)[:200]}); skipped.")
+        notes.add(f"{part} could not be read ({type(exc).__name__}: {plain_text(str(exc))}); skipped.")
         return None
