@@ -98,5 +98,6 @@ def _run_guarded(notes: Notes, part: str, run: Callable[[], _T]) -> _T | None:
     try:
         return run()
     except Exception as exc:  # see extract_metadata: never raise on a broken file
-        notes.add(f"{part} could not be read ({type(exc).__name__}: {plain_text(str(exc))}); skipped.")
+        reason = f"{type(exc).__name__}: {plain_text(str(exc))}"
+        notes.add(f"{part} could not be read ({reason}); skipped.")
         return None
