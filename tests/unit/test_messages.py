@@ -13,6 +13,7 @@ import zlib
 from pathlib import Path
 from types import SimpleNamespace
 
+import jsonschema
 import numpy as np
 import pytest
 import tifffile
@@ -23,6 +24,7 @@ from pipeline.core.profile import ProcessingProfile
 from pipeline.library_output import capture_native_stderr
 from pipeline.services import ingest
 from pipeline.services.models import ProcessScanTask
+from schemas import load_schema
 from tests.unit import format_samples as make
 from tests.unit.images import gradient_rgb, jpeg_bytes, png_bytes
 
@@ -154,6 +156,7 @@ def test_every_quarantine_path_is_told_the_same_way_twice(case, tmp_path, capfd)
     assert (second.code, second.message) == (first.code, first.message)  # same file, same bytes
     check_message(first.message, name)
     reason = json.loads(Path(f"{first.quarantine_path}.reason.json").read_text("utf-8"))
+    jsonschema.Draft202012Validator(load_schema("quarantine")).validate(reason)
     assert (reason["code"], reason["message"]) == (first.code, first.message)
     printed = capfd.readouterr()
     assert printed.out == "" and printed.err == "", printed  # no library spoke on the terminal
