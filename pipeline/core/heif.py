@@ -42,8 +42,8 @@ def decode_heif(data: bytes, *, name: str, check_pixels: Any) -> HeifPicture:
         heif = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=False)
         pages = len(heif)
         primary = heif[heif.primary_index]
-        check_pixels(primary.size)
         for index in range(pages):  # every top-level image must decode, as every TIFF page
+            check_pixels(heif[index].size)
             heif[index].load()
         depth = primary.info.get("bit_depth")
         bit_depth = depth if isinstance(depth, int) and depth > 0 else 8

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import unicodedata
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from pipeline.services.context import Context
 from pipeline.services.intake import summarise
 from pipeline.services.models import ProcessScanTask
 from pipeline.services.status import collect_status
-from tests.conftest import S3Server, make_settings
+from tests.conftest import QUEUE_PREFIX, S3Server, make_settings
 from tests.unit import format_samples as make
 from tests.unit.images import gradient_rgb, jpeg_bytes
 
@@ -85,7 +86,9 @@ def test_one_scan_under_an_nfc_and_an_nfd_name_is_one_new_and_one_already_there(
 
 
 def test_today_counts_new_scans_apart_from_files_already_there(clean_redis: str) -> None:
-    state = BatchState(clean_redis, prefix=f"h16-{hashlib.sha1(clean_redis.encode()).hexdigest()}")
+    # Under this run's queue prefix (cleaned after the test) and new each time: today's figures
+    # live a day, and another run's must not count here.
+    state = BatchState(clean_redis, prefix=f"{QUEUE_PREFIX}-today-{uuid.uuid4().hex}")
     try:
         base = {"path": "/x", "name": "x"}
         state.record_result(None, {**base, "status": "stored"})
