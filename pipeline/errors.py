@@ -39,9 +39,16 @@ class NotAnImageError(PermanentError):
 
 
 class UnsupportedFormatError(PermanentError):
-    """A recognised format that Sohoa refuses to decode (PDF, EPS, PSD, HEIC…)."""
+    """A recognised format that Sohoa refuses to decode (PDF, EPS, PSD, a TIFF codec…)."""
 
     code = "UNSUPPORTED_FORMAT"
+
+
+class AnimatedImageError(PermanentError):
+    """An animation or image sequence (animated AVIF, WebP or PNG, a HEIF sequence): its first
+    frame is not a museum scan."""
+
+    code = "ANIMATED"
 
 
 class CorruptImageError(PermanentError):

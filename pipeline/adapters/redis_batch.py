@@ -197,6 +197,9 @@ class BatchState:
                 pipe.expire(self._key(batch_id, "results"), _TTL_SECONDS)
                 pipe.expire(self._key(batch_id, "arrivals"), _TTL_SECONDS)
             daily = self._daily(_today())
+            # "stored" counts new scans; a file whose bytes were stored already is counted apart.
+            if status == "stored" and result.get("already_stored"):
+                status = "already_stored"
             pipe.hincrby(daily, status, 1)
             pipe.expire(daily, _DAILY_TTL_SECONDS)
             pipe.execute()

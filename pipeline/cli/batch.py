@@ -327,7 +327,8 @@ def status(ctx: click.Context, batch_id: str | None, as_json: bool) -> None:
         )
     today = picture["today"]
     click.echo(
-        f"Today (UTC): {today['stored']} stored, {today['quarantined']} quarantined, "
+        f"Today (UTC): {today['stored']} new scans stored, "
+        f"{today.get('already_stored', 0)} already there, {today['quarantined']} quarantined, "
         f"{today['failed']} failed"
     )
     if picture["batches"]:

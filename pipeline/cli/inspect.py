@@ -116,7 +116,7 @@ def render_inspection(result: InspectResult) -> None:
         image = result.image
         upright = ""
         if (image.upright_width, image.upright_height) != (image.width, image.height):
-            upright = f" (shown upright {image.upright_width}×{image.upright_height})"
+            upright = f" stored (shown upright {image.upright_width}×{image.upright_height})"
         _line(
             "Image",
             f"{image.format} ({image.media_type}) {image.width}×{image.height}{upright}, "

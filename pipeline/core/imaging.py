@@ -4,125 +4,115 @@ from __future__ import annotations
 
 import io
 import re
-import struct
 import warnings
-import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import cv2
 import numpy as np
 import tifffile
-from PIL import Image, ImageFile, UnidentifiedImageError
+from PIL import Image, ImageFile
 
-from pipeline.core.icc import IccProfile, describe_icc, read_icc
-from pipeline.core.sniff import SniffedFormat, sniff_format
+from pipeline.core.decode_check import (
+    DECODE_ERRORS,
+    capture_library_logs,
+    check_pixels,
+    check_png_chunks,
+    check_tiff_extents,
+    check_warnings,
+    classify_decode_error,
+    declared_bit_depth,
+    plain_reason,
+    refuse_animation,
+    unique,
+)
+from pipeline.core.decoded import DecodedScan, from_heif, from_tifffile, rare_codec_warning
+from pipeline.core.icc import describe_icc, read_icc
+from pipeline.core.sniff import SNIFF_BYTES, SniffedFormat, sniff_format
 from pipeline.core.srgb import ICC_FIXED_DATE as ICC_FIXED_DATE
 from pipeline.core.srgb import SRGB_ICC as SRGB_ICC
 from pipeline.core.srgb import Converter as Converter
 from pipeline.core.srgb import MatrixConverter, cmyk_to_srgb, srgb_converter
 from pipeline.core.srgb import with_fixed_date as with_fixed_date
-from pipeline.errors import (
-    CorruptImageError,
-    PermanentError,
-    PixelLimitError,
-    TruncatedImageError,
+from pipeline.core.tiff_codec import (
+    PILLOW_CODECS,
+    WIDESPREAD,
+    first_compression,
+    short_page,
+    truncated,
 )
+from pipeline.errors import PermanentError
 
 # A truncated file is an error, never a half-grey picture.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
-
-# Everything Pillow is known to raise on hostile input, not only OSError.
-_DECODE_ERRORS = (
-    OSError,
-    SyntaxError,
-    ValueError,
-    TypeError,
-    NotImplementedError,
-    IndexError,
-    KeyError,
-    struct.error,
-    EOFError,
-    UnidentifiedImageError,
-    Image.DecompressionBombError,
-    MemoryError,
-)
 
 
 ORIENTATION_TAG = 0x0112
 _TIFF_MAX_SAMPLE_VALUE_TAG = 281
 # tiff:Orientation in an XMP packet, as an attribute or an element (Pillow never applies it).
 _XMP_ORIENTATION = re.compile(rb"tiff:Orientation(?:\s*=\s*[\"']|>)\s*([1-8])\s*[\"'<]")
-_TIFF_ICC_TAG = 34675
-_TIFF_STRIP_TAGS = ((273, 279), (324, 325))  # (offsets, byte counts) for strips and tiles
-
-
-@dataclass
-class DecodedScan:
-    """A fully decoded scan: facts about the file and the first page, ready for derivatives."""
-
-    format: SniffedFormat
-    width: int
-    height: int
-    mode: str
-    bit_depth: int
-    pages: int
-    icc_profile: bytes | None
-    icc_description: str | None
-    orientation: int | None
-    image: Image.Image
-    # The first page's samples read by tifffile (L or RGB, 8/16-bit or float), set when Pillow
-    # would lose precision (it reads 16-bit RGB TIFF as 8-bit) or when an uncompressed page can
-    # be viewed in `data` without a copy; then they, not `image`, feed the derivatives.
-    samples: np.ndarray[Any, Any] | None = None
-    # The orientation came from XMP (tiff:Orientation), which no decoder applies.
-    orientation_from_xmp: bool = False
-    warnings: list[str] = field(default_factory=list)
-    # The embedded profile parsed once: the sRGB conversion and the metadata both use it.
-    icc: IccProfile | None = None
 
 
 def decode_scan(data: bytes, *, name: str, max_pixels: int) -> DecodedScan:
     """Decode every page of `data`, or raise a PermanentError that names the file and remedy."""
-    fmt = sniff_format(data[:32], name=name)
+    fmt = sniff_format(data[:SNIFF_BYTES], name=name)
     # Pillow's own ceiling (~89 MP, process-wide) would reject legitimate scans and word the
     # error its own way: the profile's ceiling replaces it, checked on every page's header.
     Image.MAX_IMAGE_PIXELS = None
+    with capture_library_logs() as logged:
+        decoded = _decode(data, fmt, name=name, max_pixels=max_pixels)
+    decoded.warnings = unique([*decoded.warnings, *logged])
+    return decoded
+
+
+def _decode(data: bytes, fmt: SniffedFormat, *, name: str, max_pixels: int) -> DecodedScan:
+    if fmt.pillow_format == "HEIF":
+        return from_heif(data, fmt, name=name, max_pixels=max_pixels)
+    code = None
+    if fmt.pillow_format == "TIFF":
+        short = short_page(data)
+        if short is not None:
+            raise truncated(name, *short, len(data))
+        code = first_compression(data)
+        if code is not None and code not in PILLOW_CODECS:
+            return from_tifffile(data, fmt, code, name=name, max_pixels=max_pixels)
     found_warnings: list[str] = []
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             image = Image.open(io.BytesIO(data), formats=[fmt.pillow_format])
-            _check_pixels(image.size, name=name, max_pixels=max_pixels)
+            check_pixels(image.size, name=name, max_pixels=max_pixels)
+            refuse_animation(image, fmt, name=name)
+            # The header's size and depth: the stored master's, before any decoder rotates it.
+            stored_width, stored_height = _stored_size(image)
+            bit_depth = declared_bit_depth(image, data, fmt)
             orientation = _read_orientation(image)
             xmp_orientation = _read_xmp_orientation(image) if orientation is None else None
             icc = image.info.get("icc_profile") or None
             if fmt.pillow_format == "PNG":
-                _check_png_chunks(data, name=name)
+                check_png_chunks(data, name=name)
             view = _view_uncompressed_tiff(image, data, fmt)
             first, pages = _load_every_page(
                 image, data, fmt, name=name, max_pixels=max_pixels, skip_first=view is not None
             )
-        found_warnings = _check_warnings(caught, name=name, is_tiff=fmt.pillow_format == "TIFF")
+        found_warnings = check_warnings(caught, name=name, is_tiff=fmt.pillow_format == "TIFF")
     except PermanentError:
         raise
-    except _DECODE_ERRORS as exc:
-        raise _classify_decode_error(exc, name=name, fmt=fmt) from exc
+    except DECODE_ERRORS as exc:
+        raise classify_decode_error(exc, name=name, fmt=fmt) from exc
 
     if view is not None:
         samples: np.ndarray[Any, Any] | None = view
-        bit_depth = view.dtype.itemsize * 8
     else:
-        samples, bit_depth = _precise_samples(
-            first, data, fmt, name=name, warnings_out=found_warnings
-        )
+        samples = _precise_samples(first, data, fmt, warnings_out=found_warnings)
+    if code is not None and code not in WIDESPREAD:
+        found_warnings.append(rare_codec_warning(code))
     parsed_icc = read_icc(icc)
     icc_description = describe_icc(parsed_icc, found_warnings)
     return DecodedScan(
         format=fmt,
-        width=first.width,
-        height=first.height,
+        width=stored_width,
+        height=stored_height,
         mode=first.mode,
         bit_depth=bit_depth,
         pages=pages,
@@ -137,29 +127,21 @@ def decode_scan(data: bytes, *, name: str, max_pixels: int) -> DecodedScan:
     )
 
 
-def _check_pixels(size: tuple[int, int], *, name: str, max_pixels: int) -> None:
-    width, height = size
-    if width <= 0 or height <= 0:
-        raise CorruptImageError(
-            f"File {name!r} declares an empty image ({width}×{height}): the file is damaged; "
-            "export it again.",
-            file=name,
-        )
-    if width * height > max_pixels:
-        raise PixelLimitError(
-            f"File {name!r} declares {width}×{height} pixels ({width * height / 1e6:.0f} MP), "
-            f"above the profile's ceiling of {max_pixels / 1e6:.0f} MP: if the scan is genuine, "
-            "raise limits.max_pixels in the processing profile; otherwise it is a "
-            "decompression bomb and should be deleted.",
-            file=name,
-        )
+def _stored_size(image: Image.Image) -> tuple[int, int]:
+    """Width and height as stored: Pillow reports a TIFF with Orientation 5-8 turned already."""
+    tags = getattr(image, "tag_v2", None)
+    if tags is not None:
+        width, height = tags.get(256), tags.get(257)
+        if isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0:
+            return width, height
+    return image.size
 
 
 def _read_orientation(image: Image.Image) -> int | None:
     # Read before load(): with libtiff, Pillow applies the TIFF tag during load and drops it.
     try:
         value = image.getexif().get(ORIENTATION_TAG)
-    except _DECODE_ERRORS:
+    except DECODE_ERRORS:
         return None
     # 0, 9 and other invalid values mean "no orientation" (metadata notes them).
     return int(value) if isinstance(value, int) and 1 <= value <= 8 else None
@@ -238,9 +220,9 @@ def _load_every_page(
     for index in range(pages):
         if index:
             image.seek(index)
-            _check_pixels(image.size, name=name, max_pixels=max_pixels)
+            check_pixels(image.size, name=name, max_pixels=max_pixels)
         if fmt.pillow_format == "TIFF":
-            _check_tiff_extents(image, len(data), name=name, page=index + 1)
+            check_tiff_extents(image, len(data), name=name, page=index + 1)
         if not (skip_first and pages == 1):
             image.load()
         if first is None:
@@ -251,132 +233,28 @@ def _load_every_page(
     return first, pages
 
 
-def _check_tiff_extents(image: Image.Image, size: int, *, name: str, page: int) -> None:
-    """Some truncated TIFFs decode silently: every strip or tile must lie inside the file."""
-    tags = getattr(image, "tag_v2", None)
-    if tags is None:
-        return
-    for offsets_tag, counts_tag in _TIFF_STRIP_TAGS:
-        offsets, counts = tags.get(offsets_tag), tags.get(counts_tag)
-        if offsets is None or counts is None:
-            continue
-        offsets = offsets if isinstance(offsets, tuple) else (offsets,)
-        counts = counts if isinstance(counts, tuple) else (counts,)
-        end = max((int(o) + int(c) for o, c in zip(offsets, counts, strict=False)), default=0)
-        if end > size:
-            raise TruncatedImageError(
-                f"File {name!r} is truncated: page {page} needs {end:,} bytes but the file has "
-                f"{size:,}; the copy was interrupted, copy it again from the original.",
-                file=name,
-            )
-
-
-def _check_png_chunks(data: bytes, *, name: str) -> None:
-    """Pillow does not check IDAT CRCs, and a damaged deflate stream can still inflate: walk
-    every chunk, check its CRC, and require IEND."""
-    pos = 8
-    while pos + 12 <= len(data):
-        (length,) = struct.unpack(">I", data[pos : pos + 4])
-        kind = data[pos + 4 : pos + 8]
-        end = pos + 12 + length
-        if end > len(data):
-            break
-        (crc,) = struct.unpack(">I", data[end - 4 : end])
-        if zlib.crc32(data[pos + 4 : end - 4]) != crc:
-            raise CorruptImageError(
-                f"File {name!r} is a damaged PNG: chunk {kind.decode('latin-1')!r} at byte "
-                f"{pos:,} fails its checksum; export or copy it again from the original.",
-                file=name,
-            )
-        if kind == b"IEND":
-            return
-        pos = end
-    raise TruncatedImageError(
-        f"File {name!r} is truncated: the PNG ends before its IEND chunk; the copy was "
-        "interrupted, copy it again from the original.",
-        file=name,
-    )
-
-
-def _check_warnings(
-    caught: list[warnings.WarningMessage], *, name: str, is_tiff: bool
-) -> list[str]:
-    kept: list[str] = []
-    for item in caught:
-        text = str(item.message)
-        if issubclass(item.category, Image.DecompressionBombWarning):
-            raise PixelLimitError(
-                f"File {name!r} is larger than the profile's pixel ceiling ({text}); raise "
-                "limits.max_pixels in the profile if the scan is genuine.",
-                file=name,
-            )
-        # In a TIFF the tags are the image's own structure; elsewhere they come from an EXIF
-        # block, whose damage is a warning on an image that decoded fine.
-        if is_tiff and ("Tag data larger than file" in text or "Truncated File Read" in text):
-            raise TruncatedImageError(
-                f"File {name!r} is truncated ({text}); copy it again from the original.",
-                file=name,
-            )
-        kept.append(f"{item.category.__name__}: {text}"[:500])
-    return kept
-
-
-def _classify_decode_error(exc: BaseException, *, name: str, fmt: SniffedFormat) -> PermanentError:
-    text = str(exc) or type(exc).__name__
-    if isinstance(exc, Image.DecompressionBombError):
-        return PixelLimitError(
-            f"File {name!r} is a possible decompression bomb ({text}); raise limits.max_pixels "
-            "in the profile only if the scan is genuine.",
-            file=name,
-        )
-    lowered = text.lower()
-    if isinstance(exc, EOFError) or "truncated" in lowered or "premature end" in lowered:
-        return TruncatedImageError(
-            f"File {name!r} is truncated: its {fmt.pillow_format} data ends early ({text}); "
-            "the copy was interrupted, copy it again from the original.",
-            file=name,
-        )
-    if isinstance(exc, MemoryError):
-        return PixelLimitError(
-            f"File {name!r} needs more memory to decode than this worker has; lower "
-            "limits.max_pixels or process it on a larger machine.",
-            file=name,
-        )
-    return CorruptImageError(
-        f"File {name!r} is a damaged {fmt.pillow_format} file and cannot be decoded ({text}); "
-        "export or scan it again.",
-        file=name,
-    )
-
-
 def _precise_samples(
-    first: Image.Image,
-    data: bytes,
-    fmt: SniffedFormat,
-    *,
-    name: str,
-    warnings_out: list[str],
-) -> tuple[np.ndarray[Any, Any] | None, int]:
+    first: Image.Image, data: bytes, fmt: SniffedFormat, *, warnings_out: list[str]
+) -> np.ndarray[Any, Any] | None:
     """Pillow reads 16-bit RGB TIFF as 8-bit; take the real samples from tifffile instead."""
-    if first.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-        return None, 16
-    if first.mode == "F":
-        return None, 32
-    if fmt.pillow_format != "TIFF":
-        return None, 1 if first.mode == "1" else 8
+    if fmt.pillow_format != "TIFF" or first.mode not in ("RGB", "RGBA", "RGBX"):
+        return None
     bits = first.tag_v2.get(258) if hasattr(first, "tag_v2") else None
     bits_tuple = bits if isinstance(bits, tuple) else (bits,)
     if not bits_tuple or int(bits_tuple[0] or 8) != 16:
-        return None, 1 if first.mode == "1" else 8
+        return None
     try:
         with io.BytesIO(data) as stream, tifffile.TiffFile(stream) as tif:
             samples = tif.pages.first.asarray()
     except Exception as exc:
-        warnings_out.append(f"16-bit samples unreadable ({exc}); derivatives use 8 bits")
-        return None, 16
+        warnings_out.append(
+            f"The 16-bit samples could not be read ({plain_reason(exc)}); the derivatives "
+            "were made from 8 bits."
+        )
+        return None
     if samples.dtype != np.uint16 or samples.ndim != 3 or samples.shape[2] not in (3, 4):
-        return None, 16
-    return samples, 16
+        return None
+    return samples
 
 
 def to_display_image(scan: DecodedScan) -> Image.Image:
@@ -456,18 +334,25 @@ def _to_8bit(scan: DecodedScan) -> tuple[np.ndarray[Any, Any], bool]:
     """8-bit L or RGB samples, and whether they were converted to sRGB on the way (CMYK)."""
     if scan.samples is not None:
         samples = scan.samples
-        if samples.ndim == 3 and samples.shape[2] != 3:
+        if samples.ndim == 3 and samples.shape[2] == 2:  # grey + alpha
+            samples = samples[..., 0]
+        elif samples.ndim == 3 and samples.shape[2] != 3:
             samples = samples[..., :3]
         return _scale_to_8bit(samples, scan), False
     image = scan.image
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         return _scale_to_8bit(np.asarray(image), scan), False
+    # Grey pixels under a grey profile stay one channel, so the profile applies (issue #16).
+    grey = _has_grey_profile(scan) and image.mode in ("LA", "La", "P", "PA")
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
         image.mode == "P" and "transparency" in image.info
     ):
         rgba = image.convert("RGBA")
         backdrop = Image.new("RGBA", rgba.size, (128, 128, 128, 255))
-        return np.asarray(Image.alpha_composite(backdrop, rgba).convert("RGB")), False
+        flat = Image.alpha_composite(backdrop, rgba).convert("L" if grey else "RGB")
+        return np.asarray(flat), False
+    if grey:
+        return np.asarray(image.convert("L")), False
     if image.mode == "1":
         return np.asarray(image.convert("L")), False
     if image.mode == "CMYK":
@@ -475,6 +360,14 @@ def _to_8bit(scan: DecodedScan) -> tuple[np.ndarray[Any, Any], bool]:
     if image.mode in ("L", "RGB"):
         return np.asarray(image), False
     return np.asarray(image.convert("RGB")), False
+
+
+def _has_grey_profile(scan: DecodedScan) -> bool:
+    profile = scan.icc.profile if scan.icc is not None else None
+    try:
+        return profile is not None and profile.profile.xcolor_space.strip() == "GRAY"
+    except (AttributeError, ValueError):
+        return False
 
 
 def _scale_to_8bit(samples: np.ndarray[Any, Any], scan: DecodedScan) -> np.ndarray[Any, Any]:
@@ -529,11 +422,13 @@ def _remaining_orientation(scan: DecodedScan) -> int:
     """The orientation still to apply: libtiff applies (and drops) the TIFF tag during
     Pillow's load(), so rotate only if the tag survived, or if the pixels did not come from
     Pillow, or if it came from XMP (which no decoder applies). Exactly once."""
+    if scan.decoder_oriented:
+        return 1
     if scan.samples is not None or scan.orientation_from_xmp:
         return scan.orientation or 1
     try:
         remaining = scan.image.getexif().get(ORIENTATION_TAG)
-    except _DECODE_ERRORS:
+    except DECODE_ERRORS:
         return 1
     return int(remaining) if isinstance(remaining, int) and 1 <= remaining <= 8 else 1
 

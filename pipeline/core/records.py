@@ -18,6 +18,13 @@ from pipeline.core.session.framing import MeasuredSize, check_dimensions
 from pipeline.core.tagging import Tag, tag_inventory
 
 SCHEMA_VERSION: Final = 1
+_STORED = (
+    "Of the stored master's first page as its header declares it (raw, before any EXIF or TIFF "
+    "orientation). Absent from older records, whose width/height may be the displayed size "
+    "for a TIFF with Orientation 5-8"
+)
+_DISPLAYED = "As shown, upright (after the EXIF or TIFF orientation); absent from older records"
+_BIT_DEPTH = "Bits per sample of the stored master, as its header declares them"
 
 
 class _Model(BaseModel):
@@ -70,12 +77,16 @@ class ScanRecord(_Model):
     source_names: list[str] = Field(min_length=1)
     format: str
     media_type: str
-    width: int = Field(ge=1, description="Of the stored master, before orientation")
-    height: int = Field(ge=1)
-    upright_width: int = Field(ge=1, description="As displayed, after orientation")
-    upright_height: int = Field(ge=1)
+    width: int = Field(ge=1, description="Same as stored_width (the name older readers know)")
+    height: int = Field(ge=1, description="Same as stored_height")
+    upright_width: int = Field(ge=1, description="Same as displayed_width")
+    upright_height: int = Field(ge=1, description="Same as displayed_height")
+    stored_width: int | None = Field(default=None, ge=1, description=_STORED)
+    stored_height: int | None = Field(default=None, ge=1, description=_STORED)
+    displayed_width: int | None = Field(default=None, ge=1, description=_DISPLAYED)
+    displayed_height: int | None = Field(default=None, ge=1, description=_DISPLAYED)
     mode: str
-    bit_depth: int
+    bit_depth: int = Field(description=_BIT_DEPTH)
     pages: int = Field(ge=1)
     icc_profile: str | None
     orientation: int | None
@@ -116,11 +127,15 @@ class ViewEntry(_Model):
     seq: int
     source_name: str
     format: str
-    width: int
-    height: int
-    upright_width: int | None = None
-    upright_height: int | None = None
-    bit_depth: int
+    width: int = Field(description="Same as stored_width (the name older readers know)")
+    height: int = Field(description="Same as stored_height")
+    upright_width: int | None = Field(default=None, description="Same as displayed_width")
+    upright_height: int | None = Field(default=None, description="Same as displayed_height")
+    stored_width: int | None = Field(default=None, description=_STORED)
+    stored_height: int | None = Field(default=None, description=_STORED)
+    displayed_width: int | None = Field(default=None, description=_DISPLAYED)
+    displayed_height: int | None = Field(default=None, description=_DISPLAYED)
+    bit_depth: int = Field(description=_BIT_DEPTH)
     pages: int
     icc_profile: str | None
     master: StoredObject

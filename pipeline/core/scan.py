@@ -59,7 +59,13 @@ def prepare_scan(
     `iiif_id` is the public id of the scan's image service; None makes no tiles.
     """
     decoded = decode_scan(data, name=name, max_pixels=profile.limits.max_pixels)
-    metadata = extract_metadata(data, decoded.image, icc=decoded.icc)
+    metadata = extract_metadata(
+        data,
+        decoded.image,
+        icc=decoded.icc,
+        size=(decoded.width, decoded.height),
+        bit_depth=decoded.bit_depth,
+    )
     make_tiles = iiif_id is not None and profile.iiif.enabled
     native, convert = to_upright_pixels(decoded)
     # The chart is read from the scan's own encoding, before any conversion to sRGB.

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.errors import EmptyFileError, NotAnImageError, UnsupportedFormatError
+from pipeline.errors import (
+    AnimatedImageError,
+    EmptyFileError,
+    NotAnImageError,
+    UnsupportedFormatError,
+)
+
+# How many first bytes `sniff_format` wants: an ISO-BMFF `ftyp` box lists its brands there.
+SNIFF_BYTES = 256
 
 
 @dataclass(frozen=True)
@@ -22,6 +30,9 @@ SUPPORTED: dict[str, SniffedFormat] = {
     "TIFF": SniffedFormat("TIFF", "image/tiff", "tif"),
     "JPEG2000": SniffedFormat("JPEG2000", "image/jp2", "jp2"),
     "WEBP": SniffedFormat("WEBP", "image/webp", "webp"),
+    "AVIF": SniffedFormat("AVIF", "image/avif", "avif"),
+    # Decoded by pillow-heif (libheif with libde265), not by Pillow's registry.
+    "HEIF": SniffedFormat("HEIF", "image/heic", "heic"),
 }
 
 # Recognised but refused: each with why and what the archivist should do instead.
@@ -29,15 +40,22 @@ _REFUSED: dict[str, str] = {
     "PDF": "PDF documents are not scans; export the page as a TIFF",
     "EPS": "PostScript would run an interpreter; export the image as a TIFF",
     "PSD": "Photoshop documents are working files; flatten and save as a TIFF",
-    "HEIC": "HEIC/HEIF needs a decoder Sohoa does not ship; export as TIFF or JPEG",
     "GIF": "GIF keeps only 256 colours; rescan or export the original as TIFF",
     "BMP": "BMP carries no colour profile; save the original as TIFF",
     "CR2/NEF raw": "camera raw files must be developed first; export a TIFF",
+    "CR3 raw": "camera raw files must be developed first; export a TIFF",
 }
+
+# ISO-BMFF brands (ISO/IEC 23008-12, AV1 image file format): still images, and sequences.
+_AVIF_STILL = frozenset({b"avif"})
+_AVIF_SEQUENCE = frozenset({b"avis"})
+_HEIF_STILL = frozenset({b"heic", b"heix", b"heim", b"heis", b"mif1", b"mif2"})
+_HEIF_SEQUENCE = frozenset({b"msf1", b"hevc", b"hevx", b"hevm", b"hevs"})
 
 
 def sniff_format(head: bytes, *, name: str) -> SniffedFormat:
-    """Return the format of a file from its first 32 bytes, or raise a permanent error."""
+    """Return the format of a file from its first bytes (`SNIFF_BYTES` of them; 32 do for all
+    but AVIF/HEIF brands listed late), or raise a permanent error."""
     if not head:
         raise EmptyFileError(
             f"File {name!r} is empty (0 bytes): the copy or scan did not finish; "
@@ -48,6 +66,12 @@ def sniff_format(head: bytes, *, name: str) -> SniffedFormat:
     if refused is not None:
         raise UnsupportedFormatError(
             f"File {name!r} is {refused}, which Sohoa does not accept: {_REFUSED[refused]}.",
+            file=name,
+        )
+    if _iso_bmff_kind(head) == "sequence":
+        raise AnimatedImageError(
+            f"File {name!r} is an image sequence or animation (AVIF or HEIF), not a still "
+            "image: export the frame you mean as a still image (TIFF, JPEG, AVIF or HEIC).",
             file=name,
         )
     fmt = _supported_format(head)
@@ -71,6 +95,27 @@ def _supported_format(head: bytes) -> str | None:
         return "JPEG2000"
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "WEBP"
+    kind = _iso_bmff_kind(head)
+    return kind if kind in ("AVIF", "HEIF") else None
+
+
+def _iso_bmff_kind(head: bytes) -> str | None:
+    """AVIF, HEIF or "sequence" from an `ftyp` box's major and compatible brands."""
+    if head[4:8] != b"ftyp" or len(head) < 16:
+        return None
+    size = int.from_bytes(head[:4], "big")
+    brands = [head[8:12]] + [head[i : i + 4] for i in range(16, min(size, len(head)) - 3, 4)]
+    major, listed = brands[0], set(brands)
+    if major in _AVIF_SEQUENCE or major in _HEIF_SEQUENCE:
+        return "sequence"
+    if major in _AVIF_STILL or (major in (b"mif1", b"mif2") and listed & _AVIF_STILL):
+        return "AVIF"
+    if major in _HEIF_STILL:
+        return "HEIF"
+    if listed & _AVIF_STILL:
+        return "AVIF"
+    if listed & _HEIF_STILL:
+        return "HEIF"
     return None
 
 
@@ -81,15 +126,8 @@ def _refused_format(head: bytes) -> str | None:
         return "EPS"
     if head.startswith(b"8BPS"):
         return "PSD"
-    if head[4:8] == b"ftyp" and head[8:12] in (
-        b"heic",
-        b"heix",
-        b"mif1",
-        b"msf1",
-        b"avif",
-        b"hevc",
-    ):
-        return "HEIC"
+    if head[4:8] == b"ftyp" and head[8:12] == b"crx ":
+        return "CR3 raw"
     if head.startswith((b"GIF87a", b"GIF89a")):
         return "GIF"
     if head.startswith(b"BM") and len(head) >= 14:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import __version__, metrics
+from pipeline.core.decode_check import unique
 from pipeline.core.derivatives import Derivative
 from pipeline.core.fixity import digest_bytes
 from pipeline.core.iiif import IiifTileSet, to_media_type
@@ -27,6 +28,7 @@ from pipeline.errors import (
     SohoaError,
     WorkerLostError,
 )
+from pipeline.library_output import capture_native_stderr
 from pipeline.sandbox import deadline, decode_timeout_error
 from pipeline.services.context import Context
 from pipeline.services.models import ProcessScanTask, ScanResult
@@ -168,7 +170,7 @@ def _store_scan(
     stage_started = time.monotonic()
     # Decoding untrusted bytes is the risky part: bounded in time here, in memory by the
     # worker child's rlimit (pipeline/sandbox.py).
-    with deadline(ctx.settings.decode_deadline, name=name):
+    with deadline(ctx.settings.decode_deadline, name=name), capture_native_stderr() as said:
         prepared = prepare_scan(
             data,
             name=name,
@@ -176,6 +178,7 @@ def _store_scan(
             profile=ctx.profile,
             iiif_id=f"{ctx.settings.public_base_url.rstrip('/')}/{iiif_base_key(sha256)}",
         )
+    prepared.warnings = unique([*prepared.warnings, *said])
     metrics.observe_stage("decode", time.monotonic() - stage_started)
     stage_started = time.monotonic()
     decoded, derivatives, quality = prepared.decoded, prepared.derivatives, prepared.quality
@@ -207,6 +210,10 @@ def _store_scan(
         height=decoded.height,
         upright_width=prepared.upright_width,
         upright_height=prepared.upright_height,
+        stored_width=decoded.width,
+        stored_height=decoded.height,
+        displayed_width=prepared.upright_width,
+        displayed_height=prepared.upright_height,
         mode=decoded.mode,
         bit_depth=decoded.bit_depth,
         pages=decoded.pages,
@@ -234,10 +241,29 @@ def _store_scan(
         processed_at=datetime.now(UTC).replace(microsecond=0),
     )
     # Written last: a scan record exists only once everything it points at is stored.
-    store.update_json(record_key, lambda current: _merge_scan(current, record))
+    created: list[bool] = []
+
+    def merge(current: dict[str, Any] | None) -> dict[str, Any] | None:
+        created[:] = [current is None]  # the attempt that succeeds decides
+        return _merge_scan(current, record)
+
+    store.update_json(record_key, merge)
     # After the record: the session's scoring reads the record of every scan it indexes.
     group = index_scan(ctx, record, _folder(path))
     metrics.observe_stage("upload", time.monotonic() - stage_started)
+    if created != [True]:
+        # The same bytes under another name (an NFD twin, a copy) were stored by another task
+        # while this one worked: one scan, counted once, and this file is "already there".
+        return ScanResult(
+            status="stored",
+            path=str(path),
+            name=name,
+            object=slug,
+            scan_id=sha256,
+            already_stored=True,
+            qc_verdict=quality.verdict,
+            session_group=group,
+        )
     return ScanResult(
         status="stored",
         path=str(path),

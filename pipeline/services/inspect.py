@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.adapters.s3_store import S3Store
 from pipeline.core.chart import ChartReport
+from pipeline.core.decode_check import unique
 from pipeline.core.fixity import digest_bytes, md5_hex
 from pipeline.core.imaging import decode_scan, to_display_image, to_upright_pixels
 from pipeline.core.inventory import InventoryRow
@@ -38,6 +39,7 @@ from pipeline.core.tagging import (
     view_tag,
 )
 from pipeline.errors import FileTooLargeError, PermanentError, SohoaError
+from pipeline.library_output import capture_native_stderr
 
 log = logging.getLogger(__name__)
 
@@ -184,9 +186,17 @@ def _analyse(
 ) -> None:
     """The steps of ingest's `_store_scan`, in its order, minus every write."""
     name = result.file.name
-    decoded = decode_scan(data, name=name, max_pixels=profile.limits.max_pixels)
-    metadata = extract_metadata(data, decoded.image, icc=decoded.icc)
-    upright = to_display_image(decoded)
+    with capture_native_stderr() as said:
+        decoded = decode_scan(data, name=name, max_pixels=profile.limits.max_pixels)
+        upright = to_display_image(decoded)
+    decoded.warnings = unique([*decoded.warnings, *said])
+    metadata = extract_metadata(
+        data,
+        decoded.image,
+        icc=decoded.icc,
+        size=(decoded.width, decoded.height),
+        bit_depth=decoded.bit_depth,
+    )
     pixels = np.asarray(upright)
     view = result.name.view if result.name else None
     chart = None

@@ -6,12 +6,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pipeline.core.decode_check import unique
 from pipeline.core.fixity import digest_bytes
 from pipeline.core.layout import iiif_base_key
 from pipeline.core.naming import parse_scan_name
 from pipeline.core.profile import ProcessingProfile
 from pipeline.core.scan import PreparedScan, prepare_scan
 from pipeline.errors import BadNameError
+from pipeline.library_output import capture_native_stderr
 
 
 def preview_scan(
@@ -31,7 +33,9 @@ def preview_scan(
         notes.append(exc.message)
         view = "front"
     iiif_id = f"{public_base_url.rstrip('/')}/{iiif_base_key(sha256)}"
-    prepared = prepare_scan(data, name=path.name, view=view, profile=profile, iiif_id=iiif_id)
+    with capture_native_stderr() as said:
+        prepared = prepare_scan(data, name=path.name, view=view, profile=profile, iiif_id=iiif_id)
+    prepared.warnings = unique([*prepared.warnings, *said])
     written = _write(prepared, out, sha256)
     summary = {
         "file": str(path),
@@ -42,6 +46,10 @@ def preview_scan(
         "height": prepared.decoded.height,
         "upright_width": prepared.upright_width,
         "upright_height": prepared.upright_height,
+        "stored_width": prepared.decoded.width,
+        "stored_height": prepared.decoded.height,
+        "displayed_width": prepared.upright_width,
+        "displayed_height": prepared.upright_height,
         "bit_depth": prepared.decoded.bit_depth,
         "pages": prepared.decoded.pages,
         "icc_profile": prepared.decoded.icc_description,

@@ -39,7 +39,7 @@ def collect_status(
         "orphaned": 0 if alive is None else len(taken - alive),
         "today": {
             status: state.daily_counts().get(status, 0)
-            for status in ("stored", "quarantined", "failed")
+            for status in ("stored", "already_stored", "quarantined", "failed")
         },
         "batches": batches,
     }

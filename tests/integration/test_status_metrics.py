@@ -98,7 +98,7 @@ def test_metrics_and_status_after_a_batch(observed: Stack, tmp_path: Path) -> No
         interactive_queue(stack.settings): 0,
         bulk_queue(stack.settings): 0,
     }
-    assert picture["today"] == {"stored": 4, "quarantined": 1, "failed": 0}
+    assert picture["today"] == {"stored": 4, "already_stored": 0, "quarantined": 1, "failed": 0}
     [batch] = picture["batches"]
     assert batch["batch_id"] == "metrics-1"
     assert (batch["total"], batch["stored"], batch["quarantined"], batch["remaining"]) == (

@@ -44,7 +44,7 @@ def test_format_comes_from_the_bytes(data, fmt):
         (b"%PDF-1.7\n", "PDF"),
         (b"%!PS-Adobe-3.0 EPSF-3.0", "EPS"),
         (b"8BPS\x00\x01", "PSD"),
-        (b"\x00\x00\x00\x18ftypheic\x00\x00", "HEIC"),
+        (b"\x00\x00\x00\x10ftypcrx \x00\x00\x00\x01", "raw"),
         (b"GIF89a\x01\x00", "GIF"),
     ],
 )

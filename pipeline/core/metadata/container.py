@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Final
 
+from PIL import Image
+
 from pipeline.core.metadata.text import MAX_XMP, Notes
 from pipeline.core.metadata.tiff import MAX_PAGES, RESOLUTION_UNITS, Entry, TiffReader
 
@@ -56,6 +58,19 @@ def scan_container(data: bytes, found: Found, notes: Notes) -> None:
         _scan_jp2(data, found, notes)
     else:
         notes.add("The file's format has no metadata reader here; only basic facts are kept.")
+
+
+def from_decoder(found: Found, image: Image.Image) -> None:
+    """AVIF and HEIF keep their metadata in ISO-BMFF items: take what the decoder read."""
+    found.format = image.format
+    found.compression = {"AVIF": "AV1", "HEIF": "HEVC"}.get(str(image.format))
+    found.pages = found.pages or 1
+    exif = image.info.get("exif")
+    if isinstance(exif, bytes) and exif:
+        found.exif = exif[6:] if exif.startswith(b"Exif\0\0") else exif
+    xmp = image.info.get("xmp")
+    if isinstance(xmp, bytes) and xmp:
+        found.xmp.append(xmp)
 
 
 _SOF_KINDS: Final = {

@@ -7,8 +7,9 @@ from typing import TypeVar
 
 from PIL import Image
 
+from pipeline.core.decode_check import plain_text
 from pipeline.core.icc import IccProfile, read_icc
-from pipeline.core.metadata.container import Found, scan_container
+from pipeline.core.metadata.container import Found, from_decoder, scan_container
 from pipeline.core.metadata.exif import read_exif
 from pipeline.core.metadata.iptc import read_iptc
 from pipeline.core.metadata.model import (
@@ -28,12 +29,19 @@ _T = TypeVar("_T")
 
 
 def extract_metadata(
-    data: bytes, image: Image.Image, *, icc: IccProfile | None = None
+    data: bytes,
+    image: Image.Image,
+    *,
+    icc: IccProfile | None = None,
+    size: tuple[int, int] | None = None,
+    bit_depth: int | None = None,
 ) -> ScanMetadata:
     """Read the metadata of a scan already decoded as `image` (its first page, loaded).
 
-    `icc`: the embedded profile as decoding parsed it (`DecodedScan.icc`); without it, the
-    profile in `image.info` is parsed here.
+    `icc`: the embedded profile as decoding parsed it (`DecodedScan.icc`), whose problems
+    decoding reported already; without it, the profile in `image.info` is parsed (and judged)
+    here. `size` and `bit_depth`: the stored master's, as decoding read them from the header,
+    so every report of them says the same (decoders turn and widen pixels).
 
     Never raises on a damaged or hostile file: what cannot be read is left empty and explained
     in `warnings`. Pixels are not decoded again; only headers and metadata blocks are parsed.
@@ -49,11 +57,19 @@ def extract_metadata(
     # Each part is guarded on its own: metadata is optional, and a parser slip on one hostile
     # block must neither hide the other parts nor quarantine a scan that decoded fine.
     _run_guarded(notes, "file structure", lambda: scan_container(data, found, notes))
+    if found.format is None and image.format in ("AVIF", "HEIF"):
+        from_decoder(found, image)
+    if size is not None:
+        found.width, found.height = size
+    if bit_depth is not None:
+        found.bit_depth = bit_depth
+    # A profile decoding parsed was judged there: an unreadable one is one warning, not two.
+    icc_notes = notes if icc is None else Notes()
     technical = _run_guarded(
         notes,
         "technical",
         lambda: build_technical(
-            found, image, icc or read_icc(image.info.get("icc_profile")), notes
+            found, image, icc or read_icc(image.info.get("icc_profile")), notes, icc_notes
         ),
     )
     if found.exif is not None or found.tiff is not None:
@@ -82,5 +98,6 @@ def _run_guarded(notes: Notes, part: str, run: Callable[[], _T]) -> _T | None:
     try:
         return run()
     except Exception as exc:  # see extract_metadata: never raise on a broken file
-        notes.add(f"{part} could not be read ({type(exc).__name__}: {str(exc)[:200]}); skipped.")
+        reason = f"{type(exc).__name__}: {plain_text(str(exc))}"
+        notes.add(f"{part} could not be read ({reason}); skipped.")
         return None

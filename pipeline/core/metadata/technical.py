@@ -15,10 +15,14 @@ from pipeline.core.metadata.tiff import RESOLUTION_UNITS, BadTiff, TiffReader
 
 
 def build_technical(
-    found: Found, image: Image.Image, icc: IccProfile | None, notes: Notes
+    found: Found,
+    image: Image.Image,
+    icc: IccProfile | None,
+    notes: Notes,
+    icc_notes: Notes | None = None,
 ) -> TechnicalMetadata:
     """The technical facts: headers first, the decoded page (and its parsed `icc`) where they
-    say nothing."""
+    say nothing. Problems with the profile go to `icc_notes` (default: `notes`)."""
     resolution = found.resolution
     if resolution is None and found.exif is not None:
         resolution = _exif_resolution(found.exif)
@@ -47,7 +51,7 @@ def build_technical(
         samples_per_pixel=found.samples,
         colour_mode=image.mode,
         photometric=found.photometric,
-        icc_description=_describe_icc(icc, notes) if icc is not None else None,
+        icc_description=_describe_icc(icc, icc_notes or notes) if icc is not None else None,
         **scale,
     )
 
