@@ -355,6 +355,7 @@ class SqliteIndex:
             sort=query.sort,
             hits=hits,
             facets=facets,
+            facet_sizes=plan.facet_sizes,
             partial=plan.relaxed and total > 0,
             did_you_mean=to_correction(words, corrections) if total else None,
             message=NO_WORDS_MESSAGE if plan.nothing else None,

@@ -117,6 +117,7 @@ class SearchPlan:
             "offset": (query.page - 1) * query.page_size,
         }
         self.filters: dict[str, str] = {}
+        self.facet_sizes: dict[str, int] = {}
         for i, (name, values) in enumerate(sorted(query.filters.items())):
             self.params[f"f{i}"] = name
             keys = sorted({to_facet_key(v) for v in values})
@@ -295,10 +296,9 @@ class SearchPlan:
             for facet, key, value, n in connection.execute(sql, self.params):
                 counts[facet].setdefault(key, []).append((n, value))
         result: dict[str, list[FacetCount]] = {}
-        contains = to_facet_key(self.query.facet_contains)
         for facet, by_key in counts.items():
             chosen = {to_facet_key(v) for v in self.query.filters.get(facet, [])}
-            if contains:
+            if contains := to_facet_key(self.query.facet_contains.get(facet, "")):
                 by_key = {k: v for k, v in by_key.items() if contains in k or k in chosen}
             values = [
                 FacetCount(
@@ -311,4 +311,5 @@ class SearchPlan:
             ]
             values.sort(key=lambda c: (-c.count, to_facet_key(c.value)))
             result[facet] = values[: self.query.facet_limit]
+            self.facet_sizes[facet] = len(values)
         return result

@@ -198,14 +198,24 @@ class SearchQuery(_Model):
     page_size: int = Field(default=20, ge=1)
     prefix: bool = Field(default=False, description="Match the last word as a prefix (typing)")
     facet_limit: int = Field(default=20, ge=0, le=MAX_FACET_VALUES)
-    # Only facet values containing these words (folded): how a visitor reaches the value that
-    # is not among the most frequent, however many there are.
-    facet_contains: str = Field(default="", max_length=200)
+    # Facet name -> text: only that facet's values containing it (folded) are listed; how a
+    # visitor reaches a value that is not among the most frequent, however many there are.
+    facet_contains: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("page_size")
     @classmethod
     def _cap_page_size(cls, value: int) -> int:
         return min(value, MAX_PAGE_SIZE)
+
+    @field_validator("facet_contains")
+    @classmethod
+    def _known_facet_names(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(FACET_NAMES))
+        if unknown:
+            raise ValueError(
+                f"no facet named {', '.join(unknown)}: the facets are {', '.join(FACET_NAMES)}"
+            )
+        return {name: text[:200] for name, text in value.items() if to_facet_key(text)}
 
     @field_validator("filters")
     @classmethod
@@ -230,6 +240,9 @@ class SearchResult(_Model):
     hits: list[SearchHit]
     # Counts for a facet ignore that facet's own filter, so the other choices stay visible.
     facets: dict[str, list[FacetCount]]
+    # Facet name -> how many values it has over the results (after facet_contains), of which
+    # `facets` lists the first facet_limit.
+    facet_sizes: dict[str, int] = Field(default_factory=dict)
     # True when no object matched every word: the hits are the best partial matches.
     partial: bool = False
     # The query with misspelt words corrected, when corrections were used.
