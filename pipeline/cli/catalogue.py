@@ -10,7 +10,7 @@ import click
 from pydantic import ValidationError
 
 from config.settings import SohoaSettings
-from pipeline.cli.common import fail, settings_of
+from pipeline.cli.common import fail, settings_of, to_indexed_accession
 from pipeline.cli.render import render_record
 from pipeline.core.catalogue import SearchQuery
 from pipeline.core.layout import record_key
@@ -28,14 +28,15 @@ from pipeline.services.publish import read_record
 @click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
 @click.pass_context
 def show(ctx: click.Context, accession: str, as_json: bool) -> None:
-    """Show the catalogue record of one artefact, by accession number.
+    """Show the catalogue record of one artefact, by accession number in any form (case,
+    separators or none, zero padding: btcvhgs12 finds BTCVH.GS.0012).
 
     \b
     Example:  sohoa show BTCVH.GS.0012
     """
     settings = settings_of(ctx)
     try:
-        slug = to_object_slug(accession)
+        slug = to_object_slug(to_indexed_accession(settings, accession))
         record = read_record(Context.from_settings(settings), slug)
     except ValueError as exc:
         fail(str(exc))
