@@ -5,22 +5,18 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import click
-from pydantic import ValidationError
 
-from config.settings import SohoaSettings
 from pipeline.cli.common import fail, settings_of, to_indexed_accession
-from pipeline.cli.render import render_record
-from pipeline.core.catalogue import SearchQuery
-from pipeline.core.layout import record_key
-from pipeline.core.naming import to_object_slug
 from pipeline.errors import SohoaError
-from pipeline.services.assembly import open_index
-from pipeline.services.catalogue import reindex as rebuild
-from pipeline.services.context import Context
-from pipeline.services.notify import start_follower
-from pipeline.services.publish import read_record
+
+if TYPE_CHECKING:
+    from config.settings import SohoaSettings
+
+# Each command imports what it needs when it runs: `sohoa search` is typed by people waiting
+# for an answer, and the record, storage and worker modules take most of a second to import.
 
 
 @click.command()
@@ -34,6 +30,12 @@ def show(ctx: click.Context, accession: str, as_json: bool) -> None:
     \b
     Example:  sohoa show BTCVH.GS.0012
     """
+    from pipeline.cli.render import render_record
+    from pipeline.core.layout import record_key
+    from pipeline.core.naming import to_object_slug
+    from pipeline.services.context import Context
+    from pipeline.services.publish import read_record
+
     settings = settings_of(ctx)
     try:
         slug = to_object_slug(to_indexed_accession(settings, accession))
@@ -62,6 +64,10 @@ def reindex(ctx: click.Context) -> None:
     Searches keep answering from the old index until the new one is swapped in. Exit status 1
     when a record could not be read or did not validate (each is listed with why).
     """
+    from pipeline.services.assembly import open_index
+    from pipeline.services.catalogue import reindex as rebuild
+    from pipeline.services.context import Context
+
     settings = settings_of(ctx)
     try:
         with open_index(settings) as index:
@@ -118,6 +124,12 @@ def search(
       sohoa search hue --material "gốm sứ"
       sohoa search HM.1998.45/PL
     """
+    from pydantic import ValidationError
+
+    # The index alone: services.assembly would import the storage and broker clients too.
+    from pipeline.adapters.sqlite_index import SqliteIndex
+    from pipeline.core.catalogue import SearchQuery
+
     settings = settings_of(ctx)
     filters = {
         name: list(values)
@@ -134,7 +146,7 @@ def search(
         request = SearchQuery(
             text=" ".join(query), filters=filters, sort=sort, page=page, page_size=page_size
         )
-        with open_index(settings) as index:
+        with SqliteIndex(settings.catalogue_index_path) as index:
             if index.count() == 0:
                 fail("the catalogue index is empty: run `sohoa reindex` first.", code=1)
             result = index.search(request)
@@ -194,6 +206,7 @@ def run_server(
     import uvicorn
 
     from pipeline.api.app import create_app
+    from pipeline.services.notify import start_follower
 
     host = host or settings.api_host
     port = port if port is not None else settings.api_port

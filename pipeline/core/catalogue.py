@@ -6,14 +6,12 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final, Literal, Protocol
+from typing import TYPE_CHECKING, Final, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from pipeline.core.inventory import InventoryRow
 from pipeline.core.naming import to_nfc
 from pipeline.core.periods import derive_date_range, to_period_words
-from pipeline.core.records import ArtefactRecord
 from pipeline.core.search_text import (
     to_accession_key,
     to_facet_key,
@@ -21,6 +19,12 @@ from pipeline.core.search_text import (
     to_loose_accession_key,
     to_sort_key,
 )
+
+if TYPE_CHECKING:
+    # Only named in annotations: a search (`sohoa search`, the API) never loads the record
+    # models, which take a third of the CLI's start-up to import.
+    from pipeline.core.inventory import InventoryRow
+    from pipeline.core.records import ArtefactRecord
 
 MAX_PAGE_SIZE: Final = 100
 MAX_FACET_VALUES: Final = 200
