@@ -157,7 +157,12 @@ def search(
     if as_json:
         click.echo(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
         return
-    click.echo(f"{result.total} found (page {result.page} of {max(result.pages, 1)})")
+    if result.message:
+        fail(result.message, code=1)
+    if result.did_you_mean:
+        click.echo(f"did you mean: {result.did_you_mean}")
+    partial = " matching some of the words (none has them all)" if result.partial else ""
+    click.echo(f"{result.total} found{partial} (page {result.page} of {max(result.pages, 1)})")
     for hit in result.hits:
         click.echo(f"  {hit.accession_number:<18} {hit.name_vi or hit.name_en}")
         if hit.name_en and hit.name_vi:
