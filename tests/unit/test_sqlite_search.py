@@ -301,3 +301,16 @@ def test_operators_typed_as_words_match_those_words(index):
     result = index.search(SearchQuery(text="name_vi:gốm"))
     assert found(result) == ["HM.1"]
     assert result.partial
+
+
+def test_corrections_follow_the_words_the_index_holds_now(index):
+    add_filler(index)
+    add(index, make_doc("A.1", name_en="Bronze bell"))
+    assert index.search(SearchQuery(text="bronse")).did_you_mean == "bronze"
+    assert index.search(SearchQuery(text="lacqer")).total == 0  # no such word yet
+    # A word published after the vocabulary was read is a correction at the next search.
+    add(index, make_doc("B.1", name_en="Lacquer box"))
+    result = index.search(SearchQuery(text="lacqer"))
+    assert (found(result), result.did_you_mean) == (["B.1"], "lacquer")
+    index.delete("b.1")
+    assert index.search(SearchQuery(text="lacqer")).total == 0
