@@ -340,6 +340,9 @@ class SqliteIndex:
                 plan = plan.relax()
                 total = int(connection.execute(plan.count_sql(), plan.params).fetchone()[0])
             rows = connection.execute(plan.page_sql(), plan.params).fetchall()
+            if not query.filters and query.facet_limit and not plan.browsing:
+                every = connection.execute(f"SELECT COUNT(*) FROM {tables.documents}").fetchone()
+                plan.everything = total == int(every[0])
             facets = plan.read_facets(connection)
         hits = [
             SearchHit.model_validate_json(hit).model_copy(

@@ -118,6 +118,9 @@ class SearchPlan:
         }
         self.filters: dict[str, str] = {}
         self.facet_sizes: dict[str, int] = {}
+        # Set by the caller when the words match every document ("triều Nguyễn" in a Nguyễn
+        # collection): the facets are then everything's, counted without the join.
+        self.everything = False
         for i, (name, values) in enumerate(sorted(query.filters.items())):
             self.params[f"f{i}"] = name
             keys = sorted({to_facet_key(v) for v in values})
@@ -268,7 +271,7 @@ class SearchPlan:
         self.params.update({f"n_{name}": name for name in names})
         t = self.tables
         where = self.where(skip=skip)
-        if self.browsing and where == "1":
+        if (self.browsing or self.everything) and where == "1":
             # Everything matches: count the links alone, in the order they are stored.
             links = f"{t.facets} f"
         else:

@@ -73,3 +73,13 @@ def test_every_accession_form_finds_the_one_object(sample_index):
         hit = sample_index.find_accession(typed)
         assert hit is not None and hit.accession_number == "BTCVH.GS.0012", typed
     assert sample_index.find_accession("btcvhgs13") is None
+
+
+def test_words_that_match_everything_count_everything_s_facets(sample_index):
+    browse = sample_index.search(SearchQuery(text=""))
+    dynasty = sample_index.search(SearchQuery(text="triều Nguyễn"))
+    assert dynasty.total == browse.total == 15
+    assert dynasty.facets == browse.facets and dynasty.facet_sizes == browse.facet_sizes
+    # Filtered, the counts are the filter's, as for any other search.
+    gold = sample_index.search(SearchQuery(text="triều Nguyễn", filters={"material": ["vàng"]}))
+    assert gold.total == 1 and {c.value: c.count for c in gold.facets["object_type"]} == {"chén": 1}
