@@ -214,9 +214,9 @@ class SearchPlan:
         # words matched; then how many words matched as typed, not by a stem, a prefix or a
         # correction; then how many of the words typed with diacritics are spelled exactly so
         # ("đường" before "dương"); then the words side by side as typed; then, for a year, the
-        # narrowest dating; then bm25 over the
-        # folded columns, weighted by field. Tiers, not a weighted sum of two bm25 scores: a sum
-        # lets a short record rich in the folded word outrank an exact spelling.
+        # narrowest dating; then bm25 over the folded columns, weighted by field. Tiers, not a
+        # weighted sum of two bm25 scores: a sum lets a short record rich in the folded word
+        # outrank an exact spelling.
         t = self.tables
         tiers = []
         if words.accession_key is not None:
