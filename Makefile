@@ -98,6 +98,13 @@ E2E_ARGS ?=
 bench-e2e: $(STAMP) ## Scans/hour through real workers and a private SeaweedFS, upload included (figures)
 	$(BIN)/python -m tests.bench.e2e_bench $(E2E_ARGS)
 
+.PHONY: bench-search relevance
+bench-search: $(STAMP) ## Search over 10,000 generated records: API and page p50/p95, `sohoa search` (figures)
+	$(BIN)/python -m tests.bench.search_bench
+
+relevance: $(STAMP) ## Precision at 3 of the search's relevance set, by kind of query (make test checks each)
+	$(BIN)/python -m tests.relevance.report
+
 check: lint typecheck ## Lint, format check and type check
 
 lint: $(STAMP)

@@ -51,6 +51,11 @@ class IndexTables:
     def exact(self) -> str:
         return f"exact_{self.generation}"
 
+    @property
+    def vocabulary(self) -> str:
+        """The folded words and how many documents hold each (FTS5's own, nothing stored)."""
+        return f"vocabulary_{self.generation}"
+
     def create(self, connection: sqlite3.Connection) -> None:
         columns = ", ".join(f.name for f in TEXT_FIELDS)
         n = self.generation
@@ -59,13 +64,18 @@ class IndexTables:
                 id INTEGER PRIMARY KEY,
                 object TEXT NOT NULL UNIQUE,
                 accession_key TEXT NOT NULL,
+                accession_loose TEXT,
                 accession_sort TEXT NOT NULL,
+                year_from INTEGER,
+                year_to INTEGER,
                 name_sort TEXT NOT NULL,
                 updated_at TEXT NOT NULL,
                 etag TEXT,
                 hit TEXT NOT NULL)""",
             f"CREATE INDEX documents_{n}_accession ON {self.documents}(accession_key)",
+            f"CREATE INDEX documents_{n}_accession_loose ON {self.documents}(accession_loose)",
             f"CREATE INDEX documents_{n}_accession_sort ON {self.documents}(accession_sort)",
+            f"CREATE INDEX documents_{n}_years ON {self.documents}(year_from, year_to)",
             f"CREATE INDEX documents_{n}_name_sort ON {self.documents}(name_sort)",
             # Facet values get integer ids and documents link to them, clustered by value: counting
             # 10,000 results' facets is then an integer GROUP BY (~7 ms), not a text one (~45 ms).
@@ -84,11 +94,13 @@ class IndexTables:
             f"tokenize = '{FOLDED_TOKENIZER}', prefix = '{_PREFIXES}')",
             f"CREATE VIRTUAL TABLE {self.exact} USING fts5(body, "
             f"tokenize = '{_EXACT_TOKENIZER}', prefix = '{_PREFIXES}')",
+            f"CREATE VIRTUAL TABLE {self.vocabulary} USING fts5vocab({self.folded}, row)",
         ):
             connection.execute(statement)
 
     def drop(self, connection: sqlite3.Connection) -> None:
-        for table in (self.folded, self.exact, self.facets, self.facet_values, self.documents):
+        tables = (self.vocabulary, self.folded, self.exact, self.facets, self.facet_values)
+        for table in (*tables, self.documents):
             connection.execute(f"DROP TABLE IF EXISTS {table}")
 
     def write(
@@ -101,7 +113,10 @@ class IndexTables:
         ).fetchone()
         values = (
             doc.accession_key,
+            doc.accession_loose,
             doc.accession_sort,
+            doc.hit.date_from,
+            doc.hit.date_to,
             doc.name_sort,
             updated,
             doc.etag,
@@ -109,8 +124,9 @@ class IndexTables:
         )
         if row is None:
             doc_id = connection.execute(
-                f"INSERT INTO {self.documents} (object, accession_key, accession_sort, "
-                "name_sort, updated_at, etag, hit) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO {self.documents} (object, accession_key, accession_loose, "
+                "accession_sort, year_from, year_to, name_sort, updated_at, etag, hit) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (doc.object, *values),
             ).lastrowid
         else:
@@ -118,8 +134,9 @@ class IndexTables:
             if newer_only and stored > updated:
                 return
             connection.execute(
-                f"UPDATE {self.documents} SET accession_key = ?, accession_sort = ?, "
-                "name_sort = ?, updated_at = ?, etag = ?, hit = ? WHERE id = ?",
+                f"UPDATE {self.documents} SET accession_key = ?, accession_loose = ?, "
+                "accession_sort = ?, year_from = ?, year_to = ?, name_sort = ?, updated_at = ?, "
+                "etag = ?, hit = ? WHERE id = ?",
                 (*values, doc_id),
             )
             self.remove_text(connection, doc_id)

@@ -7,11 +7,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.routing import Route
 
 from config.settings import SohoaSettings
 from pipeline import __version__
-from pipeline.api import exports
+from pipeline.api import docs, exports
 from pipeline.api.errors import install_error_handlers
+from pipeline.api.head import AsgiEndpoint, HeadAsGet
 from pipeline.api.options import ApiOptions
 from pipeline.api.routes import health, oai, objects, web
 from pipeline.metrics import api_metrics_app
@@ -39,6 +41,9 @@ def create_app(settings: SohoaSettings, *, options: ApiOptions | None = None) ->
         version=__version__,
         summary="Read-only catalogue of digitised artefacts: search, records, IIIF, OAI-PMH.",
         lifespan=lifespan,
+        # /docs is served by docs.add_docs from Swagger UI installed with the page's viewer.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.catalogue = catalogue
     app.state.options = options
@@ -47,7 +52,7 @@ def create_app(settings: SohoaSettings, *, options: ApiOptions | None = None) ->
     app.add_middleware(
         CORSMiddleware,
         allow_origins=list(options.cors_origins),
-        allow_methods=["GET"],
+        allow_methods=["GET", "HEAD"],
         allow_headers=[],
         allow_credentials=False,
     )
@@ -57,5 +62,9 @@ def create_app(settings: SohoaSettings, *, options: ApiOptions | None = None) ->
     app.include_router(health.router)
     app.include_router(oai.make_router())
     web.add_web(app, settings, options)
-    app.mount("/metrics", api_metrics_app(settings))
+    docs.add_docs(app, options)
+    metrics = AsgiEndpoint(api_metrics_app(settings))
+    app.router.routes.append(Route("/metrics", metrics, methods=["GET"], include_in_schema=False))
+    # Outermost: a HEAD is a GET to every layer inside, CORS and error pages included.
+    app.add_middleware(HeadAsGet)
     return app

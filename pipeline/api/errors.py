@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any, Final
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pipeline.api.models import ErrorResponse
@@ -47,19 +48,35 @@ def describe_invalid(errors: list[Any]) -> str:
     return "Invalid parameters: " + "; ".join(parts)
 
 
+# Renders a failure as a page for a browser on the web pages: (request, status, code, message)
+# -> a response, or None to answer JSON. The web routes set it (app.state.page_error).
+PageError = Callable[[Request, int, str, str], Response | None]
+
+
+def as_page(request: Request, status: int, code: str, message: str) -> Response | None:
+    render: PageError | None = getattr(request.app.state, "page_error", None)
+    return render(request, status, code, message) if render is not None else None
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    async def on_api_error(request: Request, exc: Exception) -> JSONResponse:
+    async def on_api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
-        return error_response(exc.status, exc.code, exc.message)
+        page = as_page(request, exc.status, exc.code, exc.message)
+        return page or error_response(exc.status, exc.code, exc.message)
 
-    async def on_invalid(request: Request, exc: Exception) -> JSONResponse:
+    async def on_invalid(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        return error_response(422, "INVALID_PARAMETER", describe_invalid(list(exc.errors())))
+        message = describe_invalid(list(exc.errors()))
+        return as_page(request, 422, "INVALID_PARAMETER", message) or error_response(
+            422, "INVALID_PARAMETER", message
+        )
 
-    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+    async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         codes = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
         message = {404: "No such resource.", 405: "Method not allowed: the API is read-only."}
+        if exc.status_code == 404 and (page := as_page(request, 404, "NOT_FOUND", message[404])):
+            return page
         return error_response(
             exc.status_code,
             codes.get(exc.status_code, f"HTTP_{exc.status_code}"),

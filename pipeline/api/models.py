@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.core.catalogue import FacetCount, SearchHit, SortOrder
 
@@ -39,6 +39,14 @@ class ObjectsPage(BaseModel):
     pages: int
     hits: list[ApiHit]
     facets: dict[str, list[FacetCount]]
+    facet_sizes: dict[str, int] = {}
+    partial: bool = Field(
+        default=False, description="No object matched every word: these are the best partial ones"
+    )
+    did_you_mean: str | None = Field(
+        default=None, description="The query with misspelt words corrected, when that was used"
+    )
+    message: str | None = Field(default=None, description="Why the query found nothing")
 
 
 class FacetsPage(BaseModel):
@@ -46,6 +54,9 @@ class FacetsPage(BaseModel):
 
     total: int
     facets: dict[str, list[FacetCount]]
+    facet_sizes: dict[str, int] = Field(
+        default={}, description="How many values each facet has (after `contains`)"
+    )
 
 
 class Health(BaseModel):

@@ -42,7 +42,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "export": (
         "pipeline.cli.export", "export",
-        "Export the artefact ACCESSION (any spelling: HM.1998.45/PL or hm.1998.45-pl).",
+        "Export the artefact ACCESSION (any spelling: HM.1998.45/PL, hm.1998.45-pl, hm199845pl).",
     ),
     "ingest": ("pipeline.cli.ingest", "ingest", "Queue scans (files or folders) for processing."),
     "inspect": (
@@ -76,7 +76,8 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "show": (
         "pipeline.cli.catalogue", "show",
-        "Show the catalogue record of one artefact, by accession number.",
+        "Show the catalogue record of one artefact, by accession number in any form (case,\n"
+        "separators or none, zero padding: btcvhgs12 finds BTCVH.GS.0012).",
     ),
     "status": (
         "pipeline.cli.batch", "status",

@@ -5,23 +5,19 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import click
-from pydantic import ValidationError
 
-from config.settings import SohoaSettings
-from pipeline.cli.common import fail, settings_of
-from pipeline.cli.render import render_record
-from pipeline.core.catalogue import SearchQuery
-from pipeline.core.layout import record_key
-from pipeline.core.naming import to_object_slug
+from pipeline.cli.common import fail, settings_of, to_indexed_accession
 from pipeline.errors import SohoaError
-from pipeline.services.assembly import open_index, open_record_stream
-from pipeline.services.catalogue import reindex as rebuild
-from pipeline.services.completeness import find_record_gaps, republish
-from pipeline.services.context import Context
-from pipeline.services.notify import notify_record_changed, start_follower
-from pipeline.services.publish import read_record
+
+if TYPE_CHECKING:
+    from config.settings import SohoaSettings
+    from pipeline.services.context import Context
+
+# Each command imports what it needs when it runs: `sohoa search` is typed by people waiting
+# for an answer, and the record, storage and worker modules take most of a second to import.
 
 
 @click.command()
@@ -29,14 +25,21 @@ from pipeline.services.publish import read_record
 @click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
 @click.pass_context
 def show(ctx: click.Context, accession: str, as_json: bool) -> None:
-    """Show the catalogue record of one artefact, by accession number.
+    """Show the catalogue record of one artefact, by accession number in any form (case,
+    separators or none, zero padding: btcvhgs12 finds BTCVH.GS.0012).
 
     \b
     Example:  sohoa show BTCVH.GS.0012
     """
+    from pipeline.cli.render import render_record
+    from pipeline.core.layout import record_key
+    from pipeline.core.naming import to_object_slug
+    from pipeline.services.context import Context
+    from pipeline.services.publish import read_record
+
     settings = settings_of(ctx)
     try:
-        slug = to_object_slug(accession)
+        slug = to_object_slug(to_indexed_accession(settings, accession))
         record = read_record(Context.from_settings(settings), slug)
     except ValueError as exc:
         fail(str(exc))
@@ -69,6 +72,10 @@ def reindex(ctx: click.Context, repair: bool) -> None:
     are published first, then indexed with the rest. Exit status 1 when a record could not be
     read, did not validate or could not be published (each is listed with why).
     """
+    from pipeline.services.assembly import open_index
+    from pipeline.services.catalogue import reindex as rebuild
+    from pipeline.services.context import Context
+
     settings = settings_of(ctx)
     failed: dict[str, str] = {}
     try:
@@ -90,6 +97,11 @@ def reindex(ctx: click.Context, repair: bool) -> None:
 
 def _repair_records(context: Context, settings: SohoaSettings) -> dict[str, str]:
     """Publish every record that misses stored scans; what could not be published, and why."""
+    from pipeline.core.layout import record_key
+    from pipeline.services.assembly import open_record_stream
+    from pipeline.services.completeness import find_record_gaps, republish
+    from pipeline.services.notify import notify_record_changed
+
     gaps = find_record_gaps(context)
     stream = open_record_stream(settings)
     try:
@@ -148,6 +160,12 @@ def search(
       sohoa search hue --material "gốm sứ"
       sohoa search HM.1998.45/PL
     """
+    from pydantic import ValidationError
+
+    # The index alone: services.assembly would import the storage and broker clients too.
+    from pipeline.adapters.sqlite_index import SqliteIndex
+    from pipeline.core.catalogue import SearchQuery
+
     settings = settings_of(ctx)
     filters = {
         name: list(values)
@@ -164,7 +182,7 @@ def search(
         request = SearchQuery(
             text=" ".join(query), filters=filters, sort=sort, page=page, page_size=page_size
         )
-        with open_index(settings) as index:
+        with SqliteIndex(settings.catalogue_index_path) as index:
             if index.count() == 0:
                 fail("the catalogue index is empty: run `sohoa reindex` first.", code=1)
             result = index.search(request)
@@ -175,7 +193,12 @@ def search(
     if as_json:
         click.echo(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
         return
-    click.echo(f"{result.total} found (page {result.page} of {max(result.pages, 1)})")
+    if result.message:
+        fail(result.message, code=1)
+    if result.did_you_mean:
+        click.echo(f"did you mean: {result.did_you_mean}")
+    partial = " matching some of the words (none has them all)" if result.partial else ""
+    click.echo(f"{result.total} found{partial} (page {result.page} of {max(result.pages, 1)})")
     for hit in result.hits:
         click.echo(f"  {hit.accession_number:<18} {hit.name_vi or hit.name_en}")
         if hit.name_en and hit.name_vi:
@@ -224,6 +247,7 @@ def run_server(
     import uvicorn
 
     from pipeline.api.app import create_app
+    from pipeline.services.notify import start_follower
 
     host = host or settings.api_host
     port = port if port is not None else settings.api_port

@@ -36,3 +36,18 @@ def fail(message: str, code: int = 2) -> NoReturn:
     """Print the error (with any secret in it masked) and exit with `code`."""
     click.secho(f"error: {mask_secrets(message)}", fg="red", err=True)
     sys.exit(code)
+
+
+def to_indexed_accession(settings: SohoaSettings, typed: str) -> str:
+    """The accession number of the object `typed` names in any form ('btcvhgs0012',
+    'BTCVH.GS.12', 'btcvh gs 0012'), as the index knows it; what was typed when the index does
+    not know it (the bucket then decides, by the slug)."""
+    from pipeline.adapters.sqlite_index import SqliteIndex
+    from pipeline.errors import SohoaError
+
+    try:
+        with SqliteIndex(settings.catalogue_index_path) as index:
+            hit = index.find_accession(typed)
+    except SohoaError:
+        return typed  # no index here: the slug of what was typed is all there is
+    return hit.accession_number if hit is not None else typed

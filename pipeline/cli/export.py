@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.common import settings_of
+from pipeline.cli.common import settings_of, to_indexed_accession
 from pipeline.errors import SohoaError
 from pipeline.services.context import Context
 from pipeline.services.export import ExportError, export_bag, read_record_bytes, to_lido_xml
@@ -32,7 +32,7 @@ from pipeline.services.export import ExportError, export_bag, read_record_bytes,
 def export(
     ctx: click.Context, accession: str, lido_path: Path | None, bag_path: Path | None, force: bool
 ) -> None:
-    """Export the artefact ACCESSION (any spelling: HM.1998.45/PL or hm.1998.45-pl).
+    """Export the artefact ACCESSION (any spelling: HM.1998.45/PL, hm.1998.45-pl, hm199845pl).
 
     \b
       sohoa export HM.1998.45/PL --lido dish.lido.xml
@@ -52,6 +52,7 @@ def export(
     if lido_path is None and bag_path is None:
         raise click.UsageError("say what to export: --lido FILE, --bagit DIR, or both.")
     settings = settings_of(ctx)
+    accession = to_indexed_accession(settings, accession)
     try:
         context = Context.from_settings(settings)
         if lido_path is not None:

@@ -6,19 +6,25 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final, Literal, Protocol
+from typing import TYPE_CHECKING, Final, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from pipeline.core.inventory import InventoryRow
 from pipeline.core.naming import to_nfc
-from pipeline.core.records import ArtefactRecord
+from pipeline.core.periods import derive_date_range, to_period_words
 from pipeline.core.search_text import (
     to_accession_key,
     to_facet_key,
     to_facet_value,
+    to_loose_accession_key,
     to_sort_key,
 )
+
+if TYPE_CHECKING:
+    # Only named in annotations: a search (`sohoa search`, the API) never loads the record
+    # models, which take a third of the CLI's start-up to import.
+    from pipeline.core.inventory import InventoryRow
+    from pipeline.core.records import ArtefactRecord
 
 MAX_PAGE_SIZE: Final = 100
 MAX_FACET_VALUES: Final = 200
@@ -54,8 +60,19 @@ class FacetField:
 
 
 def _period(record: ArtefactRecord) -> str:
+    """The inventory's period and dates, and what the period vocabulary knows of them: the
+    reign's other names, its dynasty, its centuries ("Minh Mạng" is found by "Thánh Tổ",
+    "triều Nguyễn", "thế kỷ XIX", "19th century")."""
     row = record.inventory
-    return f"{row.period} {row.date_range}".strip() if row else ""
+    if not row:
+        return ""
+    words = to_period_words(row.period, row.date_range)
+    return " · ".join(part for part in (row.period, row.date_range, words) if part.strip())
+
+
+def _years(record: ArtefactRecord) -> tuple[int, int] | None:
+    row = record.inventory
+    return derive_date_range(row.period, row.date_range) if row else None
 
 
 def _tag_labels(record: ArtefactRecord) -> str:
@@ -81,6 +98,9 @@ TEXT_FIELDS: Final[tuple[TextField, ...]] = (
     TextField("description", 1.0, _inventory("notes")),
     TextField("dimensions", 1.0, _inventory("dimensions")),
 )
+
+# Fields written in English (or holding English labels): English stems are matched there only.
+ENGLISH_FIELDS: Final = ("name_en", "tags", "period")
 
 _VERDICTS: Final = ("pass", "warn", "fail")  # in order of gravity
 
@@ -150,6 +170,10 @@ class SearchHit(_Model):
     object_type: str = ""
     material: str = ""
     period: str = ""
+    date_from: int | None = Field(
+        default=None, description="First year (negative: BCE), from the dates or the period"
+    )
+    date_to: int | None = Field(default=None, description="Last year")
     thumbnail: str | None = Field(default=None, description="Bucket key of the thumb derivative")
     updated_at: datetime
     score: float | None = Field(default=None, description="Text relevance (bm25); higher is better")
@@ -160,6 +184,7 @@ class IndexDocument(_Model):
 
     object: str
     accession_key: str
+    accession_loose: str | None = None  # no separators, no zero padding: 'btcvhgs12'
     accession_sort: str
     name_sort: str
     updated_at: datetime
@@ -189,11 +214,24 @@ class SearchQuery(_Model):
     page_size: int = Field(default=20, ge=1)
     prefix: bool = Field(default=False, description="Match the last word as a prefix (typing)")
     facet_limit: int = Field(default=20, ge=0, le=MAX_FACET_VALUES)
+    # Facet name -> text: only that facet's values containing it (folded) are listed; how a
+    # visitor reaches a value that is not among the most frequent, however many there are.
+    facet_contains: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("page_size")
     @classmethod
     def _cap_page_size(cls, value: int) -> int:
         return min(value, MAX_PAGE_SIZE)
+
+    @field_validator("facet_contains")
+    @classmethod
+    def _known_facet_names(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(FACET_NAMES))
+        if unknown:
+            raise ValueError(
+                f"no facet named {', '.join(unknown)}: the facets are {', '.join(FACET_NAMES)}"
+            )
+        return {name: text[:200] for name, text in value.items() if to_facet_key(text)}
 
     @field_validator("filters")
     @classmethod
@@ -218,6 +256,15 @@ class SearchResult(_Model):
     hits: list[SearchHit]
     # Counts for a facet ignore that facet's own filter, so the other choices stay visible.
     facets: dict[str, list[FacetCount]]
+    # Facet name -> how many values it has over the results (after facet_contains), of which
+    # `facets` lists the first facet_limit.
+    facet_sizes: dict[str, int] = Field(default_factory=dict)
+    # True when no object matched every word: the hits are the best partial matches.
+    partial: bool = False
+    # The query with misspelt words corrected, when corrections were used.
+    did_you_mean: str | None = None
+    # Why there is nothing to show, when the query itself is the reason (only punctuation).
+    message: str | None = None
 
 
 class CatalogueIndex(Protocol):
@@ -266,6 +313,7 @@ def to_index_document(record: ArtefactRecord) -> IndexDocument:
     if updated_at.tzinfo is None:
         updated_at = updated_at.replace(tzinfo=UTC)  # records are written in UTC
     # Shown as NFC whatever the inventory's spreadsheet sent (macOS sends NFD).
+    years = _years(record)
     hit = SearchHit(
         object=record.object,
         accession_number=to_nfc(record.accession_number),
@@ -274,6 +322,8 @@ def to_index_document(record: ArtefactRecord) -> IndexDocument:
         object_type=to_nfc(row.object_type) if row else "",
         material=to_nfc(row.material) if row else "",
         period=to_nfc(row.period) if row else "",
+        date_from=years[0] if years else None,
+        date_to=years[1] if years else None,
         thumbnail=thumbnail,
         updated_at=updated_at,
     )
@@ -289,6 +339,7 @@ def to_index_document(record: ArtefactRecord) -> IndexDocument:
     return IndexDocument(
         object=record.object,
         accession_key=to_accession_key(record.accession_number) or record.object,
+        accession_loose=to_loose_accession_key(record.accession_number),
         accession_sort=to_sort_key(record.accession_number),
         # Unnamed objects sort after named ones, by accession number.
         name_sort=to_sort_key(name) if name else "\uffff" + to_sort_key(record.accession_number),

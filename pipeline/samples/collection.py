@@ -610,8 +610,19 @@ def _to_uint8(image: np.ndarray) -> np.ndarray:
     return np.round(np.clip(image, 0.0, 1.0) * 255).astype(np.uint8)
 
 
+def inventory_rows() -> list[dict[str, str]]:
+    """The inventory sheet's rows as column -> text, without writing a file or a scan (the
+    search's relevance set is judged over them)."""
+    columns = inventory_columns()
+    return [dict(zip(columns, row, strict=True)) for row in _inventory_rows()]
+
+
+def _inventory_rows() -> list[tuple[str, ...]]:
+    return sorted([artefact.row for artefact in _ARTEFACTS] + [_UNPHOTOGRAPHED])
+
+
 def _write_inventory(path: Path) -> None:
-    rows = [artefact.row for artefact in _ARTEFACTS] + [_UNPHOTOGRAPHED]
+    rows = _inventory_rows()
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(inventory_columns())

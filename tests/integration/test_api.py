@@ -500,7 +500,9 @@ def test_openapi_docs_describe_every_route(client):
     assert {"/api/objects", "/api/objects/{identifier}", "/api/facets", "/healthz", "/oai",
             "/iiif/{identifier}/manifest.json"} <= set(paths)  # fmt: skip
     params = {p["name"] for p in paths["/api/objects"]["get"]["parameters"]}
-    assert params == {"q", "material", "period", "type", "qc", "tag", "sort", "page", "page_size"}
+    assert params == {
+        "q", "material", "period", "type", "qc", "colour_level", "tag", "sort", "page", "page_size"
+    }
     assert "/api/objects/{identifier}/lido.xml" in paths
     # A QC verdict that does not exist is the client's mistake, said as such.
     assert client.get("/api/objects", params={"qc": "excellent"}).status_code == 422

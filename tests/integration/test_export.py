@@ -190,3 +190,17 @@ def test_export_refuses_what_it_cannot_do_well(
     assert master["key"] in damaged.stderr
     assert not (tmp_path / "damaged").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".damaged")]
+
+
+def test_show_and_export_take_an_accession_number_in_any_form(
+    stack: Stack, ingested: dict[str, bytes]
+) -> None:
+    assert stack.sohoa("reindex").returncode == 0
+    for typed in ("hm12a", "HM 12 A", "hm.0012/a"):  # no separators, spaces, zero padding
+        shown = stack.sohoa("show", typed, "--json")
+        assert shown.returncode == 0, shown.stdout + shown.stderr
+        assert '"accession_number": "HM.12/A"' in shown.stdout
+        lido = stack.sohoa("export", typed, "--lido", "-")
+        assert lido.returncode == 0 and "<lido:workID" in lido.stdout, lido.stderr
+    unknown = stack.sohoa("show", "hm13a")
+    assert unknown.returncode == 1 and "hm13a" in unknown.stderr

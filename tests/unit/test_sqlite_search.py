@@ -50,7 +50,11 @@ def test_a_query_with_diacritics_finds_a_record_typed_without(index):
     add_filler(index)
     add(index, make_doc("HM.1", name_vi="Binh gom", provenance="Hue"))
     assert search(index, "Huế") == ["HM.1"]
-    assert search(index, "Đồ gốm đẹp Huế") == []  # every word must match
+    # "đẹp" is nowhere: the object that has the other words is a partial match, and says so.
+    result = index.search(SearchQuery(text="Đồ gốm đẹp Huế"))
+    assert found(result) == ["HM.1"]
+    assert result.partial
+    assert not index.search(SearchQuery(text="gốm Huế")).partial
 
 
 def test_an_nfd_query_finds_an_nfc_record(index):
@@ -88,11 +92,16 @@ def test_exact_first_counts_every_word_typed_with_diacritics(index):
 def test_last_word_is_a_prefix_only_while_typing(index):
     add_filler(index)
     add(index, make_doc("HM.1", name_vi="Bình gốm"))
-    assert search(index, "bin") == []
-    assert search(index, "bin", prefix=True) == ["HM.1"]
+    add(index, make_doc("HM.2", name_vi="Bin"))
+    # Finished or not, the last word of 3+ letters also finds the words it begins, below the
+    # word itself; while typing, it is only a prefix.
+    assert search(index, "bin") == ["HM.2", "HM.1"]
+    assert search(index, "bi") == []
+    assert search(index, "bin", prefix=True) == ["HM.2", "HM.1"]
     assert search(index, "bình gố", prefix=True) == ["HM.1"]
-    assert search(index, "gố bình", prefix=True) == []  # only the last word is a prefix
-    assert search(index, "bin ", prefix=True) == []  # a space ends the word
+    # Only the last word is a prefix: "gố" is no word of HM.1, so it matches only in part.
+    assert index.search(SearchQuery(text="gố bình", prefix=True)).partial
+    assert search(index, "bin ", prefix=True) == ["HM.2"]  # a space ends the word
 
 
 # --- accession numbers ----------------------------------------------------------------------------
@@ -114,7 +123,9 @@ def test_an_accession_typed_as_a_query_ranks_that_object_first(index):
     add(index, make_doc("HM.1998.45/PL", name_vi="Đĩa pháp lam"))
     assert search(index, "hm.1998.45/pl") == ["HM.1998.45/PL", "HM.1998.45/PL.2"]
     assert search(index, "HM.1998.45-PL")[0] == "HM.1998.45/PL"
-    assert search(index, "hm 1998 45 pl") == ["HM.1998.45/PL.2", "HM.1998.45/PL"]
+    # Separators, case and zero padding aside, the number typed is that object's.
+    assert search(index, "hm 1998 45 pl") == ["HM.1998.45/PL", "HM.1998.45/PL.2"]
+    assert search(index, "hm199845pl")[0] == "HM.1998.45/PL"
 
 
 # --- ranking and sorting --------------------------------------------------------------------------
@@ -286,4 +297,20 @@ def test_operators_typed_as_words_match_those_words(index):
     add_filler(index)
     add(index, make_doc("HM.1", name_vi="Bình gốm", notes="near"))
     assert search(index, "NEAR") == ["HM.1"]
-    assert search(index, "name_vi:gốm") == []  # 'name', 'vi' and 'gốm' are all needed
+    # 'name', 'vi' and 'gốm' are words: the object has only 'gốm', a partial match.
+    result = index.search(SearchQuery(text="name_vi:gốm"))
+    assert found(result) == ["HM.1"]
+    assert result.partial
+
+
+def test_corrections_follow_the_words_the_index_holds_now(index):
+    add_filler(index)
+    add(index, make_doc("A.1", name_en="Bronze bell"))
+    assert index.search(SearchQuery(text="bronse")).did_you_mean == "bronze"
+    assert index.search(SearchQuery(text="lacqer")).total == 0  # no such word yet
+    # A word published after the vocabulary was read is a correction at the next search.
+    add(index, make_doc("B.1", name_en="Lacquer box"))
+    result = index.search(SearchQuery(text="lacqer"))
+    assert (found(result), result.did_you_mean) == (["B.1"], "lacquer")
+    index.delete("b.1")
+    assert index.search(SearchQuery(text="lacqer")).total == 0

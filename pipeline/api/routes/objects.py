@@ -12,7 +12,7 @@ from pipeline.api.dependency import BaseUrl, CatalogueDep, FiltersDep, TextParam
 from pipeline.api.errors import ERRORS, ApiError
 from pipeline.api.link import manifest_url, object_url, service_links
 from pipeline.api.models import ApiHit, FacetsPage, ObjectsPage
-from pipeline.core.catalogue import MAX_FACET_VALUES, MAX_PAGE_SIZE, SortOrder
+from pipeline.core.catalogue import FACET_NAMES, MAX_FACET_VALUES, MAX_PAGE_SIZE, SortOrder
 from pipeline.core.dublin_core import has_manifest
 from pipeline.services.publish import MANIFEST_MEDIA_TYPE
 from pipeline.services.reader import to_public_record
@@ -55,11 +55,30 @@ def list_facets(
     filters: FiltersDep,
     q: TextParam = "",
     limit: Annotated[int, Query(ge=1, le=MAX_FACET_VALUES)] = 50,
+    facet: Annotated[
+        str | None, Query(description="Only this facet (material, period, object_type, …)")
+    ] = None,
+    contains: Annotated[
+        str,
+        Query(
+            max_length=200,
+            description="Only the values of `facet` containing this text (diacritics optional): "
+            "how to reach any value of a facet with more than `limit`.",
+        ),
+    ] = "",
 ) -> FacetsPage:
-    """Facet values and counts (of everything, or of a search), most frequent first."""
-    query = to_query(q, filters, page_size=1, facet_limit=limit)
+    """Facet values and counts (of everything, or of a search), most frequent first; with
+    `facet` and `contains`, a search among one facet's values."""
+    searched = {facet: contains} if facet and contains else {}
+    query = to_query(q, filters, page_size=1, facet_limit=limit, facet_contains=searched)
+    if facet is not None and facet not in FACET_NAMES:
+        raise ApiError(
+            422, "INVALID_PARAMETER", f"No facet named {facet!r}: the facets are {FACET_NAMES}."
+        )
     result = catalogue.index.search(query)
-    return FacetsPage(total=result.total, facets=result.facets)
+    facets = result.facets if facet is None else {facet: result.facets.get(facet, [])}
+    sizes = {name: result.facet_sizes.get(name, 0) for name in facets}
+    return FacetsPage(total=result.total, facets=facets, facet_sizes=sizes)
 
 
 @router.get("/api/objects/{identifier:path}", responses=ERRORS, tags=["catalogue"])

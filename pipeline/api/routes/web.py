@@ -17,6 +17,7 @@ from pipeline.api.errors import RETRY_AFTER_SECONDS
 from pipeline.api.link import manifest_url, object_url, service_links
 from pipeline.api.options import OPENSEADRAGON_BUILD, ApiOptions
 from pipeline.api.web import render as web
+from pipeline.core.catalogue import MAX_FACET_VALUES
 from pipeline.core.dublin_core import has_manifest
 from pipeline.core.layout import IIIF_PREFIX
 from pipeline.errors import ConfigurationError, RetryableError, SohoaError
@@ -64,6 +65,47 @@ def add_web(app: FastAPI, settings: SohoaSettings, options: ApiOptions) -> None:
             options.vendor_dir,
         )
     app.include_router(make_router(settings, options, has_viewer=has_viewer))
+    app.state.page_error = make_page_error(options)
+
+
+# Where a browser gets JSON whatever it accepts: the API, harvesters' and viewers' routes.
+_MACHINE_PATHS: Final = ("/api", "/oai", "/iiif", "/openapi.json", "/metrics", "/healthz")
+
+
+def is_page_request(request: Request) -> bool:
+    """A web page's URL, or any other page a browser asked for outside the machine routes."""
+    path = request.url.path
+    if wants_json(request) or path.startswith(_MACHINE_PATHS):
+        return False
+    return (
+        path == "/"
+        or path.startswith("/objects/")
+        or ("text/html" in request.headers.get("accept", ""))
+    )
+
+
+def make_page_error(options: ApiOptions) -> Any:
+    """How a page's failure (a bad parameter, an unknown path) is shown: a page, not JSON."""
+    headers = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
+    titles = {
+        404: ("Không tìm thấy", "Not found"),
+        422: ("Tham số không hợp lệ", "Invalid parameters"),
+    }
+
+    def render(request: Request, status: int, code: str, message: str) -> Response | None:
+        if not is_page_request(request):
+            return None
+        base = (options.public_url or str(request.base_url)).rstrip("/")
+        links = web.PageLinks(base=base, viewer_script=None, viewer_images=None)
+        title_vi, title_en = titles.get(status, ("Lỗi", "Error"))
+        text = {
+            404: "Không có trang này. / There is no such page.",
+            422: "Địa chỉ tìm kiếm có tham số sai; hãy tìm lại từ trang chủ. / " + message,
+        }.get(status, message)
+        body = web.render_message(title_vi, title_en, text, links)
+        return HTMLResponse(body, status_code=status, headers=headers)
+
+    return render
 
 
 def make_router(settings: SohoaSettings, options: ApiOptions, *, has_viewer: bool) -> APIRouter:
@@ -121,17 +163,37 @@ def make_router(settings: SohoaSettings, options: ApiOptions, *, has_viewer: boo
         filters: FiltersDep,
         q: TextParam = "",
         page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+        more: Annotated[str | None, Query(max_length=40)] = None,
+        fq: Annotated[str, Query(max_length=200)] = "",
     ) -> Response:
-        """The catalogue's home page: search box, facets, a grid of thumbnails, pages."""
+        """The catalogue's home page: search box, facets, a grid of thumbnails, pages.
+
+        `more` (a facet's parameter) lists every value of that facet, `fq` only those containing
+        a text: how a visitor reaches a value beyond the first ones shown."""
         if wants_json(request):
             return JSONResponse(service_links(base))
-        query = to_query(q, filters, page=page_number, page_size=WEB_PAGE_SIZE)
+        expanded = web.facet_of_param(more)
+        query = to_query(
+            q,
+            filters,
+            page=page_number,
+            page_size=WEB_PAGE_SIZE,
+            facet_limit=MAX_FACET_VALUES,
+            facet_contains={expanded: fq} if expanded and fq else {},
+        )
         try:
             result = catalogue.index.search(query)
         except (RetryableError, ConfigurationError) as exc:
             return unavailable(base, exc)
         thumbnails = {hit.object: catalogue.sign_url(hit.thumbnail) for hit in result.hits}
-        state = web.SearchPage(text=q, filters=filters, result=result, thumbnails=thumbnails)
+        state = web.SearchPage(
+            text=q,
+            filters=filters,
+            result=result,
+            thumbnails=thumbnails,
+            more=expanded,
+            facet_text=fq if expanded else "",
+        )
         return page(web.render_search(state, links_for(base)))
 
     @router.get("/objects/{identifier:path}", include_in_schema=False, response_model=None)

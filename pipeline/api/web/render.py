@@ -8,7 +8,7 @@ from html import escape
 from typing import Final
 from urllib.parse import urlencode
 
-from pipeline.core.catalogue import FacetCount, SearchResult
+from pipeline.core.catalogue import SearchResult
 from pipeline.core.iiif import VIEW_LABELS, to_rights_uri
 from pipeline.core.records import ArtefactRecord, ViewEntry
 
@@ -19,6 +19,8 @@ FACETS: Final = (
     ("object_type", "type", "Loại hiện vật", "Object type"),
     ("colour_level", "colour_level", "Độ chính xác màu", "Colour accuracy"),
 )
+# A facet shows this many values; "more" lists them all (up to MAX_FACET_VALUES) with a search.
+FACET_SHOWN: Final = 12
 # Inventory columns shown on an object page: (field, Vietnamese label, English label). Never
 # current_location (a shelf in a store room is for staff), never anything from a scan's EXIF.
 OBJECT_FIELDS: Final = (
@@ -94,6 +96,13 @@ class SearchPage:
     filters: dict[str, list[str]]
     result: SearchResult
     thumbnails: dict[str, str | None] = field(default_factory=dict)  # object -> URL
+    more: str | None = None  # the facet whose values are all listed
+    facet_text: str = ""  # ... only those containing this
+
+
+def facet_of_param(param: str | None) -> str | None:
+    """The facet a page parameter names ('type' -> 'object_type'); None for anything else."""
+    return next((name for name, p, _, _ in FACETS if p == param), None)
 
 
 def render_search(page: SearchPage, links: PageLinks) -> str:
@@ -116,8 +125,11 @@ def render_search(page: SearchPage, links: PageLinks) -> str:
         '<p class="hint">Gõ có dấu hoặc không dấu: "hue" tìm thấy "Huế". / '
         '<span lang="en">Diacritics optional.</span></p></form>'
     )
-    facets = _render_facets(result.facets, state, links)
-    if result.total:
+    facets = _render_facets(page, state, links)
+    notices = _render_notices(result, state, links)
+    if result.message:
+        summary = f'<p class="summary" role="status">{e(result.message)}</p>'
+    elif result.total:
         summary = (
             f'<p class="summary" role="status">{result.total} hiện vật '
             f'<span lang="en">/ {result.total} artefact{"s" if result.total != 1 else ""}</span>'
@@ -137,24 +149,42 @@ def render_search(page: SearchPage, links: PageLinks) -> str:
     body = (
         f'<h1 class="visually-hidden">{bilingual("Tìm kiếm", "Search")}</h1>{form}'
         f'<div class="layout"><aside class="facets" aria-label="Bộ lọc / Filters">{facets}</aside>'
-        f'<section class="results" aria-label="Kết quả / Results">{summary}{grid}'
+        f'<section class="results" aria-label="Kết quả / Results">{notices}{summary}{grid}'
         f"{_render_pagination(result, state, links)}</section></div>"
     )
     title = f"{page.text} – Danh mục hiện vật" if page.text else "Danh mục hiện vật – Sohoa"
     return layout(title, body, links)
 
 
-def _render_facets(
-    facets: dict[str, list[FacetCount]], state: dict[str, object], links: PageLinks
-) -> str:
+def _render_notices(result: SearchResult, state: dict[str, object], links: PageLinks) -> str:
+    """ "Did you mean", and a word that a partial match is what is shown."""
+    parts = []
+    if result.did_you_mean:
+        href = links.home({**state, "q": result.did_you_mean, "page": None})
+        parts.append(
+            f'<p class="notice did-you-mean">Có phải bạn muốn tìm <span lang="en">/ Did you '
+            f'mean</span>: <a href="{e(href)}">{e(result.did_you_mean)}</a>?</p>'
+        )
+    if result.partial:
+        parts.append(
+            '<p class="notice partial">Không hiện vật nào có đủ mọi từ đã gõ; đây là những hiện '
+            'vật khớp nhiều từ nhất. <span lang="en">/ No artefact has every word typed: these '
+            "match the most of them.</span></p>"
+        )
+    return "".join(parts)
+
+
+def _render_facets(page: SearchPage, state: dict[str, object], links: PageLinks) -> str:
     parts = []
     for name, param, label_vi, label_en in FACETS:
-        counts = facets.get(name) or []
-        if not counts:
+        counts = page.result.facets.get(name) or []
+        expanded = page.more == name
+        if not counts and not (expanded and page.facet_text):
             continue
+        size = page.result.facet_sizes.get(name, len(counts))
         chosen = [str(v) for v in _as_list(state.get(param))]
         items = []
-        for count in counts:
+        for count in counts if expanded else counts[:FACET_SHOWN]:
             selected = count.selected or count.value in chosen
             values = [v for v in chosen if v != count.value] if selected else [*chosen, count.value]
             href = links.home({**state, param: values, "page": None})
@@ -165,8 +195,9 @@ def _render_facets(
                 f'<span class="count">{count.count}</span></a></li>'
             )
         parts.append(
-            f'<section class="facet"><h2>{bilingual(label_vi, label_en)}</h2>'
-            f"<ul>{''.join(items)}</ul></section>"
+            f'<section class="facet" id="facet-{e(param)}"><h2>{bilingual(label_vi, label_en)}</h2>'
+            f"<ul>{''.join(items)}</ul>{_render_more(page, state, links, name, param, size)}"
+            "</section>"
         )
     return "".join(parts)
 
@@ -193,6 +224,41 @@ def colour_row(record: ArtefactRecord) -> str:
         if worst.corrected and worst.mean_delta_e_corrected is not None:
             text += f" → {worst.mean_delta_e_corrected:.1f} (đã hiệu chỉnh / corrected)"
     return _row("Độ chính xác màu", "Colour accuracy", text)
+
+
+def _render_more(
+    page: SearchPage, state: dict[str, object], links: PageLinks, name: str, param: str, size: int
+) -> str:
+    """A "more" link while a facet shows only its first values; once expanded, a search among
+    its values (a facet may have more values than any list can show)."""
+    if page.more != name:
+        if size <= FACET_SHOWN:
+            return ""
+        href = links.home({**state, "more": param, "page": None}) + f"#facet-{param}"
+        return (
+            f'<p class="more"><a href="{e(href)}">Xem tất cả {size} '
+            f'<span lang="en">/ all {size}</span></a></p>'
+        )
+    hidden = "".join(
+        f'<input type="hidden" name="{e(k)}" value="{e(v)}">'
+        for k, values in state.items()
+        for v in _as_list(values)
+        if v not in (None, "")
+    )
+    shown = len(page.result.facets.get(name) or [])
+    note = (
+        f'<p class="hint">{shown} / {size}: gõ để lọc <span lang="en">/ type to narrow</span></p>'
+        if shown < size
+        else ""
+    )
+    return (
+        f'<form class="facet-search" method="get" action="{e(links.home())}">{hidden}'
+        f'<input type="hidden" name="more" value="{e(param)}">'
+        f'<label for="fq-{e(param)}" class="visually-hidden">Lọc / Filter</label>'
+        f'<input id="fq-{e(param)}" name="fq" type="search" value="{e(page.facet_text)}" '
+        'placeholder="Lọc… / Filter…"><button type="submit">Lọc <span lang="en">/ Filter'
+        f"</span></button></form>{note}"
+    )
 
 
 def _as_list(value: object) -> list[object]:
