@@ -157,22 +157,25 @@ def session_index_prefix(group: str) -> str:
 def session_index_key(
     group: str, moment: datetime | None, object_slug: str, scan_id: str, *, reference: bool
 ) -> str:
-    """'sessions/index/{group}/{YYYYMMDDTHHMMSS|-}_{object}_{scan}_{r|s}': slugs hold no '_'."""
-    when = f"{moment:%Y%m%dT%H%M%S}" if moment is not None else "-"
+    """'sessions/index/{group}/{yyyymmddthhmmss|-}/{object}/{scan}.{r|s}': every character
+    one a key may safely hold ([a-z0-9./-]), as everywhere else in the bucket."""
+    when = f"{moment:%Y%m%dt%H%M%S}" if moment is not None else "-"
     kind = "r" if reference else "s"
-    return f"{session_index_prefix(group)}{when}_{object_slug}_{scan_id}_{kind}"
+    return f"{session_index_prefix(group)}{when}/{object_slug}/{scan_id}.{kind}"
 
 
 def from_session_index_key(key: str) -> tuple[str, datetime | None, str, str, bool] | None:
     """(group, moment, object, scan id, shows the chart) from an index key; None if not one."""
     rest = key.removeprefix(SESSION_INDEX_PREFIX)
-    group, _, name = rest.partition("/")
-    parts = name.split("_")
-    if rest == key or not group or len(parts) != 4 or parts[3] not in ("r", "s"):
+    parts = rest.split("/")
+    if rest == key or len(parts) != 4 or not all(parts):
         return None
-    when, slug, scan_id, kind = parts
+    group, when, slug, name = parts
+    scan_id, _, kind = name.rpartition(".")
+    if not scan_id or kind not in ("r", "s"):
+        return None
     try:
-        moment = None if when == "-" else datetime.strptime(when, "%Y%m%dT%H%M%S")
+        moment = None if when == "-" else datetime.strptime(when, "%Y%m%dt%H%M%S")
     except ValueError:
         return None
     return group, moment, slug, scan_id, kind == "r"

@@ -443,7 +443,8 @@ def generate_collection(
 
     `size` is the long edge of every image in pixels (images are 4:3). The same seed and size
     always give byte-identical files. `only` (accession numbers) renders just those objects'
-    scans, each byte-identical to its file in the whole collection; the inventory stays whole.
+    scans and chart shots, each byte-identical to its file in the whole collection; the
+    inventory stays whole.
     """
     if size < 64:
         raise ValueError(f"size must be at least 64 pixels, got {size}")
@@ -461,9 +462,10 @@ def generate_collection(
     workers = min(4, os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         scans = list(pool.map(lambda job: _write_scan(out_dir, seed, size, *job), jobs))
-        charts = list(
-            pool.map(lambda chart: _write_chart(out_dir, seed, size, chart), _CHART_SHOTS)
-        )
+        shots = [
+            c for c in _CHART_SHOTS if only is None or _ARTEFACTS[c.artefact].accession in only
+        ]
+        charts = list(pool.map(lambda chart: _write_chart(out_dir, seed, size, chart), shots))
     inventory = out_dir / "inventory.csv"
     _write_inventory(inventory)
     return SampleCollection(root=out_dir, scans=scans, inventory_csv=inventory, charts=charts)

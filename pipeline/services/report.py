@@ -22,10 +22,12 @@ from pipeline.core.report import (
 )
 from pipeline.core.session import SessionRecord
 from pipeline.errors import BatchBusyError, RetryableError
+from pipeline.services.assembly import open_record_stream
 from pipeline.services.audit import AuditReport
 from pipeline.services.batch import BatchRun
 from pipeline.services.intake import summarise
-from pipeline.services.models import ScanResult
+from pipeline.services.models import PublishRecordTask, ScanResult
+from pipeline.services.notify import notify_record_changed
 from pipeline.services.publish import publish_record
 from pipeline.services.session import settle_sessions
 
@@ -243,7 +245,7 @@ def finish_batch(run: BatchRun, *, directory: Path | None = None) -> FinishedBat
         scored = settle_sessions(
             run.ctx,
             (r.get("session_group") for r in results),
-            republish=lambda objects: [publish_record(run.ctx, slug) for slug in objects],
+            republish=lambda objects: _republish(run, objects),
         )
         info = BatchInfo(run.batch_id, started, datetime.now(UTC), inputs)
         saved = save_batch_report(
@@ -318,3 +320,20 @@ def download_report(store: S3Store, found: StoredReport, directory: Path) -> lis
         path.write_bytes(got[0])
         written.append(path)
     return written
+
+
+def _republish(run: BatchRun, objects: Iterable[str]) -> None:
+    """Rebuild these records (their sessions' colour moved) as a lost publish is rebuilt: by
+    the workers, which also tell the API replicas and update the catalogue index; here, when
+    this run has no workers to send to."""
+    if run.send_publish is not None:
+        for slug in objects:
+            run.send_publish(PublishRecordTask(object=slug))
+        return
+    stream = open_record_stream(run.ctx.settings)
+    try:
+        for slug in objects:
+            if publish_record(run.ctx, slug).status == "written":
+                notify_record_changed(stream, slug)
+    finally:
+        stream.close()

@@ -501,7 +501,16 @@ def test_openapi_docs_describe_every_route(client):
             "/iiif/{identifier}/manifest.json"} <= set(paths)  # fmt: skip
     params = {p["name"] for p in paths["/api/objects"]["get"]["parameters"]}
     assert params == {
-        "q", "material", "period", "type", "qc", "colour_level", "tag", "sort", "page", "page_size"
+        "q",
+        "material",
+        "period",
+        "type",
+        "qc",
+        "colour_level",
+        "tag",
+        "sort",
+        "page",
+        "page_size",
     }
     assert "/api/objects/{identifier}/lido.xml" in paths
     # A QC verdict that does not exist is the client's mistake, said as such.

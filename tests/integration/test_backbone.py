@@ -175,7 +175,7 @@ def test_bad_files_are_quarantined_with_code_and_remedy(stack: Stack, tmp_path: 
     # Nothing of the bad files reached the bucket, and the worker is still serving.
     good_sha = hashlib.sha256(good).hexdigest()
     allowed = ("masters/good", "derivatives/good", "scans/good", "records/good",
-               "manifests/good", "names/good", f"iiif/{good_sha}/")  # fmt: skip
+               "manifests/good", "names/good", "sessions/", f"iiif/{good_sha}/")  # fmt: skip
     assert all(k.startswith(allowed) for k in stack.store.list_keys(""))
     assert stack.worker.poll() is None
     assert stack.sohoa("ingest", str(drop / "GOOD.1_front_1.jpg"), "--wait").returncode == 0
@@ -224,7 +224,7 @@ def test_the_sample_collection_is_stored_and_verified_per_object(
     assert "has no scans yet" in done.stdout  # the unphotographed inventory row is reported
 
     by_object: dict[str, list] = {}
-    for scan in collection.scans:
+    for scan in [*collection.scans, *collection.charts]:  # charts: sessions' reference shots
         by_object.setdefault(to_object_slug(scan.accession), []).append(scan)
     validator = jsonschema.Draft202012Validator(load_schema("record"))
     for slug, scans in by_object.items():

@@ -78,7 +78,7 @@ def test_sessions_group_score_and_republish_in_any_order(ctx: Context, tmp_path:
     groups = [r.session_group for r in results]
     assert len(set(groups)) == 2  # the camera, the folder
     keys = list(ctx.store.list_keys(SESSION_INDEX_PREFIX))
-    assert len(keys) == 6 and sum(k.endswith("_r") for k in keys) == 1
+    assert len(keys) == 6 and sum(k.endswith(".r") for k in keys) == 1
 
     republished: list[str] = []
     outcome = settle_sessions(ctx, groups, republish=lambda objs: republished.extend(objs))

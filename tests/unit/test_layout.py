@@ -39,7 +39,7 @@ def test_every_key_is_the_key_stored_today() -> None:
     assert layout.session_key("c0123", "0123456789abcdef") == "sessions/c0123/0123456789abcdef.json"
     shot = datetime(2026, 3, 4, 9, 12, 5)
     key = layout.session_index_key("c0123", shot, SLUG, SCAN, reference=True)
-    assert key == f"sessions/index/c0123/20260304T091205_{SLUG}_{SCAN}_r"
+    assert key == f"sessions/index/c0123/20260304t091205/{SLUG}/{SCAN}.r"
     assert layout.from_session_index_key(key) == ("c0123", shot, SLUG, SCAN, True)
     folder = layout.session_index_key("f9", None, SLUG, SCAN, reference=False)
     assert layout.from_session_index_key(folder) == ("f9", None, SLUG, SCAN, False)
