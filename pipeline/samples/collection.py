@@ -35,16 +35,22 @@ import tifffile
 from PIL import Image
 
 from pipeline.samples.icc import (
-    ADOBE_RGB_DESCRIPTION,
     encode_adobe_rgb16,
     make_adobe_rgb_profile,
     make_srgb_profile,
 )
+from pipeline.samples.objects import (
+    ADOBE_RGB,
+    ARTEFACTS,
+    JPEG,
+    SRGB,
+    UNPHOTOGRAPHED,
+    Artefact,
+    Shot,
+)
 from pipeline.samples.render import frame_size, render_artefact
 from schemas import inventory_columns
 
-SRGB = "sRGB"
-ADOBE_RGB = ADOBE_RGB_DESCRIPTION
 VIEW_WORDS_VI = {
     "front": "trước",
     "back": "sau",
@@ -55,7 +61,6 @@ VIEW_WORDS_VI = {
     "detail": "chi-tiết",
     "mark": "dấu",
 }
-RIGHTS = "© Bảo tàng Cổ vật Cung đình Huế"
 # For np.rot90: how far to turn the upright picture so that applying the EXIF orientation
 # (as a viewer does) shows it upright again.
 _STORED_TURNS = {3: 2, 6: 1, 8: -1}
@@ -89,336 +94,10 @@ class SampleCollection:
 
 
 @dataclass(frozen=True)
-class _Shot:
-    view: str
-    format: str = "TIFF"
-    bit_depth: int = 8
-    icc: str | None = None
-    orientation: int | None = None
-    deflate: bool = False
-
-
-@dataclass(frozen=True)
-class _Artefact:
-    kind: str
-    palette: str | None
-    shots: tuple[_Shot, ...]
-    row: tuple[str, ...]  # the inventory row, in schema column order
-    vietnamese_views: bool = False
-
-    @property
-    def accession(self) -> str:
-        return self.row[0]
-
-
-def _row(**fields: str) -> tuple[str, ...]:
-    """An inventory row in schema column order; every artefact has the museum's rights line."""
-    fields.setdefault("rights", RIGHTS)
-    columns = inventory_columns()
-    if set(fields) != set(columns):
-        raise ValueError(f"inventory row fields {sorted(fields)} differ from {columns}")
-    return tuple(unicodedata.normalize("NFC", fields[column]) for column in columns)
-
-
-_JPEG = "JPEG"
-_ARTEFACTS: tuple[_Artefact, ...] = (
-    _Artefact(
-        "vase",
-        "blue_white",
-        (
-            _Shot("front", icc=SRGB, deflate=True),
-            _Shot("back", icc=SRGB),
-            _Shot("detail"),
-            _Shot("mark", _JPEG, orientation=1),
-        ),
-        _row(
-            accession_number="BTCVH.GS.0012",
-            name_vi="Bình gốm men lam vẽ rồng",
-            name_en="Blue-and-white porcelain vase with dragon",
-            object_type="bình",
-            material="gốm sứ",
-            period="Minh Mạng (1820–1840)",
-            date_range="1820–1840",
-            dimensions="Cao 42 cm; ĐK miệng 11 cm; ĐK đáy 14 cm",
-            provenance="Đại Nội Huế",
-            current_location="Kho A, kệ 3",
-            notes='Hiệu đề "Minh Mạng niên chế" dưới đáy; men rạn nhẹ ở vai',
-        ),
-        vietnamese_views=True,
-    ),
-    _Artefact(
-        "bowl",
-        "blue_white",
-        (
-            _Shot("front", _JPEG, icc=SRGB, orientation=8),
-            _Shot("top", _JPEG, orientation=1),
-            _Shot("mark", _JPEG),
-        ),
-        _row(
-            accession_number="BTCVH.GS.0047",
-            name_vi="Bát sứ men lam vẽ rồng mây",
-            name_en="Blue-and-white porcelain bowl with dragon and clouds",
-            object_type="bát",
-            material="gốm sứ",
-            period="Thiệu Trị (1841–1847)",
-            date_range="1841–1847",
-            dimensions="Cao 9 cm; ĐK miệng 19 cm",
-            provenance="Cung Diên Thọ",
-            current_location="Kho A, kệ 5",
-            notes="Đồ ngự dụng, đặt làm tại Cảnh Đức Trấn",
-        ),
-    ),
-    _Artefact(
-        "jar",
-        "crackle",
-        (_Shot("front", deflate=True), _Shot("left"), _Shot("right", deflate=True)),
-        _row(
-            accession_number="BTCVH.GS.0103",
-            name_vi="Hũ gốm men rạn có nắp",
-            name_en="Crackle-glazed covered jar",
-            object_type="hũ",
-            material="gốm sứ",
-            period="Tự Đức (1848–1883)",
-            date_range="1848–1883",
-            dimensions="Cao 28 cm; ĐK thân 22 cm",
-            provenance="Lăng Tự Đức",
-            current_location="Kho B, kệ 1",
-            notes="Nắp có vết nứt đã gắn lại",
-        ),
-    ),
-    _Artefact(
-        "incense_burner",
-        "bronze",
-        (
-            _Shot("front", bit_depth=16, icc=ADOBE_RGB),
-            _Shot("left", _JPEG, orientation=6),
-            _Shot("back"),
-        ),
-        _row(
-            accession_number="BTCVH.ĐS.0031",
-            name_vi="Lư hương đồng ba chân có nắp",
-            name_en="Bronze tripod incense burner with lid",
-            object_type="lư hương",
-            material="đồng",
-            period="Thiệu Trị (1841–1847)",
-            date_range="1841–1847",
-            dimensions="Cao 46 cm; ĐK miệng 30 cm",
-            provenance="Điện Thái Hòa",
-            current_location="Phòng trưng bày chính, tủ 2",
-            notes='Đúc nổi chữ "Thọ" ở thân; gỉ xanh',
-        ),
-    ),
-    _Artefact(
-        "vase",
-        "enamel",
-        (
-            _Shot("front", bit_depth=16, icc=ADOBE_RGB),
-            _Shot("back", bit_depth=16, icc=ADOBE_RGB),
-            _Shot("detail", bit_depth=16, icc=ADOBE_RGB),
-        ),
-        _row(
-            accession_number="HM.1998.45/PL",
-            name_vi="Bình pháp lam vẽ hoa sen",
-            name_en="Painted enamel vase with lotus scroll",
-            object_type="bình",
-            material="pháp lam",
-            period="Minh Mạng (1820–1840)",
-            date_range="1827–1840",
-            dimensions="Cao 30 cm; ĐK miệng 8 cm",
-            provenance="Sưu tầm năm 1998 tại Huế",
-            current_location="Kho C, tủ 4",
-            notes="Sản phẩm của Pháp lam tượng cục; bong men nhỏ ở chân",
-        ),
-    ),
-    _Artefact(
-        "lacquer_box",
-        "lacquer",
-        (
-            _Shot("front", _JPEG),
-            _Shot("front", _JPEG),
-            _Shot("top", _JPEG, orientation=3),
-            _Shot("detail", icc=SRGB),
-        ),
-        _row(
-            accession_number="BTCVH.GG.0008",
-            name_vi="Hộp gỗ sơn son thếp vàng chạm rồng",
-            name_en="Red-lacquered and gilded wooden box with dragons",
-            object_type="hộp",
-            material="gỗ sơn son thếp vàng",
-            period="Tự Đức (1848–1883)",
-            date_range="1848–1883",
-            dimensions="Dài 40 cm; rộng 28 cm; cao 17 cm",
-            provenance="Cung Diên Thọ",
-            current_location="Kho D, kệ 2",
-            notes="Dùng đựng sắc phong; thếp vàng bong ở góc",
-        ),
-    ),
-    _Artefact(
-        "plate",
-        "blue_white",
-        (_Shot("front", icc=SRGB), _Shot("back"), _Shot("mark", _JPEG)),
-        _row(
-            accession_number="BTCVH.GS.0215",
-            name_vi="Đĩa sứ men lam vẽ rồng",
-            name_en="Blue-and-white porcelain plate with dragon",
-            object_type="đĩa",
-            material="gốm sứ",
-            period="Khải Định (1916–1925)",
-            date_range="1916–1925",
-            dimensions="Cao 4 cm; ĐK miệng 27 cm",
-            provenance="Lăng Khải Định",
-            current_location="Kho A, kệ 7",
-            notes='Hiệu đề "Khải Định niên chế"',
-        ),
-    ),
-    _Artefact(
-        "seal",
-        "jade",
-        (_Shot("front", _JPEG, icc=SRGB), _Shot("mark")),
-        _row(
-            accession_number="BTCVH.NG.0002",
-            name_vi="Ấn ngọc núm tròn",
-            name_en="Jade seal with round knob",
-            object_type="ấn",
-            material="ngọc",
-            period="Gia Long (1802–1819)",
-            date_range="1802–1819",
-            dimensions="Cao 8 cm; mặt ấn 6,2 × 6,2 cm",
-            provenance="Đại Nội Huế",
-            current_location="Kho quý, tủ 1",
-            notes="Mặt ấn khắc triện bốn chữ",
-        ),
-    ),
-    _Artefact(
-        "cup",
-        "gold",
-        (_Shot("front", bit_depth=16, icc=ADOBE_RGB), _Shot("detail", _JPEG)),
-        _row(
-            accession_number="BTCVH.V.0005",
-            name_vi="Chén vàng chạm rồng",
-            name_en="Gold cup with repoussé dragon",
-            object_type="chén",
-            material="vàng",
-            period="Đồng Khánh (1885–1888)",
-            date_range="1885–1888",
-            dimensions="Cao 6 cm; ĐK miệng 9 cm; nặng 185 g",
-            provenance="Điện Long An",
-            current_location="Kho quý, tủ 3",
-            notes="",
-        ),
-    ),
-    _Artefact(
-        "round_box",
-        "silver",
-        (_Shot("front"), _Shot("top", _JPEG)),
-        _row(
-            accession_number="HM 2.117/B",
-            name_vi="Hộp trầu bạc chạm rồng mây",
-            name_en="Silver betel box chased with dragon and clouds",
-            object_type="hộp trầu",
-            material="bạc",
-            period="Thành Thái (1889–1907)",
-            date_range="1889–1907",
-            dimensions="Cao 9 cm; ĐK 14 cm",
-            provenance="Hiến tặng năm 2005",
-            current_location="Kho quý, tủ 2",
-            notes="Bạc xỉn màu, chưa làm sạch",
-        ),
-    ),
-    _Artefact(
-        "stele",
-        "stone",
-        (_Shot("front", deflate=True), _Shot("left"), _Shot("detail", _JPEG)),
-        _row(
-            accession_number="BTCVH.Đ.0019",
-            name_vi="Mảnh bia đá khắc chữ Hán",
-            name_en="Stone stele fragment with Chinese inscription",
-            object_type="bia",
-            material="đá",
-            period="Minh Mạng (1820–1840)",
-            date_range="1836",
-            dimensions="Cao 96 cm; rộng 64 cm; dày 15 cm",
-            provenance="Văn Thánh Huế",
-            current_location="Sân trưng bày, lô 2",
-            notes="Phần trán bia bị vỡ mất",
-        ),
-    ),
-    _Artefact(
-        "document",
-        "paper",
-        (_Shot("front", icc=SRGB), _Shot("back"), _Shot("mark", _JPEG)),
-        _row(
-            accession_number="BTCVH.GI.0154",
-            name_vi="Sắc phong triều Khải Định",
-            name_en="Imperial decree of investiture, Khải Định reign",
-            object_type="sắc phong",
-            material="giấy",
-            period="Khải Định (1916–1925)",
-            date_range="1924",
-            dimensions="Dài 118 cm; rộng 50 cm",
-            provenance="Đình làng Kim Long, hiến tặng năm 2012",
-            current_location="Kho giấy, hộp 12",
-            notes='Chữ Hán; ấn "Sắc mệnh chi bảo" son đỏ; có nếp gấp',
-        ),
-    ),
-    _Artefact(
-        "textile",
-        "silk",
-        (_Shot("front", bit_depth=16, icc=ADOBE_RGB), _Shot("detail", icc=SRGB)),
-        _row(
-            accession_number="BTCVH.VA.0033",
-            name_vi="Bổ tử thêu rồng trên lụa vàng",
-            name_en="Embroidered dragon panel on yellow silk",
-            object_type="bổ tử",
-            material="vải",
-            period="Bảo Đại (1926–1945)",
-            date_range="1926–1945",
-            dimensions="Dài 32 cm; rộng 31 cm",
-            provenance="Cung An Định",
-            current_location="Kho vải, tủ 6",
-            notes="Thêu chỉ kim tuyến; mép sờn",
-        ),
-    ),
-    _Artefact(
-        "bottle",
-        "glass",
-        (_Shot("front", _JPEG), _Shot("back", _JPEG)),
-        _row(
-            accession_number="BTCVH.TT.0011",
-            name_vi="Bình thủy tinh màu lam",
-            name_en="Blue glass bottle vase",
-            object_type="bình",
-            material="thủy tinh",
-            period="Thiệu Trị (1841–1847)",
-            date_range="1841–1847",
-            dimensions="Cao 25 cm; ĐK thân 12 cm",
-            provenance="Đại Nội Huế",
-            current_location="Phòng trưng bày chính, tủ 9",
-            notes="Thủy tinh nhập khẩu, có bọt khí nhỏ",
-        ),
-    ),
-)
-# Catalogued but not yet photographed: a row with no scans, as every real inventory has.
-_UNPHOTOGRAPHED = _row(
-    accession_number="BTCVH.ĐS.0032",
-    name_vi="Chuông đồng đúc chữ Hán",
-    name_en="Bronze bell with cast inscription",
-    object_type="chuông",
-    material="đồng",
-    period="Thành Thái (1889–1907)",
-    date_range="1891",
-    dimensions="Cao 62 cm; ĐK miệng 38 cm",
-    provenance="Chùa Diệu Đế, hiến tặng năm 1999",
-    current_location="Kho B, kệ 4",
-    notes="Chưa chụp ảnh",
-)
-
-
-@dataclass(frozen=True)
 class _ChartShot:
     """An object photographed beside the colour chart: the first shot of a capture session."""
 
-    artefact: int  # index in _ARTEFACTS
+    artefact: int  # index in ARTEFACTS
     format: str
     cast: tuple[float, float, float]  # gains on linear Adobe RGB: the light's colour
 
@@ -428,7 +107,7 @@ class _ChartShot:
 # the white balance did not catch, which fails and which `session.correct = true` corrects.
 _CHART_SHOTS: tuple[_ChartShot, ...] = (
     _ChartShot(2, "TIFF", (1.0, 1.0, 1.0)),
-    _ChartShot(1, _JPEG, (1.15, 1.0, 0.78)),
+    _ChartShot(1, JPEG, (1.15, 1.0, 0.78)),
 )
 
 
@@ -451,7 +130,7 @@ def generate_collection(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     jobs = []
-    for index, artefact in enumerate(_ARTEFACTS):
+    for index, artefact in enumerate(ARTEFACTS):
         if only is not None and artefact.accession not in only:
             continue
         seqs: dict[str, int] = {}
@@ -462,9 +141,7 @@ def generate_collection(
     workers = min(4, os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         scans = list(pool.map(lambda job: _write_scan(out_dir, seed, size, *job), jobs))
-        shots = [
-            c for c in _CHART_SHOTS if only is None or _ARTEFACTS[c.artefact].accession in only
-        ]
+        shots = [c for c in _CHART_SHOTS if only is None or ARTEFACTS[c.artefact].accession in only]
         charts = list(pool.map(lambda chart: _write_chart(out_dir, seed, size, chart), shots))
     inventory = out_dir / "inventory.csv"
     _write_inventory(inventory)
@@ -477,7 +154,7 @@ def to_file_accession(accession: str) -> str:
 
 
 def _write_scan(
-    out_dir: Path, seed: int, size: int, index: int, artefact: _Artefact, shot: _Shot, seq: int
+    out_dir: Path, seed: int, size: int, index: int, artefact: Artefact, shot: Shot, seq: int
 ) -> SampleScan:
     rng = np.random.default_rng([seed, index])
     image = render_artefact(
@@ -489,14 +166,14 @@ def _write_scan(
         shot=seq - 1,
     )
     view_word = VIEW_WORDS_VI[shot.view] if artefact.vietnamese_views else shot.view
-    extension = "jpg" if shot.format == _JPEG else "tif"
+    extension = "jpg" if shot.format == JPEG else "tif"
     name = f"{to_file_accession(artefact.accession)}_{view_word}_{seq}.{extension}"
     name = unicodedata.normalize("NFD" if artefact.vietnamese_views else "NFC", name)
     path = out_dir / name
     # The Canon's JPEGs were shot in one morning (one capture session, its chart at 08:00).
     minutes = 10 + 5 * index + seq
     taken = f"2024:03:12 {8 + minutes // 60:02d}:{minutes % 60:02d}:{(13 * seq) % 60:02d}"
-    if shot.format == _JPEG:
+    if shot.format == JPEG:
         _write_jpeg(path, image, shot, taken)
     else:
         _write_tiff(path, image, shot, taken)
@@ -515,7 +192,7 @@ def _write_chart(out_dir: Path, seed: int, size: int, chart: _ChartShot) -> Samp
     # Here, not at the top: the chart renderer needs OpenCV, which nothing else here does.
     from pipeline.samples.render.chart import render_chart_shot
 
-    artefact = _ARTEFACTS[chart.artefact]
+    artefact = ARTEFACTS[chart.artefact]
     width, height = frame_size(artefact.kind, size)
     image = render_artefact(
         artefact.kind,
@@ -535,9 +212,9 @@ def _write_chart(out_dir: Path, seed: int, size: int, chart: _ChartShot) -> Samp
         seed=seed + chart.artefact,
     )
     seq = 1 + sum(shot.view == "front" for shot in artefact.shots)
-    extension = "jpg" if chart.format == _JPEG else "tif"
+    extension = "jpg" if chart.format == JPEG else "tif"
     path = out_dir / f"{to_file_accession(artefact.accession)}_front_{seq}.{extension}"
-    if chart.format == _JPEG:
+    if chart.format == JPEG:
         exif = _canon_exif("2024:03:12 08:00:00", None)
         Image.fromarray(rendered.pixels, "RGB").save(
             path, "JPEG", quality=92, exif=exif.tobytes(), icc_profile=rendered.icc
@@ -568,7 +245,7 @@ def _canon_exif(taken: str, orientation: int | None) -> Image.Exif:
     return exif
 
 
-def _write_jpeg(path: Path, image: np.ndarray, shot: _Shot, taken: str) -> None:
+def _write_jpeg(path: Path, image: np.ndarray, shot: Shot, taken: str) -> None:
     pixels = _to_uint8(image)
     if shot.orientation in _STORED_TURNS:
         pixels = np.ascontiguousarray(np.rot90(pixels, _STORED_TURNS[shot.orientation]))
@@ -579,7 +256,7 @@ def _write_jpeg(path: Path, image: np.ndarray, shot: _Shot, taken: str) -> None:
     Image.fromarray(pixels, "RGB").save(path, "JPEG", **options)
 
 
-def _write_tiff(path: Path, image: np.ndarray, shot: _Shot, taken: str) -> None:
+def _write_tiff(path: Path, image: np.ndarray, shot: Shot, taken: str) -> None:
     if shot.bit_depth == 16:
         pixels = encode_adobe_rgb16(image)
         profile: bytes | None = make_adobe_rgb_profile()
@@ -620,7 +297,7 @@ def inventory_rows() -> list[dict[str, str]]:
 
 
 def _inventory_rows() -> list[tuple[str, ...]]:
-    return sorted([artefact.row for artefact in _ARTEFACTS] + [_UNPHOTOGRAPHED])
+    return sorted([artefact.row for artefact in ARTEFACTS] + [UNPHOTOGRAPHED])
 
 
 def _write_inventory(path: Path) -> None:
