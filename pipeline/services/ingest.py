@@ -349,6 +349,7 @@ def _quarantined(
     sha256: str | None,
     started: float,
 ) -> ScanResult:
+    status, target = "quarantined", None
     try:
         target = quarantine_file(
             path,
@@ -357,26 +358,18 @@ def _quarantined(
             batch_id=task.batch_id,
             sha256=sha256,
         )
+        log.warning("quarantined %s: %s %s", to_printable(str(path)), error.code, error.message)
     except QuarantineUnavailableError as unavailable:
         # An outcome all the same: the batch ends, and says which file and why.
         log.error("could not quarantine %s: %s", to_printable(str(path)), unavailable.message)
-        return ScanResult(
-            status="failed",
-            path=str(path),
-            name=to_nfc(path.name),
-            scan_id=sha256,
-            code=unavailable.code,
-            message=unavailable.message,
-            seconds=round(time.monotonic() - started, 3),
-        )
-    log.warning("quarantined %s: %s %s", to_printable(str(path)), error.code, error.message)
+        status, error = "failed", unavailable
     return ScanResult(
-        status="quarantined",
+        status=status,
         path=str(path),
         name=to_nfc(path.name),
         scan_id=sha256,
         code=error.code,
         message=error.message,
-        quarantine_path=str(target),
+        quarantine_path=str(target) if target is not None else None,
         seconds=round(time.monotonic() - started, 3),
     )
