@@ -60,6 +60,11 @@ def demo_then_serve(env: dict[str, str], cwd: Path) -> str:
         described = json.loads(fetch(html.unescape(info.group(1)), deadline))
         assert described["type"] == "ImageService3"
         public_base = described["id"].split("/iiif/")[0]
+        endpoint = re.search(
+            r"^SOHOA_S3_ENDPOINT_URL='?([^'\s]+)'?$", (cwd / "var" / "sohoa.env").read_text(), re.M
+        )
+        assert endpoint, "var/sohoa.env names no S3 endpoint"
+        assert public_base == f"{endpoint.group(1)}/{env['SOHOA_BUCKET']}"
         with pytest.raises(urllib.error.HTTPError) as denied:
             urllib.request.urlopen(f"{public_base}/records/btcvh.gs.0012.json", timeout=10)
         assert denied.value.code == 403
@@ -94,8 +99,8 @@ def test_demo_runs_twice_without_duplicates_and_stops_cleanly(
         SOHOA_VAR_DIR=str(tmp_path / "var"),
         SOHOA_REDIS_URL=clean_redis,
         SOHOA_BUCKET=bucket,
-        # The default names the default bucket; `services up` moves it to the real endpoint.
-        SOHOA_PUBLIC_BASE_URL=f"http://127.0.0.1:8333/{bucket}",
+        # No SOHOA_PUBLIC_BASE_URL: left at its default, `services up` points it at the bucket
+        # on the endpoint SeaweedFS really runs on (another test may hold the default ports).
         SOHOA_QUEUE_PREFIX=QUEUE_PREFIX,
     )
     try:
