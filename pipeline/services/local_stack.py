@@ -322,6 +322,10 @@ def _bring_up_redis(
 # --- SeaweedFS --------------------------------------------------------------------------------
 
 
+# How `weed` says a port it was given is taken: found before binding, or when binding.
+_PORT_TAKEN_SIGNS = ("is not available on", "address already in use")
+
+
 def _bring_up_seaweedfs(
     settings: SohoaSettings,
     previous: EmbeddedState | None,
@@ -367,13 +371,28 @@ def _bring_up_seaweedfs(
                 ports.admin,
             )
     home = embedded_dir(settings)
-    server = start_seaweedfs(
-        home / "seaweedfs",
-        access_key=access_key,
-        secret_key=secret_key,
-        ports=ports,
-        log_path=home / "seaweedfs.log",
+    # Ports chosen at random here may be taken by another program between the check and the
+    # bind; such ports are nobody's address yet, so another free set is tried (recorded or
+    # default ports are never changed on their own).
+    chosen = ports != SeaweedPorts() and (
+        previous is None or not previous.s3_endpoint_url or state.moved_from is not None
     )
+    for attempt in range(1, 4):
+        try:
+            server = start_seaweedfs(
+                home / "seaweedfs",
+                access_key=access_key,
+                secret_key=secret_key,
+                ports=ports,
+                log_path=home / "seaweedfs.log",
+            )
+            break
+        except ConfigurationError as exc:
+            taken = any(sign in exc.message for sign in _PORT_TAKEN_SIGNS)
+            if not chosen or attempt == 3 or not taken:
+                raise
+            logger.warning("a port SeaweedFS was given was taken meanwhile; trying other ports")
+            ports = find_free_seaweed_ports()
     state.s3_endpoint_url = server.url
     state.seaweedfs_ports = ports
     state.seaweedfs_pid = server.pid

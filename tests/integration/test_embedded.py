@@ -545,3 +545,26 @@ def test_a_crashed_seaweedfs_comes_back_where_it_was_or_says_why_not(var_dir: Pa
     s3 = make_s3_client(state.s3_endpoint_url, *keys)
     assert s3.get_object(Bucket="sohoa-test", Key="k")["Body"].read() == b"survives a crash"
     assert services_down(settings) == ["seaweedfs", "redis"]
+
+
+def test_free_ports_taken_between_the_check_and_the_start_are_chosen_again(
+    var_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Race: another program binds one of the free ports SeaweedFS was just given (two
+    installations starting at once). Outcome: `services up` picks another free set and starts,
+    instead of failing; recorded and default ports are never changed this way."""
+    from pipeline.services import local_stack
+
+    (redis_port,) = find_free_ports(1, grpc_twins=False)
+    settings = make_settings(var_dir, redis_port)
+    raced = find_free_seaweed_ports()
+    picks = iter([raced])
+    real = local_stack.find_free_seaweed_ports
+    monkeypatch.setattr(local_stack, "find_free_seaweed_ports", lambda: next(picks, None) or real())
+    with _hold_port(raced.s3):
+        state = services_up(settings, free_ports=True)
+    assert state.started == ["redis", "seaweedfs"]
+    assert state.seaweedfs_ports.s3 != raced.s3
+    fresh = refresh_settings(settings)
+    keys = (fresh.s3_access_key.get_secret_value(), fresh.s3_secret_key.get_secret_value())
+    make_s3_client(state.s3_endpoint_url, *keys).put_object(Bucket="sohoa-test", Key="k", Body=b"")
