@@ -78,6 +78,21 @@ class SohoaSettings(BaseSettings):
         ),
     )
 
+    handoff: Literal["path", "stage"] = Field(
+        default="path",
+        description=(
+            "How a file reaches a worker. path: the task carries its path (workers share the "
+            "drop folder at the same path). stage: the producer uploads it to incoming/{sha256} "
+            "(storage checks its SHA-256) and the worker reads it from there, so a worker needs "
+            "only Redis and storage; the staged object is deleted once the scan is recorded."
+        ),
+    )
+    stage_retention_days: float = Field(
+        default=7.0,
+        gt=0,
+        description="A staged file whose task never completed is removed after this many days",
+    )
+
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
     api_public_url: str | None = Field(

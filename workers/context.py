@@ -12,6 +12,7 @@ from pipeline.adapters.redis_broker import DeliveryCounter
 from pipeline.adapters.redis_notify import RecordStream
 from pipeline.adapters.sqlite_index import SqliteIndex
 from pipeline.services.context import Context
+from pipeline.services.handoff import StagingSender, with_handoff
 from workers.app import app, bulk_queue, interactive_queue, settings_of
 from workers.client import ScanProducer
 
@@ -48,9 +49,11 @@ class WorkerContext:
         return BatchState(self.settings.redis_url, prefix=self.settings.queue_prefix)
 
     @cached_property
-    def producer(self) -> ScanProducer:
-        """How the schedule's tasks send scans: on the bulk queue, as a batch does."""
-        return ScanProducer(app)
+    def producer(self) -> ScanProducer | StagingSender:
+        """How the schedule's tasks send scans: on the bulk queue, as a batch does (staging
+        each file first with SOHOA_HANDOFF=stage)."""
+        sender: ScanProducer | StagingSender = with_handoff(self.context, ScanProducer(app))
+        return sender
 
     @property
     def interactive_queue(self) -> str:

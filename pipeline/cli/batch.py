@@ -24,6 +24,7 @@ from pipeline.errors import RetryableError, SohoaError
 from pipeline.services.assembly import open_batch_state, open_store
 from pipeline.services.batch import BatchRun, default_batch_id
 from pipeline.services.context import Context
+from pipeline.services.handoff import with_handoff
 from pipeline.services.intake import collect_files, summarise
 from pipeline.services.report import (
     FinishedBatch,
@@ -116,8 +117,8 @@ def batch(
         if path != inventory_file:
             click.echo(f"skipped {to_printable(path.name)}: {why}", err=True)
     check_services(settings)
-    sender = connect_producer(settings)
     sctx = Context.from_settings(settings)
+    sender = with_handoff(sctx, connect_producer(settings))
     changed = load_inventory(sctx, inventory_path)[1] if inventory_path else []
     state = open_batch_state(settings)
     run = BatchRun(

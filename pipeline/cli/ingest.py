@@ -20,6 +20,7 @@ from pipeline.core.naming import to_printable
 from pipeline.core.session import SessionRecord
 from pipeline.errors import SohoaError
 from pipeline.services.context import Context
+from pipeline.services.handoff import with_handoff
 from pipeline.services.intake import IngestSummary, collect_files
 from pipeline.services.submission import Ingest, IngestOutcome, new_batch_id
 from workers.client import connect_producer
@@ -109,7 +110,7 @@ def run_ingest(
             click.echo(f"skipped {to_printable(path.name)}: {why}", err=True)
     check_services(settings)
     sctx = Context.from_settings(settings)
-    sender = connect_producer(settings, interactive=interactive)
+    sender = with_handoff(sctx, connect_producer(settings, interactive=interactive))
 
     inventory: Inventory | None = None
     changed_objects: list[str] = []

@@ -13,6 +13,8 @@ import click
 from pipeline.cli.common import fail, settings_of
 from pipeline.cli.preflight import check_services
 from pipeline.core.layout import is_valid_batch_id
+from pipeline.services.context import Context
+from pipeline.services.handoff import with_handoff
 from pipeline.services.watch import HotFolder, WatchOptions
 from workers.client import connect_producer
 
@@ -78,7 +80,10 @@ def watch(
         fail(f"--batch-id {batch_id!r}: use letters, digits, '.', '_' and '-'.")
     settings = settings_of(ctx)
     check_services(settings)
-    sender = connect_producer(settings, interactive=True, then="the watcher tries again")
+    sender = with_handoff(
+        Context.from_settings(settings),
+        connect_producer(settings, interactive=True, then="the watcher tries again"),
+    )
     if not sender.live_workers():
         click.secho(
             "warning: no worker answers; files wait in the queue until one starts "

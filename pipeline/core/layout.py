@@ -24,6 +24,9 @@ SESSIONS_PREFIX: Final = "sessions/"
 SESSION_INDEX_PREFIX: Final = f"{SESSIONS_PREFIX}index/"
 # Fixity reports get a folder of their own under reports/, so no batch id can take their names.
 FIXITY_REPORTS_PREFIX: Final = f"{REPORTS_PREFIX}fixity/"
+# Files handed to workers through storage (SOHOA_HANDOFF=stage): one object per content,
+# named by its SHA-256, deleted once its scan record is written; private, never a master.
+INCOMING_PREFIX: Final = "incoming/"
 
 ALL_PREFIXES: Final = (
     MASTERS_PREFIX,
@@ -36,6 +39,7 @@ ALL_PREFIXES: Final = (
     REPORTS_PREFIX,
     NAMES_PREFIX,
     SESSIONS_PREFIX,
+    INCOMING_PREFIX,
 )
 # What a browser may GET without credentials: an IIIF viewer reads info.json and tiles, a page
 # shows derivatives, a harvester takes manifests. An allowlist: masters/, scans/ (GPS, camera
@@ -62,6 +66,19 @@ def to_master_parts(key: str) -> tuple[str, str] | None:
     if rest == key or not slug or "/" in name or not scan_id:
         return None
     return slug, scan_id
+
+
+def staged_key(sha256: str) -> str:
+    """Where the stage hand-off puts a file's bytes for a worker: 'incoming/{sha256}'."""
+    return f"{INCOMING_PREFIX}{sha256}"
+
+
+def to_staged_sha256(key: str) -> str | None:
+    """'incoming/ab12…' -> 'ab12…' (64 lowercase hex digits); None for anything else."""
+    sha256 = key.removeprefix(INCOMING_PREFIX)
+    if sha256 == key or not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        return None
+    return sha256
 
 
 def derivative_key(object_slug: str, scan_id: str, name: str) -> str:

@@ -20,7 +20,8 @@ from pipeline.core.naming import parse_scan_name, to_nfc
 from pipeline.errors import BatchBusyError, NotRegularFileError, SohoaError
 from pipeline.services.completeness import RecordGap, find_record_gaps
 from pipeline.services.context import Context
-from pipeline.services.models import ProcessScanTask, PublishRecordTask, ScanResult
+from pipeline.services.handoff import batch_task
+from pipeline.services.models import PublishRecordTask, ScanResult
 from pipeline.services.progress import BatchProgress, count_outcome, read_progress
 from pipeline.services.quarantine import sha256_of_file
 from pipeline.services.sender import SendScan
@@ -308,7 +309,7 @@ class BatchRun:
             self.pending.add(key)
             return entry
         self.state.forget_results(self.batch_id, [key])
-        entry["task_id"] = self.send(ProcessScanTask(path=key, batch_id=self.batch_id))
+        entry["task_id"] = self.send(batch_task(self.ctx, key, self.batch_id, sha256))
         self.pending.add(key)
         return entry
 
@@ -411,7 +412,7 @@ class BatchRun:
             else:
                 log.debug("batch %s: the message for %s was lost", self.batch_id, key)
                 self.state.forget_results(self.batch_id, [key])
-                entry["task_id"] = self.send(ProcessScanTask(path=key, batch_id=self.batch_id))
+                entry["task_id"] = self.send(batch_task(self.ctx, key, self.batch_id, sha256))
                 resent.append(key)
             changed[key] = entry
         if changed:
@@ -540,8 +541,9 @@ class BatchRun:
                 self.entries[key] = now  # another finisher sent it again already
                 continue
             self.state.forget_results(self.batch_id, [key])
+            sha256 = self.entries[key].get("sha256")
             self.entries[key]["task_id"] = self.send(
-                ProcessScanTask(path=key, batch_id=self.batch_id)
+                batch_task(self.ctx, key, self.batch_id, sha256)
             )
             resent.append(key)
         if resent:

@@ -10,17 +10,25 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import __version__, metrics
+from pipeline.adapters.s3_stage import COPY_LIMIT, copy_master
 from pipeline.core.decode_check import unique
 from pipeline.core.derivatives import Derivative
 from pipeline.core.fixity import digest_bytes
 from pipeline.core.iiif import IiifTileSet, to_media_type
-from pipeline.core.layout import derivative_key, iiif_base_key, master_key, scan_record_key
+from pipeline.core.layout import (
+    derivative_key,
+    iiif_base_key,
+    master_key,
+    scan_record_key,
+    to_staged_sha256,
+)
 from pipeline.core.naming import ParsedName, parse_scan_name, to_nfc, to_printable
 from pipeline.core.records import DerivativeRef, IiifRef, ScanRecord, StoredObject
 from pipeline.core.scan import prepare_scan
 from pipeline.errors import (
     ConfigurationError,
     FileTooLargeError,
+    IntegrityError,
     PermanentError,
     PixelLimitError,
     QuarantineUnavailableError,
@@ -44,39 +52,45 @@ log = logging.getLogger(__name__)
 def process_scan(ctx: Context, task: ProcessScanTask) -> ScanResult:
     """Store one file and prove it, or quarantine it with a reason; never half of both.
 
+    A staged file (`task.staged`, SOHOA_HANDOFF=stage) is read from storage instead of its
+    path, its master stored by a server-side copy, and the staged object deleted once the scan
+    record is written (or the file is quarantined).
+
     Permanent errors quarantine the file. Retryable and configuration errors propagate (the
     caller decides to retry or stop); the source is untouched. Anything else is a bug: logged
     with its traceback and quarantined as INTERNAL, so one bad file never stops the worker.
     A caller's `Interrupted` (pipeline/sandbox.py) is no Exception: it passes through as it is.
     """
+    result = _process_scan(ctx, task)
+    if result.status == "stored":
+        release_staged(ctx, task)
+    return result
+
+
+def _process_scan(ctx: Context, task: ProcessScanTask) -> ScanResult:
     started = time.monotonic()
     path = Path(task.path)
     name = path.name
     sha256: str | None = None
+    data: bytes | None = None
     try:
         try:
-            data = _read_source(path, ctx)
+            data = _read_staged(ctx, task) if task.staged else _read_source(path, ctx)
         except FileNotFoundError:
-            return ScanResult(
-                status="failed",
-                path=task.path,
-                name=name,
-                code="SOURCE_MISSING",
-                message=f"File {name!r} is no longer at {to_printable(task.path)}: it was "
-                "moved or deleted before a worker reached it; drop it again.",
-            )
+            return _stored_twin(ctx, task) or _source_missing(task)
         digests = digest_bytes(data)
         metrics.observe_stage("read", time.monotonic() - started)
         sha256 = digests.sha256
+        _check_staged(task, sha256)
         parsed = parse_scan_name(name, ctx.profile.naming.pattern)
-        result = _store_scan(ctx, path, data, digests.sha256, parsed)
+        result = _store_scan(ctx, path, data, digests.sha256, parsed, staged=task.staged)
     except PermanentError as exc:
-        return _quarantined(ctx, task, path, exc, sha256, started)
+        return _quarantined(ctx, task, path, exc, sha256, started, data)
     except (RetryableError, ConfigurationError):
         raise
     except MemoryError:
         # The worker child's memory ceiling stopped it; the memory is freed with the frames.
-        return _quarantined(ctx, task, path, _out_of_memory(name, ctx), sha256, started)
+        return _quarantined(ctx, task, path, _out_of_memory(name, ctx), sha256, started, data)
     except Exception as exc:
         log.exception("internal error while processing %s", to_printable(task.path))
         error = SohoaError(
@@ -85,8 +99,83 @@ def process_scan(ctx: Context, task: ProcessScanTask) -> ScanResult:
             "it again.",
             file=name,
         )
-        return _quarantined(ctx, task, path, error, sha256, started)
+        return _quarantined(ctx, task, path, error, sha256, started, data)
     return result.model_copy(update={"seconds": round(time.monotonic() - started, 3)})
+
+
+def _read_staged(ctx: Context, task: ProcessScanTask) -> bytes:
+    """The staged file's bytes from storage; FileNotFoundError when the object is gone."""
+    found = ctx.store.get_bytes(str(task.staged))
+    if found is None:
+        raise FileNotFoundError(task.staged)
+    _check_size(Path(task.path), len(found[0]), ctx)
+    return found[0]
+
+
+def _check_staged(task: ProcessScanTask, sha256: str) -> None:
+    """Bytes read from incoming/{sha256} must hash to that SHA-256 (storage checked them on
+    the way in; this catches damage at rest): retried, then failed, never stored."""
+    expected = (to_staged_sha256(task.staged) if task.staged else None) or sha256
+    if sha256 != expected:
+        name = Path(task.path).name
+        raise IntegrityError(
+            f"The staged copy of {name!r} ({task.staged}) does not hash to its name: expected "
+            f"SHA-256 {expected}, found {sha256}; drop the file again.",
+            file=name,
+            expected=expected,
+            found=sha256,
+        )
+
+
+def _source_missing(task: ProcessScanTask) -> ScanResult:
+    name = Path(task.path).name
+    if task.staged:
+        where = f"staged in storage ({task.staged}): it was removed after its retention"
+    else:
+        where = f"at {to_printable(task.path)}: it was moved or deleted"
+    return ScanResult(
+        status="failed",
+        path=task.path,
+        name=name,
+        code="SOURCE_MISSING",
+        message=f"File {name!r} is no longer {where} before a worker reached it; drop it again.",
+    )
+
+
+def _stored_twin(ctx: Context, task: ProcessScanTask) -> ScanResult | None:
+    """A staged object deleted by the task of the same bytes under another name (or by this
+    task's own earlier attempt) once their scan record was written: this file is stored too."""
+    sha256 = to_staged_sha256(task.staged) if task.staged else None
+    path = Path(task.path)
+    try:
+        slug = parse_scan_name(path.name, ctx.profile.naming.pattern).object_slug
+    except PermanentError:
+        return None
+    found = ctx.store.read_json(scan_record_key(slug, sha256)) if sha256 else None
+    if found is None:
+        return None
+    _remember_name(ctx, scan_record_key(slug, str(sha256)), path.name)
+    quality = found[0].get("quality") or {}
+    return ScanResult(
+        status="stored",
+        path=task.path,
+        name=to_nfc(path.name),
+        object=slug,
+        scan_id=sha256,
+        already_stored=True,
+        qc_verdict=quality.get("verdict"),
+    )
+
+
+def release_staged(ctx: Context, task: ProcessScanTask) -> None:
+    """Delete the task's staged object once its file is recorded or set aside; a failure only
+    leaves it for the finishing round (SOHOA_STAGE_RETENTION_DAYS)."""
+    if not task.staged:
+        return
+    try:
+        ctx.store.delete(task.staged)
+    except SohoaError as exc:
+        log.warning("staged %s left for the finishing round: %s", task.staged, exc.message)
 
 
 def quarantine_worker_lost(ctx: Context, task: ProcessScanTask, deliveries: int) -> ScanResult:
@@ -138,7 +227,13 @@ def _check_size(path: Path, size: int, ctx: Context) -> None:
 
 
 def _store_scan(
-    ctx: Context, path: Path, data: bytes, sha256: str, parsed: ParsedName
+    ctx: Context,
+    path: Path,
+    data: bytes,
+    sha256: str,
+    parsed: ParsedName,
+    *,
+    staged: str | None = None,
 ) -> ScanResult:
     store = ctx.store
     slug = parsed.object_slug
@@ -186,7 +281,16 @@ def _store_scan(
     claim = claim_view(ctx, slug, parsed.view, parsed.seq, sha256, path.name)
     fmt = decoded.format
     key = master_key(slug, sha256, fmt.extension)
-    stored = store.store_master(key, data, sha256=sha256, content_type=fmt.media_type, name=name)
+    if staged and len(data) <= COPY_LIMIT:
+        # The bytes are in storage already: a server-side copy, not a second upload.
+        stored = copy_master(
+            store, staged, key, sha256=sha256, size=len(data), content_type=fmt.media_type,
+            name=name,
+        )  # fmt: skip
+    else:
+        stored = store.store_master(
+            key, data, sha256=sha256, content_type=fmt.media_type, name=name
+        )
     refs = store_derivatives(ctx, slug, sha256, derivatives)
     iiif = store_tiles(ctx, prepared.tiles, sha256) if prepared.tiles else None
     warnings = prepared.warnings
@@ -348,6 +452,7 @@ def _quarantined(
     error: SohoaError,
     sha256: str | None,
     started: float,
+    data: bytes | None = None,
 ) -> ScanResult:
     status, target = "quarantined", None
     try:
@@ -357,8 +462,11 @@ def _quarantined(
             quarantine_dir=ctx.settings.quarantine_path,
             batch_id=task.batch_id,
             sha256=sha256,
+            # Staged: the copy comes from storage (the worker may not see the drop folder).
+            data=_staged_bytes(ctx, task, data),
         )
         log.warning("quarantined %s: %s %s", to_printable(str(path)), error.code, error.message)
+        release_staged(ctx, task)
     except QuarantineUnavailableError as unavailable:
         # An outcome all the same: the batch ends, and says which file and why.
         log.error("could not quarantine %s: %s", to_printable(str(path)), unavailable.message)
@@ -373,3 +481,15 @@ def _quarantined(
         quarantine_path=str(target) if target is not None else None,
         seconds=round(time.monotonic() - started, 3),
     )
+
+
+def _staged_bytes(ctx: Context, task: ProcessScanTask, data: bytes | None) -> bytes | None:
+    """A staged file's bytes for its quarantine copy: those read already, else storage's
+    (never decoded); None for a file not staged, or a staged object gone."""
+    if not task.staged or data is not None:
+        return data if task.staged else None
+    try:
+        found = ctx.store.get_bytes(task.staged)
+    except SohoaError:
+        return None
+    return found[0] if found else None

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from pipeline.core.layout import to_staged_sha256
 
 
 class _Message(BaseModel):
@@ -16,6 +18,17 @@ class ProcessScanTask(_Message):
 
     path: str = Field(min_length=1, description="Absolute path on storage shared with workers")
     batch_id: str | None = None
+    # The stage hand-off: the file's bytes are at this key (incoming/{sha256}), not read from
+    # `path` (which then only names the file: its name, its folder, where it came from).
+    staged: str | None = Field(default=None, min_length=1, max_length=200)
+
+    @field_validator("staged")
+    @classmethod
+    def _only_incoming(cls, value: str | None) -> str | None:
+        # A worker reads, copies and deletes this key: never one outside incoming/.
+        if value is not None and to_staged_sha256(value) is None:
+            raise ValueError("staged must be incoming/ followed by a SHA-256 in hex")
+        return value
 
 
 class PublishRecordTask(_Message):

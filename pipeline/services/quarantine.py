@@ -26,8 +26,11 @@ def quarantine_file(
     quarantine_dir: Path,
     batch_id: str | None,
     sha256: str | None = None,
+    data: bytes | None = None,
 ) -> Path:
     """Copy `source` into the quarantine folder beside `<name>.reason.json`; return the copy.
+    `data`, given, are the file's bytes (a staged file's, read from storage): written as the
+    copy instead of reading `source`, which the worker may not see.
 
     A copy, not a move: the archivist's original stays where it was until they act on it, and
     re-quarantining the same file is idempotent (same bytes, same place). Only a regular file is
@@ -42,7 +45,13 @@ def quarantine_file(
         folder.mkdir(parents=True, exist_ok=True)
         target = _free_name(folder, _short_name(source.name), sha256)
         reason_path = target.with_name(target.name + ".reason.json")
-        size = _copy_regular(source, target, written)
+        if data is None:
+            size = _copy_regular(source, target, written)
+        else:
+            if not os.path.lexists(target):
+                written.append(target)
+            _write_whole(target, data, written)
+            size = len(data)
         reason = build_reason(
             source,
             code=error.code,

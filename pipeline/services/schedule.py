@@ -20,6 +20,7 @@ from pipeline.errors import RetryableError
 from pipeline.services.audit import run_audit
 from pipeline.services.batch import LOCK_SECONDS, BatchRun
 from pipeline.services.context import Context
+from pipeline.services.handoff import claimed_keys, sweep_staged
 from pipeline.services.intake import collect_files
 from pipeline.services.models import PublishRecordTask
 from pipeline.services.report import finish_batch, save_fixity_report
@@ -157,9 +158,10 @@ def finish_batches(
     workers given back, and once every file is settled and checked in the bucket and every
     artefact has a current record (republished when not), the report written and the batch
     marked finished. Non-blocking; a batch another process holds is left for the next round.
-    `ports`: BatchRun's send_publish and held."""
+    Then the staged files (SOHOA_HANDOFF=stage) that no task carries are reported, and removed
+    after SOHOA_STAGE_RETENTION_DAYS. `ports`: BatchRun's send_publish and held."""
     owner = owner or lock_owner("finish-batches")
-    done: dict[str, list[dict[str, Any]]] = {"finished": [], "waiting": [], "busy": []}
+    done: dict[str, Any] = {"finished": [], "waiting": [], "busy": []}
     for batch_id in state.all_batches():
         meta = state.read_meta(batch_id)
         if meta is None or meta.get("finished"):
@@ -209,7 +211,20 @@ def finish_batches(
                 "failed": summary.failed,
             }
         )
+    done["staged"] = _sweep_staged(ctx, state, queues, stall_seconds)
     return done
+
+
+def _sweep_staged(
+    ctx: Context, state: BatchState, queues: list[str], grace_seconds: float
+) -> dict[str, Any]:
+    """Staged files no task carries any more: reported, and removed after their retention."""
+    try:
+        claimed = claimed_keys(state.queued_tasks(queues).values())
+        return sweep_staged(ctx, claimed, grace_seconds=grace_seconds).as_dict()
+    except RetryableError as exc:
+        log.warning("staged files not checked this round: %s", exc.message)
+        return {"error": exc.message}
 
 
 def run_fixity_sample(

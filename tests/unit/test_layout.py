@@ -58,6 +58,7 @@ def test_prefixes_are_the_ones_stored_today() -> None:
         "reports/",
         "names/",
         "sessions/",
+        "incoming/",
     )
     assert layout.PUBLIC_PREFIXES == ("iiif/", "derivatives/", "manifests/")
     assert layout.SIGNABLE_PREFIXES == ("derivatives/",)
