@@ -54,6 +54,7 @@ PROCESS_MODULES = frozenset(
         "test_embedded",
         "test_export",
         "test_finish_batches",
+        "test_handoff",
         "test_input_faults",
         "test_live_index",
         "test_process_faults",
