@@ -81,9 +81,38 @@ def make_scans(folder: Path, count: int, kind: str, prefix: str, seed: int) -> l
 # --- main ----------------------------------------------------------------------------------
 
 
+def print_handoff(results: list[dict[str, Any]]) -> None:
+    """The stage hand-off's extra cost per scan: each stage run against the path run beside it
+    (same mode and repeat), for the producer, the workers and SeaweedFS."""
+    runs = {(r["mode"], r["repeat"], r["handoff"]): r for r in results}
+    print("\nstage hand-off: extra CPU-s per scan against path (stage − path)")
+    print(f"{'mode':5} {'rep':>3} {'producer':>9} {'workers':>9} {'SeaweedFS':>10}")
+    for (mode, rep, handoff), stage in sorted(runs.items()):
+        path = runs.get((mode, rep, "path"))
+        if handoff != "stage" or path is None:
+            continue
+        extra = {
+            key: stage[key] - path[key]
+            for key in (
+                "producer_cpu_s_per_scan", "worker_cpu_s_per_scan", "seaweedfs_cpu_s_per_scan"
+            )
+        }  # fmt: skip
+        print(
+            f"{mode:5} {rep:>3} {extra['producer_cpu_s_per_scan']:>+9.3f} "
+            f"{extra['worker_cpu_s_per_scan']:>+9.3f} {extra['seaweedfs_cpu_s_per_scan']:>+10.3f}"
+        )
+    print(
+        "producer: staging (read, SHA-256, upload with its checksum; with --send batch the hash\n"
+        "is the batch's own, done either way); workers: the read from storage instead of the\n"
+        "drop folder, the master copied server-side instead of uploaded, the staged object\n"
+        "deleted. Under load these differences are within a run's noise: repeat to compare."
+    )
+
+
 def print_table(results: list[dict[str, Any]]) -> None:
     head = (
-        f"{'mode':5} {'rep':>3} {'scans':>5} {'window s':>8} {'scans/h':>8} {'send scans/h':>12} "
+        f"{'mode':5} {'hand':5} {'rep':>3} {'scans':>5} {'window s':>8} {'scans/h':>8} "
+        f"{'send scans/h':>12} "
         f"{'MB/s':>6} {'wkr CPU-s':>9} {'(main)':>6} {'weed CPU-s':>10} {'prod CPU-s':>10} "
         f"{'task s':>6} {'peak RSS MB':>12} {'wkr-bound/h':>11}"
     )
@@ -92,7 +121,8 @@ def print_table(results: list[dict[str, Any]]) -> None:
     for r in results:
         rss = max(r["peak_rss_mb_per_child"] or [0])
         print(
-            f"{r['mode']:5} {r['repeat']:>3} {r['scans']:>5} {r['window_s']:>8.1f} "
+            f"{r['mode']:5} {r['handoff']:5} {r['repeat']:>3} {r['scans']:>5} "
+            f"{r['window_s']:>8.1f} "
             f"{r['scans_per_hour']:>8,} {r['scans_per_hour_send']:>12,} {r['mb_per_s']:>6.1f} "
             f"{r['worker_cpu_s_per_scan']:>9.3f} {r['worker_main_cpu_s_per_scan']:>6.3f} "
             f"{r['seaweedfs_cpu_s_per_scan']:>10.3f} {r['producer_cpu_s_per_scan']:>10.3f} "
@@ -143,6 +173,12 @@ def main(argv: list[str] | None = None) -> int:
         help="client (default): the producer API (workers/client.py), timed from the first send "
         "to the last result; batch: the `sohoa batch` command (its hashing and start-up included)",
     )
+    add(
+        "--handoff",
+        action="store_true",
+        help="run each mode with SOHOA_HANDOFF=path and =stage, and print the stage hand-off's "
+        "extra CPU-s per scan (producer, workers, SeaweedFS)",
+    )
     add("--repeat", type=int, default=1, help="runs per mode (1)")
     add("--warmup", type=int, default=4, help="uncounted scans per run (4)")
     add("--out", type=Path, default=OUT / "e2e.json", help="JSON results file")
@@ -150,7 +186,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.scans < 1 or args.repeat < 1 or args.warmup < 1:
         parser.error("--scans, --repeat and --warmup must be at least 1")
     modes = ["c2", "2x1"] if args.mode == "both" else [args.mode]
-    runs = [(mode, rep) for rep in range(1, args.repeat + 1) for mode in modes]
+    handoffs = ["path", "stage"] if args.handoff else ["path"]
+    runs = [
+        (mode, rep, handoff)
+        for rep in range(1, args.repeat + 1)
+        for mode in modes
+        for handoff in handoffs
+    ]
 
     # `kill` (SIGTERM) cleans up like Ctrl-C: the context managers stop what was started.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -167,9 +209,9 @@ def main(argv: list[str] | None = None) -> int:
         with servers(home) as srv:
             redis_note = "own redis-server" if srv.redis_pid else srv.redis_url
             print(f"SeaweedFS pid {srv.weed_pid}; Redis: {redis_note}")
-            for mode, rep in runs:
-                print(f"run {mode} #{rep}: {args.scans} scans …", flush=True)
-                results.append(run_once(srv, mode, rep, scans, warm, args.send))
+            for mode, rep, handoff in runs:
+                print(f"run {mode} #{rep} ({handoff}): {args.scans} scans …", flush=True)
+                results.append(run_once(srv, mode, rep, scans, warm, args.send, handoff))
     except BenchError as exc:
         print(f"FAILED: {exc}", file=sys.stderr)
         return 1
@@ -179,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(home, ignore_errors=True)
     print_table(results)
+    if args.handoff:
+        print_handoff(results)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     meta = {
         "kind": args.kind,

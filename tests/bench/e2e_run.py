@@ -84,16 +84,22 @@ def run_batch(env: dict[str, str], cwd: Path, folder: Path, batch_id: str) -> di
 
 
 def send_with_client(env: dict[str, str], folder: Path, batch_id: str) -> dict[str, Any]:
-    """The producer API (workers/client.py): one task per file, timed to the last result."""
+    """The producer API (workers/client.py): one task per file, timed to the last result; with
+    SOHOA_HANDOFF=stage each file is staged first (its read, hash and upload in this process's
+    CPU)."""
+    from pipeline.services.context import Context
+    from pipeline.services.handoff import with_handoff
     from pipeline.services.models import ProcessScanTask
     from workers import client
     from workers.app import configure_app
 
-    configure_app(settings_for(env))
+    settings = settings_for(env)
+    configure_app(settings)
+    sender = with_handoff(Context.from_settings(settings), client.ScanProducer())
     paths = sorted(p for p in folder.iterdir() if p.is_file())
     cpu_before = time.process_time()
     started = time.monotonic()
-    ids = {client.send_scan(ProcessScanTask(path=str(p), batch_id=batch_id)): p.name for p in paths}
+    ids = {sender.send(ProcessScanTask(path=str(p), batch_id=batch_id)): p.name for p in paths}
     done = client.wait_for(ids, poll=0.25, timeout=3600)
     wall = time.monotonic() - started
     results = [dict(done.get(task_id) or {"status": "lost", "name": name}, name=name)
@@ -168,13 +174,20 @@ def worker_window(logs: list[Path], offsets: list[int]) -> dict[str, Any]:
 
 
 def run_once(
-    srv: Servers, mode: str, rep: int, scans: list[Path], warm: list[Path], sender: str
+    srv: Servers,
+    mode: str,
+    rep: int,
+    scans: list[Path],
+    warm: list[Path],
+    sender: str,
+    handoff: str = "path",
 ) -> dict[str, Any]:
     from pipeline.adapters import embedded
     from pipeline.adapters.s3_store import S3Store
 
     tag = f"{mode}-{rep}-{secrets.token_hex(2)}"
     env = dict(srv.env, SOHOA_BUCKET="bench-" + tag.lower().replace("x", "w"))
+    env["SOHOA_HANDOFF"] = handoff
     settings = settings_for(env)
     store = S3Store.from_settings(settings)
     store.ensure_bucket(settings.bucket)
@@ -228,6 +241,7 @@ def run_once(
     written = bytes_after - bytes_before
     return {
         "mode": mode,
+        "handoff": handoff,
         "sender": sender,
         "workers": MODES[mode],
         "repeat": rep,
