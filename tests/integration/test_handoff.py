@@ -129,10 +129,12 @@ def staged(stack: Stack) -> list[str]:
 def test_a_worker_that_cannot_see_the_drop_folder_stores_every_scan(
     staged_stack: Stack, tmp_path: Path
 ) -> None:
-    """`sohoa batch --detach` stages every file; the drop folder is then moved away (no path
-    the task names exists any more) and a worker with its own var folder starts. Every scan is
-    stored bit-exact, a file that is no image is quarantined in the worker's own quarantine
-    folder from its staged bytes, the finishing round ends the batch, and incoming/ is empty."""
+    """Fault: with SOHOA_HANDOFF=stage, `sohoa batch --detach` queues a folder, which is then
+    moved away before any worker starts: no path a task names exists; the worker has a var
+    folder of its own.
+    Outcome: every scan is stored from its staged copy, masters bit-exact; a file that is no
+    image is quarantined in the worker's own quarantine folder from its staged bytes; the
+    finishing round ends the batch and incoming/ is empty."""
     stack = staged_stack
     drop = tmp_path / "drop"
     made = make_scans(drop, 6)
@@ -187,10 +189,11 @@ def test_the_hot_folder_stages_and_moves_a_file_to_done_once_its_master_is_prove
 def test_a_staged_file_whose_task_was_lost_is_reported_then_removed_after_retention(
     staged_stack: Stack, tmp_path: Path
 ) -> None:
-    """A file is staged and its message lost with the broker (the queue emptied before any
-    worker took it). The finishing round reports the staged object (it is not removed while
-    its retention lasts); past SOHOA_STAGE_RETENTION_DAYS the round removes it. A staged
-    object that a queued task still carries is never removed, however old."""
+    """Fault: a file is staged and its message lost with the broker (the queue emptied before
+    any worker took it).
+    Outcome: the finishing round reports the staged object and keeps it while its retention
+    lasts; past SOHOA_STAGE_RETENTION_DAYS it is removed; a staged object a queued task still
+    carries is never removed, however old."""
     stack = staged_stack
     ctx = Context.from_settings(stack.settings)
     drop = tmp_path / "drop"
@@ -232,10 +235,11 @@ def _modified(stack: Stack, key: str) -> datetime:
 def test_two_machines_share_a_batch_and_one_killed_mid_batch_loses_nothing(
     staged_stack: Stack, tmp_path: Path
 ) -> None:
-    """Two workers as two machines (own var folders and names, no view of the drop folder)
-    and the producer (`sohoa batch`) as a third. One machine's worker is SIGKILLed, main
-    process and children, while it holds tasks; the batch still ends with every scan stored
-    once (one master each, bit-exact), nothing failed, and incoming/ empty."""
+    """Fault: two workers run as two machines (own var folders and names, the drop folder
+    hidden by a mount namespace) and `sohoa batch` as a third, with SOHOA_HANDOFF=stage; one
+    machine's worker (main process and children) is SIGKILLed mid-batch.
+    Outcome: the batch ends with every scan stored once (one master each, bit-exact), nothing
+    failed, and incoming/ empty."""
     stack = staged_stack
     drop = tmp_path / "drop"
     # Big enough that each takes a worker a moment: the kill lands while alpha holds one.
