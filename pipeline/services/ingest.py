@@ -77,7 +77,7 @@ def _process_scan(ctx: Context, task: ProcessScanTask) -> ScanResult:
         try:
             data = _read_staged(ctx, task) if task.staged else _read_source(path, ctx)
         except FileNotFoundError:
-            return _stored_twin(ctx, task) or _source_missing(task)
+            return _stored_twin(ctx, task) or _source_missing(ctx, task)
         digests = digest_bytes(data)
         metrics.observe_stage("read", time.monotonic() - started)
         sha256 = digests.sha256
@@ -127,18 +127,27 @@ def _check_staged(task: ProcessScanTask, sha256: str) -> None:
         )
 
 
-def _source_missing(task: ProcessScanTask) -> ScanResult:
+def _source_missing(ctx: Context, task: ProcessScanTask) -> ScanResult:
     name = Path(task.path).name
+    shown = to_printable(task.path)
     if task.staged:
-        where = f"staged in storage ({task.staged}): it was removed after its retention"
+        message = (
+            f"File {name!r} is no longer staged in storage ({task.staged}): it was removed "
+            "after SOHOA_STAGE_RETENTION_DAYS before a worker reached it; drop it again."
+        )
+    elif ctx.settings.handoff == "stage":
+        message = (
+            f"File {name!r} was not staged (the producer could not read it, or it is over the "
+            f"profile's size limit) and this worker cannot see {shown}: check the file and "
+            "drop it again."
+        )
     else:
-        where = f"at {to_printable(task.path)}: it was moved or deleted"
+        message = (
+            f"File {name!r} is no longer at {shown}: it was moved or deleted before a worker "
+            "reached it; drop it again."
+        )
     return ScanResult(
-        status="failed",
-        path=task.path,
-        name=name,
-        code="SOURCE_MISSING",
-        message=f"File {name!r} is no longer {where} before a worker reached it; drop it again.",
+        status="failed", path=task.path, name=name, code="SOURCE_MISSING", message=message
     )
 
 
