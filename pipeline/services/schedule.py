@@ -158,8 +158,9 @@ def finish_batches(
     workers given back, and once every file is settled and checked in the bucket and every
     artefact has a current record (republished when not), the report written and the batch
     marked finished. Non-blocking; a batch another process holds is left for the next round.
-    Then the staged files (SOHOA_HANDOFF=stage) that no task carries are reported, and removed
-    after SOHOA_STAGE_RETENTION_DAYS. `ports`: BatchRun's send_publish and held."""
+    Then the staged files (SOHOA_HANDOFF=stage) that no task carries are reported (`staged`,
+    present when any are found), and removed after SOHOA_STAGE_RETENTION_DAYS.
+    `ports`: BatchRun's send_publish and held."""
     owner = owner or lock_owner("finish-batches")
     done: dict[str, Any] = {"finished": [], "waiting": [], "busy": []}
     for batch_id in state.all_batches():
@@ -211,7 +212,9 @@ def finish_batches(
                 "failed": summary.failed,
             }
         )
-    done["staged"] = _sweep_staged(ctx, state, queues, stall_seconds)
+    staged = _sweep_staged(ctx, state, queues, stall_seconds)
+    if any(staged.values()):
+        done["staged"] = staged  # only when there is something to say: the round's shape holds
     return done
 
 
