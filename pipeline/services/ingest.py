@@ -74,6 +74,10 @@ def _process_scan(ctx: Context, task: ProcessScanTask) -> ScanResult:
     sha256: str | None = None
     data: bytes | None = None
     try:
+        if task.staged:
+            # A bad name is told as such even when its staged bytes went with a twin's task.
+            sha256 = to_staged_sha256(task.staged)
+            parse_scan_name(name, ctx.profile.naming.pattern)
         try:
             data = _read_staged(ctx, task) if task.staged else _read_source(path, ctx)
         except FileNotFoundError:
