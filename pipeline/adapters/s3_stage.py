@@ -13,6 +13,8 @@ from pipeline.adapters.s3_store import PutResult, S3Store, error_code
 from pipeline.errors import IntegrityError
 
 _PRECONDITION = {"412", "PreconditionFailed", "409", "ConditionalRequestConflict"}
+# Answers of a server that has no CopyObject: the master is uploaded instead.
+_UNSUPPORTED = {"NotImplemented", "501", "MethodNotAllowed", "405"}
 # One CopyObject copies at most 5 GiB (S3's limit); a larger master is uploaded instead.
 COPY_LIMIT = 5 * 1024**3
 
@@ -48,13 +50,16 @@ def copy_master(
     size: int,
     content_type: str,
     name: str,
-) -> PutResult:
+) -> PutResult | None:
     """Store a master by a server-side copy of `source_key` (in the store's bucket), once
     (If-None-Match, as store_master), then prove it as store_master does.
 
     The bytes never travel through the worker again; the copy keeps the SHA-256 storage
     computed and checked when the source was staged, which `verify_master` reads back on HEAD
     (or, with SOHOA_MASTER_VERIFY=readback, the copy is read back and hashed in full).
+    None when the server has no CopyObject (the caller uploads the master instead). A server
+    that ignores If-None-Match on a copy only writes the same bytes again (the key holds their
+    SHA-256).
     """
     bucket = store.masters_bucket
     created = True
@@ -70,6 +75,8 @@ def copy_master(
         )
     except ClientError as exc:
         status = str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
+        if error_code(exc) in _UNSUPPORTED or status in _UNSUPPORTED:
+            return None
         if error_code(exc) not in _PRECONDITION and status not in _PRECONDITION:
             raise store._fail(exc, "copy to", bucket, key) from None
         created = False  # stored before (the same bytes: the key holds their SHA-256)

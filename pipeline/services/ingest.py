@@ -294,13 +294,14 @@ def _store_scan(
     claim = claim_view(ctx, slug, parsed.view, parsed.seq, sha256, path.name)
     fmt = decoded.format
     key = master_key(slug, sha256, fmt.extension)
+    stored = None
     if staged and len(data) <= COPY_LIMIT:
         # The bytes are in storage already: a server-side copy, not a second upload.
         stored = copy_master(
             store, staged, key, sha256=sha256, size=len(data), content_type=fmt.media_type,
             name=name,
         )  # fmt: skip
-    else:
+    if stored is None:
         stored = store.store_master(
             key, data, sha256=sha256, content_type=fmt.media_type, name=name
         )
