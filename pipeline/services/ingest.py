@@ -85,7 +85,7 @@ def _process_scan(ctx: Context, task: ProcessScanTask) -> ScanResult:
         digests = digest_bytes(data)
         metrics.observe_stage("read", time.monotonic() - started)
         sha256 = digests.sha256
-        _check_staged(task, sha256)
+        _check_staged(ctx, task, sha256)
         parsed = parse_scan_name(name, ctx.profile.naming.pattern)
         result = _store_scan(ctx, path, data, digests.sha256, parsed, staged=task.staged)
     except PermanentError as exc:
@@ -116,15 +116,18 @@ def _read_staged(ctx: Context, task: ProcessScanTask) -> bytes:
     return found[0]
 
 
-def _check_staged(task: ProcessScanTask, sha256: str) -> None:
+def _check_staged(ctx: Context, task: ProcessScanTask, sha256: str) -> None:
     """Bytes read from incoming/{sha256} must hash to that SHA-256 (storage checked them on
-    the way in; this catches damage at rest): retried, then failed, never stored."""
+    the way in; this catches damage at rest): never stored. The damaged object is deleted, so
+    that sending the file again stages it afresh instead of finding it there."""
     expected = (to_staged_sha256(task.staged) if task.staged else None) or sha256
     if sha256 != expected:
         name = Path(task.path).name
+        release_staged(ctx, task)
         raise IntegrityError(
             f"The staged copy of {name!r} ({task.staged}) does not hash to its name: expected "
-            f"SHA-256 {expected}, found {sha256}; drop the file again.",
+            f"SHA-256 {expected}, found {sha256}; it was removed: drop the file (or run its "
+            "batch) again.",
             file=name,
             expected=expected,
             found=sha256,
