@@ -120,3 +120,17 @@ def test_a_staged_copy_removed_after_its_retention_is_source_missing(
     assert (result.status, result.code) == ("failed", "SOURCE_MISSING")
     assert "ST.4_front_1.jpg" in (result.message or "")
     assert "SOHOA_STAGE_RETENTION_DAYS" in (result.message or "")
+
+
+def test_a_staged_file_that_killed_its_workers_is_set_aside_from_storage(
+    ctx: Context, tmp_path: Path
+) -> None:
+    """The file never reached memory in the process that quarantines it (its decoders died):
+    the quarantine copy is fetched from storage, never decoded, and the staged object goes."""
+    data = jpeg_bytes(320, 240, comment=b"killer")
+    (tmp_path / "ST.5_front_1.jpg").write_bytes(data)
+    task = staged_task(ctx, tmp_path / "ST.5_front_1.jpg")
+    result = ingest.quarantine_worker_lost(ctx, task, 3)
+    assert (result.status, result.code) == ("quarantined", "WORKER_LOST")
+    assert result.quarantine_path and Path(result.quarantine_path).read_bytes() == data
+    assert list(ctx.store.list_keys(INCOMING_PREFIX)) == []
