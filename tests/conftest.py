@@ -13,6 +13,7 @@ import redis
 
 from pipeline.adapters import embedded
 from pipeline.errors import ConfigurationError
+from tests.support.cluster import ClusterServer, running_cluster
 from tests.support.stacks import (
     QUEUE_PREFIX,
     S3Server,
@@ -48,6 +49,7 @@ PROCESS_MODULES = frozenset(
     {
         "test_backbone",
         "test_bad_inputs_worker",
+        "test_cluster_fault",
         "test_batch",
         "test_containment",
         "test_duplicates",
@@ -183,6 +185,15 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
         embedded.stop_process(
             server.pid, name_hint="weed", start_ticks=server.start_ticks, timeout=3
         )
+
+
+@pytest.fixture(scope="module")
+def seaweed_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterServer]:
+    """A SeaweedFS cluster for one module: master, two volume servers on folders of their own,
+    filer and S3 gateway as separate processes, replication 001, credentials enforced. A module
+    runs its storage tests against it by overriding `s3_server` with `seaweed_cluster.s3`."""
+    with running_cluster(tmp_path_factory.mktemp("cluster")) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
