@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import urllib.error
+import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
 
 from pipeline.adapters.s3_store import S3Store
-from tests.conftest import S3Server, make_settings
+from tests.conftest import S3Server, make_settings, settings_env
 
 # The same test bodies as against `weed mini`: whatever the adapter, ingest, publish and audit
 # assume of S3 (write-once masters, server-side SHA-256, multipart, compare-and-swap on JSON,
@@ -35,6 +38,7 @@ from tests.integration.test_s3_store import (  # noqa: F401
     test_wrong_credentials_and_missing_buckets_are_configuration_errors,
 )
 from tests.support.cluster import ClusterServer, replica_nodes
+from tests.support.stacks import run_cli_in_process
 
 pytestmark = pytest.mark.integration
 
@@ -80,3 +84,34 @@ def test_every_object_has_a_copy_on_each_volume_server(
     assert all(nodes == servers for nodes in held.values()), held
     for key, expected in written.items():
         assert bucket_store.hash_object(key, bucket=bucket_store.masters_bucket) == expected
+
+
+def test_services_buckets_creates_private_buckets_with_public_prefixes(
+    seaweed_cluster: ClusterServer, tmp_path: Path
+) -> None:
+    """`sohoa services buckets`, as the production recipe runs it once against the cluster: the
+    bucket and a masters bucket are created; anyone may GET iiif/, nobody unsigned reads a
+    master; a second run creates nothing."""
+    s3 = seaweed_cluster.s3
+    bucket, masters = "d-" + uuid.uuid4().hex[:10], "m-" + uuid.uuid4().hex[:10]
+    settings = make_settings(s3, "redis://127.0.0.1:1/0", tmp_path, bucket=bucket,
+                             masters_bucket=masters)  # fmt: skip
+
+    first = run_cli_in_process(["services", "buckets"], settings_env(settings), tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert f"{bucket}: created" in first.stdout and f"{masters}: created" in first.stdout
+    client = S3Store.from_settings(settings).client
+    client.put_object(Bucket=bucket, Key="iiif/x/info.json", Body=b"{}")
+    client.put_object(Bucket=masters, Key="masters/x/y.tif", Body=b"master")
+
+    def anonymous_get(path: str) -> int:
+        try:
+            with urllib.request.urlopen(f"{s3.endpoint}/{path}", timeout=10) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    assert anonymous_get(f"{bucket}/iiif/x/info.json") == 200
+    assert anonymous_get(f"{masters}/masters/x/y.tif") == 403
+    again = run_cli_in_process(["services", "buckets"], settings_env(settings), tmp_path)
+    assert again.returncode == 0 and f"{bucket}: already there" in again.stdout, again.stdout
