@@ -73,7 +73,7 @@ def test_a_volume_server_killed_mid_batch_loses_no_scan(
         # Everything stored so far has its second copy on the server just lost.
         assert before_kill and all(n == {lost, survivor} for n in before_kill.values())
         wait_until(
-            lambda: weed_cluster.volume_server_count(cluster.master_url) == 1,
+            lambda: weed_cluster.volume_servers(cluster.master_url) == {survivor},
             "the master to drop the killed volume server",
             timeout=60,
         )

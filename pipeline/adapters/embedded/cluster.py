@@ -15,7 +15,6 @@ from pipeline.adapters.embedded.port import GRPC_OFFSET, are_listening, find_fre
 from pipeline.adapters.embedded.process import (
     CHILD_ENV_BASE,
     ServerProcess,
-    is_process_alive,
     read_start_ticks,
     spawn,
     stop_process,
@@ -70,7 +69,6 @@ class SeaweedCluster:
     s3: ServerProcess
     # The JWT keys every server of the cluster shares (never logged, never in argv).
     env: dict[str, str] = field(repr=False, default_factory=dict)
-    volume_size_mb: int | None = None
 
     @property
     def endpoint(self) -> str:
@@ -122,7 +120,7 @@ def start_seaweed_cluster(
         for index in range(len(ports.volumes)):
             volumes.append(start_volume_server(home, ports, index, env, timeout=timeout))
             started.append(volumes[-1])
-        _wait_for_volume_servers(master, len(ports.volumes), timeout)
+        _wait_for_volume_servers(master, {f"127.0.0.1:{p}" for p in ports.volumes}, timeout)
         filer = _start(
             "filer",
             home,
@@ -161,15 +159,13 @@ def start_seaweed_cluster(
         filer=filer,
         s3=s3,
         env=env,
-        volume_size_mb=volume_size_mb,
     )
 
 
 def start_volume_server(
     home: Path, ports: ClusterPorts, index: int, env: dict[str, str], *, timeout: float = 60
 ) -> ServerProcess:
-    """Start volume server `index` on its own data folder (again, after a crash: its data
-    folder and ports are the same, so the master takes its replicas back)."""
+    """Start volume server `index` on its own data folder (ports[index])."""
     port = ports.volumes[index]
     return _start(
         f"volume-{index}",
@@ -181,27 +177,16 @@ def start_volume_server(
     )
 
 
-def restart_volume_server(cluster: SeaweedCluster, index: int, *, timeout: float = 60) -> None:
-    """Bring a stopped or killed volume server back on its folder and ports; wait until the
-    master counts it again."""
-    cluster.volumes[index] = start_volume_server(
-        cluster.home, cluster.ports, index, cluster.env, timeout=timeout
-    )
-    alive = sum(1 for p in cluster.volumes if is_process_alive(p.pid, "weed", p.start_ticks))
-    _wait_for_volume_servers(cluster.master, alive, timeout)
-
-
 def add_volume_server(cluster: SeaweedCluster, *, timeout: float = 60) -> ServerProcess:
     """Start one more volume server on free ports and a new data folder, as a replacement
-    machine joins; wait until the master counts it among `expected` live servers."""
+    machine joins; wait until the master knows it."""
     (port,) = find_free_ports(1)
     cluster.ports = replace(cluster.ports, volumes=(*cluster.ports.volumes, port))
     index = len(cluster.ports.volumes) - 1
     cluster.volumes.append(
         start_volume_server(cluster.home, cluster.ports, index, cluster.env, timeout=timeout)
     )
-    alive = sum(1 for p in cluster.volumes if is_process_alive(p.pid, "weed", p.start_ticks))
-    _wait_for_volume_servers(cluster.master, alive, timeout)
+    _wait_for_volume_servers(cluster.master, {f"127.0.0.1:{port}"}, timeout)
     return cluster.volumes[-1]
 
 
@@ -216,14 +201,16 @@ def stop_server(process: ServerProcess, *, timeout: float = 10) -> bool:
     )
 
 
-def volume_server_count(master_url: str) -> int:
-    """How many volume servers the master knows now (0 when it does not answer)."""
+def volume_servers(master_url: str) -> set[str]:
+    """The volume servers (host:port) the master counts alive now (none when it does not
+    answer)."""
     topology = master_topology(master_url) or {}
-    return sum(
-        len(rack.get("DataNodes") or [])
+    return {
+        str(node.get("Url"))
         for dc in topology.get("DataCenters") or []
         for rack in dc.get("Racks") or []
-    )
+        for node in rack.get("DataNodes") or []
+    }
 
 
 def _master_argv(
@@ -350,13 +337,13 @@ def _start(
     )
 
 
-def _wait_for_volume_servers(master: ServerProcess, count: int, timeout: float) -> None:
+def _wait_for_volume_servers(master: ServerProcess, expected: set[str], timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    while volume_server_count(master.url) < count:
+    while missing := expected - volume_servers(master.url):
         if time.monotonic() > deadline:
             raise ConfigurationError(
-                f"The SeaweedFS master at {master.url} counted {volume_server_count(master.url)} "
-                f"of {count} volume servers after {timeout:.0f} s; see the volume-*.log files "
-                f"beside {master.log_path}."
+                f"The SeaweedFS master at {master.url} does not know the volume server(s) "
+                f"{', '.join(sorted(missing))} after {timeout:.0f} s; see the volume-*.log "
+                f"files beside {master.log_path}."
             )
         time.sleep(0.1)
