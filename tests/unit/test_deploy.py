@@ -42,9 +42,9 @@ def weed_units() -> list[Path]:
     return sorted((DEPLOY / "seaweedfs").glob("weed-*.service"))
 
 
-def test_the_worker_beat_and_api_have_units() -> None:
+def test_the_worker_beat_api_and_hot_folder_have_units() -> None:
     commands = {exec_start(path)[1] for path in sohoa_units()}
-    assert commands == {"worker", "beat", "serve"}
+    assert commands == {"worker", "beat", "serve", "watch"}
 
 
 @pytest.mark.parametrize("path", sohoa_units(), ids=lambda p: p.name)
