@@ -6,6 +6,7 @@ shown to have a copy on both volume servers."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import urllib.error
 import urllib.request
@@ -115,3 +116,30 @@ def test_services_buckets_creates_private_buckets_with_public_prefixes(
     assert anonymous_get(f"{masters}/masters/x/y.tif") == 403
     again = run_cli_in_process(["services", "buckets"], settings_env(settings), tmp_path)
     assert again.returncode == 0 and f"{bucket}: already there" in again.stdout, again.stdout
+
+
+def test_only_the_s3_gateway_serves_the_bytes(
+    seaweed_cluster: ClusterServer, tmp_path: Path
+) -> None:
+    """The filer's and volume servers' own HTTP ports refuse requests without the cluster's
+    JWT, and S3 refuses an unsigned read of a private key: credentials cannot be side-stepped."""
+    settings = make_settings(seaweed_cluster.s3, "redis://127.0.0.1:1/0", tmp_path)
+    client = S3Store.from_settings(settings).client
+    client.create_bucket(Bucket=settings.bucket)
+    client.put_object(Bucket=settings.bucket, Key="masters/x/y.tif", Body=b"private bytes")
+    cluster = seaweed_cluster.cluster
+
+    def status(url: str, method: str = "GET", body: bytes | None = None) -> int:
+        request = urllib.request.Request(url, method=method, data=body)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    assert status(f"{cluster.filer.url}/buckets/{settings.bucket}/masters/x/y.tif") == 401
+    assert status(f"{cluster.filer.url}/buckets/{settings.bucket}/z", "PUT", b"x") == 401
+    with urllib.request.urlopen(f"{cluster.master_url}/dir/assign", timeout=10) as response:
+        fid = json.load(response)
+    assert status(f"http://{fid['url']}/{fid['fid']}", "PUT", b"x") == 401
+    assert status(f"{cluster.endpoint}/{settings.bucket}/masters/x/y.tif") == 403

@@ -45,10 +45,6 @@ class ClusterPorts:
     filer: int
     s3: int
 
-    def all_ports(self) -> list[int]:
-        http = [self.master, *self.volumes, self.filer, self.s3]
-        return http + [p + GRPC_OFFSET for p in http]
-
 
 def find_free_cluster_ports(volume_servers: int = 2) -> ClusterPorts:
     """Free ports (and gRPC twins) for a master, `volume_servers` volume servers, filer and S3."""
@@ -58,7 +54,7 @@ def find_free_cluster_ports(volume_servers: int = 2) -> ClusterPorts:
 
 @dataclass
 class SeaweedCluster:
-    """The processes of one running cluster, and what is needed to restart a volume server."""
+    """The processes of one running cluster, and what a volume server added later needs."""
 
     home: Path
     ports: ClusterPorts
