@@ -1,7 +1,8 @@
 """The storage logic against a SeaweedFS cluster (master, two volume servers, filer, S3 gateway,
-replication 001) instead of one `weed mini`: the S3 adapter's contract and the fixity audit
-run here unchanged (imported, with `s3_server` pointed at the cluster), and every object is
-shown to have a copy on both volume servers."""
+replication 001) instead of one `weed mini`: every test of the S3 adapter's contract and the
+audit's storage-facing tests (listing, re-hashing, publishing again, putting a master back) run
+here unchanged (imported, with `s3_server` pointed at the cluster); and every object is shown
+to have a copy on both volume servers, and only the S3 gateway to serve bytes."""
 
 from __future__ import annotations
 
@@ -20,11 +21,13 @@ from tests.conftest import S3Server, make_settings, settings_env
 
 # The same test bodies as against `weed mini`: whatever the adapter, ingest, publish and audit
 # assume of S3 (write-once masters, server-side SHA-256, multipart, compare-and-swap on JSON,
-# listing, reads of what was just written) must hold on the cluster too.
+# listing, reads of what was just written) must hold on the cluster too. Left out: the tests
+# of what does not depend on storage's topology (the audit's sampling, the API, imaging).
 from tests.integration.test_audit import (  # noqa: F401
     stored,
     test_a_changed_a_missing_and_a_stray_master_are_exactly_what_is_reported,
-    test_a_sample_rehashes_only_some_masters_but_checks_presence_of_all,
+    test_a_changed_master_is_put_back_by_the_remedy_the_audit_prints,
+    test_scans_without_a_record_are_reported_and_reindex_repair_publishes_them,
 )
 from tests.integration.test_s3_store import (  # noqa: F401
     store,
@@ -34,8 +37,12 @@ from tests.integration.test_s3_store import (  # noqa: F401
     test_a_master_stored_without_a_checksum_is_read_back_instead,
     test_a_multipart_master_is_read_back,
     test_concurrent_updates_of_one_json_object_lose_nothing,
+    test_missing_objects_read_as_none,
     test_other_bytes_under_a_masters_key_are_reported_whichever_the_proof,
+    test_readback_mode_downloads_every_master,
+    test_the_lean_put_maps_refusals_to_the_projects_errors,
     test_the_lean_put_writes_what_boto3_reads_back,
+    test_update_json_leaves_an_unchanged_object_alone,
     test_wrong_credentials_and_missing_buckets_are_configuration_errors,
 )
 from tests.support.cluster import ClusterServer, replica_nodes
