@@ -49,8 +49,8 @@ PROCESS_MODULES = frozenset(
     {
         "test_backbone",
         "test_bad_inputs_worker",
-        "test_cluster_fault",
         "test_batch",
+        "test_cluster_fault",
         "test_containment",
         "test_duplicates",
         "test_embedded",
