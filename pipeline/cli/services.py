@@ -51,8 +51,7 @@ if TYPE_CHECKING:
 
 @click.group()
 def services() -> None:
-    """Embedded services for one machine: Redis (if none answers) and SeaweedFS's S3
-    (`buckets`: only the buckets, on any configured S3)."""
+    """Embedded services for one machine: Redis (if none answers) and SeaweedFS's S3."""
 
 
 @services.command("up")
