@@ -153,7 +153,13 @@ TEST_VOLUME_MB = 64
 
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    """A private SeaweedFS on free ports, with credentials enforced."""
+    """A private SeaweedFS on free ports, with credentials enforced: `weed mini`, or with
+    TEST_STORAGE=cluster in the environment a cluster (master, two volume servers, filer, S3
+    gateway, replication 001) for the whole run."""
+    if os.environ.get("TEST_STORAGE") == "cluster":
+        with running_cluster(tmp_path_factory.mktemp("cluster")) as cluster:
+            yield cluster.s3
+        return
     access_key, secret_key = "test-" + secrets.token_hex(6), secrets.token_urlsafe(24)
     for attempt in range(1, 4):
         # Free when chosen is not free when bound: xdist's workers start theirs at the same
