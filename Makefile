@@ -83,6 +83,10 @@ test: $(STAMP) system-deps $(NODE_STAMP) ## Run the whole suite (unit + integrat
 test-fast: $(STAMP) ## Unit + in-process integration tests, no worker processes (the edit loop)
 	$(BIN)/python -m pytest $(XDIST) -m "not process and not slow" $(PYTEST_ARGS)
 
+.PHONY: test-cluster
+test-cluster: $(STAMP) system-deps $(NODE_STAMP) ## The integration tests with storage on a SeaweedFS cluster (replication 001), not weed mini
+	TEST_STORAGE=cluster $(BIN)/python -m pytest $(XDIST) tests/integration $(PYTEST_ARGS)
+
 test-unit: $(STAMP) ## Run the unit tests only (pure core, no services)
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 

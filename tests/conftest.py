@@ -13,6 +13,7 @@ import redis
 
 from pipeline.adapters import embedded
 from pipeline.errors import ConfigurationError
+from tests.support.cluster import ClusterServer, running_cluster
 from tests.support.stacks import (
     QUEUE_PREFIX,
     S3Server,
@@ -49,6 +50,7 @@ PROCESS_MODULES = frozenset(
         "test_backbone",
         "test_bad_inputs_worker",
         "test_batch",
+        "test_cluster_fault",
         "test_containment",
         "test_duplicates",
         "test_embedded",
@@ -152,7 +154,13 @@ TEST_VOLUME_MB = 64
 
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    """A private SeaweedFS on free ports, with credentials enforced."""
+    """A private SeaweedFS on free ports, with credentials enforced: `weed mini`, or with
+    TEST_STORAGE=cluster in the environment a cluster (master, two volume servers, filer, S3
+    gateway, replication 001) for the whole run."""
+    if os.environ.get("TEST_STORAGE") == "cluster":
+        with running_cluster(tmp_path_factory.mktemp("cluster")) as cluster:
+            yield cluster.s3
+        return
     access_key, secret_key = "test-" + secrets.token_hex(6), secrets.token_urlsafe(24)
     for attempt in range(1, 4):
         # Free when chosen is not free when bound: xdist's workers start theirs at the same
@@ -184,6 +192,15 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
         embedded.stop_process(
             server.pid, name_hint="weed", start_ticks=server.start_ticks, timeout=3
         )
+
+
+@pytest.fixture(scope="module")
+def seaweed_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterServer]:
+    """A SeaweedFS cluster for one module: master, two volume servers on folders of their own,
+    filer and S3 gateway as separate processes, replication 001, credentials enforced. A module
+    runs its storage tests against it by overriding `s3_server` with `seaweed_cluster.s3`."""
+    with running_cluster(tmp_path_factory.mktemp("cluster")) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import click
 
 from config.settings import SohoaSettings
+from pipeline.adapters.embedded import create_buckets
 from pipeline.cli.catalogue import run_server
 from pipeline.cli.common import fail, settings_of
 from pipeline.cli.ingest import run_ingest
@@ -106,6 +107,31 @@ def services_status_command(ctx: click.Context, as_json: bool) -> None:
         f"  {'worker':<10} {'running' if pid else 'not running':<14} "
         + (f"pid {pid}" if pid else "")
     )
+
+
+@services.command("buckets")
+@click.pass_context
+def services_buckets_command(ctx: click.Context) -> None:
+    """Create the configured bucket(s) on the configured S3 where `services up` is not used
+    (production: a cluster, any S3). Private, except anonymous GETs of iiif/, derivatives/ and
+    manifests/ and CORS for viewers; run again, it sets that again and creates nothing twice."""
+    settings = settings_of(ctx)
+    if not settings.s3_endpoint_url:
+        fail("SOHOA_S3_ENDPOINT_URL is empty: create AWS buckets with AWS's own tools.")
+    names = list(dict.fromkeys([settings.bucket, settings.masters_bucket_name]))
+    try:
+        created = create_buckets(
+            settings.s3_endpoint_url,
+            access_key=settings.s3_access_key.get_secret_value(),
+            secret_key=settings.s3_secret_key.get_secret_value(),
+            names=names,
+            region=settings.s3_region,
+        )
+    except SohoaError as exc:
+        fail(exc.message)
+    for name in names:
+        done = "created" if name in created else "already there"
+        click.echo(f"  {name}: {done}; iiif/, derivatives/, manifests/ publicly readable")
 
 
 def _bring_up(

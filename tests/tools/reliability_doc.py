@@ -50,6 +50,7 @@ SECTIONS: list[tuple[str, list[str]]] = [
         [
             "tests/integration/test_s3_faults.py",
             "tests/integration/test_storage_outage.py",
+            "tests/integration/test_cluster_fault.py",
             "tests/integration/test_embedded.py",
             "tests/integration/test_backbone.py",
         ],

@@ -1,4 +1,5 @@
-"""Local servers (redis-server, `weed mini`): the only package that spawns them; sets no policy."""
+"""Local servers (redis-server, `weed mini`, a SeaweedFS cluster): the only package that spawns
+them; sets no policy."""
 
 from pipeline.adapters.embedded.bucket import (
     PUBLIC_PREFIXES,

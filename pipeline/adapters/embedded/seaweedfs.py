@@ -58,7 +58,7 @@ def start_seaweedfs(
     # mini.options replays the previous start's flags (ports, config path) over ours.
     (data_dir / "mini.options").unlink(missing_ok=True)
     identities_path = data_dir / "s3-identities.json"
-    write_private_file(identities_path, json.dumps(_s3_identities(access_key, secret_key)))
+    write_private_file(identities_path, json.dumps(s3_identities(access_key, secret_key)))
     endpoint = f"http://127.0.0.1:{ports.s3}"
     argv = [
         str(weed_binary()),
@@ -138,7 +138,8 @@ def _wait_for_file(path: Path, proc: subprocess.Popen[bytes], timeout: float) ->
         time.sleep(0.05)
 
 
-def _s3_identities(access_key: str, secret_key: str) -> dict[str, object]:
+def s3_identities(access_key: str, secret_key: str) -> dict[str, object]:
+    """The S3 gateway's identities file (`-s3.config`): one identity, every action allowed."""
     return {
         "identities": [
             {
@@ -181,7 +182,7 @@ def is_s3_up(endpoint: str, access_key: str, secret_key: str, timeout: float = 2
     return True
 
 
-def _master_topology(master_url: str) -> dict[str, Any] | None:
+def master_topology(master_url: str) -> dict[str, Any] | None:
     """The topology a SeaweedFS master reports at /dir/status, or None when it does not answer."""
     try:
         with urllib.request.urlopen(f"{master_url}/dir/status", timeout=2) as response:
@@ -196,7 +197,7 @@ def volume_slots(master_url: str) -> tuple[int, int] | None:
 
     A bucket needs a free slot for its first volume: at 0 free, writes to new buckets fail.
     """
-    topology = _master_topology(master_url)
+    topology = master_topology(master_url)
     try:
         return (int(topology["Free"]), int(topology["Max"])) if topology else None
     except (KeyError, TypeError, ValueError):
@@ -204,7 +205,7 @@ def volume_slots(master_url: str) -> tuple[int, int] | None:
 
 
 def _has_volume_server(master_url: str) -> bool:
-    topology = _master_topology(master_url) or {}
+    topology = master_topology(master_url) or {}
     return any(
         rack.get("DataNodes")
         for dc in topology.get("DataCenters") or []
