@@ -18,7 +18,7 @@ from pipeline.core.profile import IiifSettings, ProcessingProfile, SessionSettin
 from pipeline.core.records import ScanRecord
 from pipeline.samples.render.chart import encode_tiff, render_chart_shot
 from pipeline.services.context import Context
-from pipeline.services.correction import remake_access
+from pipeline.services.correction import check_correction, remake_access
 from pipeline.services.ingest import process_scan
 from pipeline.services.models import ProcessScanTask
 from pipeline.services.publish import publish_record, read_record
@@ -180,6 +180,13 @@ def test_a_warm_chart_fails_its_session_and_its_correction_reaches_every_member(
         assert after.derivatives["access"].sha256 != old.derivatives["access"].sha256
         assert after.master == old.master  # never the master
     assert sorted(outcome.changed_objects) == ["w.1", "w.2"]
+    # What the demo prints: the chart measured again in its corrected access image.
+    check = check_correction(ctx, session)
+    assert check is not None and check.scan_id == chart_id
+    assert check.before == ref.mean_delta_e and check.before_level == session.level
+    assert check.after is not None and check.after < check.before / 2
+    assert check.after_level is not None and check.after_level > session.level
+    assert _record(ctx, "w.1", chart_id).master == before[chart_id].master  # nothing stored
 
 
 def _record(ctx: Context, slug: str | None, scan_id: str | None) -> ScanRecord:
