@@ -73,6 +73,7 @@ def celery_config(settings: SohoaSettings) -> dict[str, Any]:
         "task_routes": {
             "sohoa.publish_record": {"queue": interactive_queue(settings)},
             "sohoa.index_record": {"queue": interactive_queue(settings)},
+            "sohoa.settle_session": {"queue": interactive_queue(settings)},
         },
         "worker_concurrency": settings.worker_concurrency,
         "worker_hijack_root_logger": False,

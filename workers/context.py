@@ -10,6 +10,7 @@ from config.settings import SohoaSettings
 from pipeline.adapters.redis_batch import BatchState
 from pipeline.adapters.redis_broker import DeliveryCounter
 from pipeline.adapters.redis_notify import RecordStream
+from pipeline.adapters.redis_session import SessionMarks
 from pipeline.adapters.sqlite_index import SqliteIndex
 from pipeline.services.context import Context
 from pipeline.services.handoff import StagingSender, with_handoff
@@ -47,6 +48,11 @@ class WorkerContext:
     def batch_state(self) -> BatchState:
         """Batch progress and today's figures in Redis."""
         return BatchState(self.settings.redis_url, prefix=self.settings.queue_prefix)
+
+    @cached_property
+    def session_marks(self) -> SessionMarks:
+        """Which session groups wait to be scored, and who scores one now."""
+        return SessionMarks(self.settings.redis_url, prefix=self.settings.queue_prefix)
 
     @cached_property
     def producer(self) -> ScanProducer | StagingSender:

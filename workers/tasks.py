@@ -8,8 +8,8 @@ from typing import Any
 from celery import Task
 
 from pipeline.errors import RetryableError
-from pipeline.services import catalogue, delivery, publish, schedule
-from pipeline.services.models import ProcessScanTask, PublishRecordTask
+from pipeline.services import catalogue, delivery, publish, schedule, session_scoring
+from pipeline.services.models import ProcessScanTask, PublishRecordTask, SettleSessionTask
 from pipeline.services.notify import notify_record_changed
 from workers.app import app
 from workers.containment import ContainedTask
@@ -33,10 +33,39 @@ def process_scan(self: Task, payload: dict[str, Any]) -> dict[str, Any]:
         retry_or_give_up(self, exc)
         return delivery.given_up_result(task, exc).model_dump()
     if result.status == "stored" and result.object:
-        published = {"payload": {"object": result.object}}
-        sent = publish_record.apply_async(kwargs=published, queue=worker.interactive_queue)
-        result = result.model_copy(update={"publish_task_id": sent.id})
+        sent = _publish(worker.interactive_queue, result.object)
+        result = result.model_copy(update={"publish_task_id": sent})
+        if result.session_group and result.scan_id:
+            settling = SettleSessionTask(group=result.session_group, scan_id=result.scan_id)
+            settle_session.apply_async(
+                kwargs={"payload": settling.model_dump()}, queue=worker.interactive_queue
+            )
     return result.model_dump()
+
+
+@app.task(name="sohoa.settle_session", bind=True, base=ContainedTask)
+def settle_session(self: Task, payload: dict[str, Any]) -> dict[str, Any]:
+    """Score the sessions a stored scan touches, or leave them to whoever scores its group now;
+    the records whose colour moved are published again."""
+    task = SettleSessionTask.model_validate(payload)
+    worker = worker_context()
+    try:
+        outcome = session_scoring.settle_scan(
+            worker.context,
+            worker.session_marks,
+            task.group,
+            task.scan_id,
+            owner=session_scoring.scorer_name(f"settle_session[{self.request.id}]"),
+            republish=lambda objects: [_publish(worker.interactive_queue, o) for o in objects],
+        )
+    except RetryableError as exc:
+        retry_or_give_up(self, exc)
+        raise
+    return session_scoring.describe_outcome(outcome)
+
+
+def _publish(queue: str, slug: str) -> str:
+    return str(publish_record.apply_async(kwargs={"payload": {"object": slug}}, queue=queue).id)
 
 
 @app.task(name="sohoa.publish_record", bind=True, base=ContainedTask)

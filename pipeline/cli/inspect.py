@@ -7,7 +7,7 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,7 +17,6 @@ from pipeline.core.chart import ChartReport
 from pipeline.core.inventory import InventoryRow, parse_inventory_csv
 from pipeline.core.metadata import ScanMetadata
 from pipeline.errors import PermanentError, SohoaError
-from pipeline.services.context import Context
 from pipeline.services.inspect import (
     DuplicatesResult,
     InspectResult,
@@ -26,6 +25,10 @@ from pipeline.services.inspect import (
 )
 from pipeline.services.preview import preview_scan
 from schemas import inventory_columns
+
+if TYPE_CHECKING:
+    from config.settings import SohoaSettings
+    from pipeline.adapters.s3_store import S3Store
 
 # Terminal control sequences have no place in a report: a file name or an embedded field could
 # otherwise move the cursor or recolour the screen.
@@ -342,7 +345,7 @@ def duplicates_command(
     settings = settings_of(ctx)
     try:
         result = find_duplicate_scans(
-            Context.from_settings(settings).store,
+            _store_of(settings),
             max_distance=max_distance,
             across_objects=across_objects,
         )
@@ -375,3 +378,10 @@ def render_duplicates(result: DuplicatesResult) -> None:
             click.echo(f"  {item.key}: {_show(item.reason)}")
         if len(result.skipped) > 20:
             click.echo(f"  … and {len(result.skipped) - 20:,} more (see --json)")
+
+
+def _store_of(settings: SohoaSettings) -> S3Store:
+    # Imported here: boto3 is a quarter of a second of start-up `inspect` and `process` never use.
+    from pipeline.services.context import Context
+
+    return Context.from_settings(settings).store

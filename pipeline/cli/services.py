@@ -23,12 +23,14 @@ from pipeline.cli.preflight import check_services
 from pipeline.cli.render import render_record
 from pipeline.core.catalogue import SearchQuery
 from pipeline.core.naming import to_object_slug
+from pipeline.core.session import SessionRecord, describe_level
 from pipeline.errors import PortsBusyError, SohoaError
 from pipeline.sandbox import with_worker_malloc
 from pipeline.services.assembly import open_batch_state, open_index
 from pipeline.services.audit import run_audit
 from pipeline.services.catalogue import reindex as rebuild
 from pipeline.services.context import Context
+from pipeline.services.correction import check_correction
 from pipeline.services.export import export_bag
 from pipeline.services.local_stack import (
     PORT_WAIT_SECONDS,
@@ -235,6 +237,8 @@ def demo(ctx: click.Context, size: int, then_serve: bool, port: int | None) -> N
         wait=True,
         batch_id="demo-collection",
     )
+    if summary is not None:
+        _correction_example(settings, summary.sessions)
     click.secho("4. Bad input, on purpose: these must be quarantined, not stored", bold=True)
     rejected = run_ingest(
         settings, [problems], inventory_path=None, wait=True, batch_id="demo-problems"
@@ -269,6 +273,25 @@ def demo(ctx: click.Context, size: int, then_serve: bool, port: int | None) -> N
         click.secho("\n8. The catalogue's web page (search, objects, deep zoom)", bold=True)
         run_server(settings, port=port)
     sys.exit(0 if ok else 1)
+
+
+def _correction_example(settings: SohoaSettings, sessions: list[SessionRecord]) -> None:
+    """A failing session corrected: its chart measured again in its access image remade with
+    the session's matrix (in memory: the profile's `correct` stays as it is)."""
+    sctx = Context.from_settings(settings)
+    for session in sessions:
+        if session.verdict == "pass":
+            continue
+        check = check_correction(sctx, session)
+        if check is None or check.after is None:
+            continue
+        click.echo(
+            f"  with `[session] correct = true` in the profile, the {session.scans} scans of the "
+            f"{session.camera or 'folder'} session\n    get access images and tiles through its "
+            "chart's 3×3 matrix (masters untouched); its chart, measured again\n    in the "
+            f"corrected access image: mean ΔE2000 {check.before:.1f} → {check.after:.1f} "
+            f"({describe_level(check.before_level)} → {describe_level(check.after_level)})"
+        )
 
 
 def _show_example(settings: SohoaSettings, accessions: list[str]) -> str:

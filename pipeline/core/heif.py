@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pillow_heif
 from PIL import Image
 
 from pipeline.errors import CorruptImageError, TruncatedImageError
@@ -38,6 +37,8 @@ def decode_heif(data: bytes, *, name: str, check_pixels: Any) -> HeifPicture:
 
     `check_pixels(size)` is the caller's pixel ceiling, checked before any pixel is decoded.
     """
+    import pillow_heif  # only for HEIF files: a one-shot `sohoa inspect` of a TIFF skips it
+
     try:
         heif = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=False)
         pages = len(heif)

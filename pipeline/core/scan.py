@@ -10,6 +10,7 @@ from pipeline.core.chart import ChartReport, read_chart
 from pipeline.core.derivatives import Derivative, make_derivatives
 from pipeline.core.iiif import IiifTileSet, make_iiif_tiles
 from pipeline.core.imaging import (
+    Converter,
     DecodedScan,
     decode_scan,
     to_display_array,
@@ -18,9 +19,9 @@ from pipeline.core.imaging import (
 )
 from pipeline.core.metadata import ScanMetadata, extract_metadata
 from pipeline.core.profile import ProcessingProfile
-from pipeline.core.quality import QualityReport, assess_quality
+from pipeline.core.quality import Box, QualityReport, assess_quality_with_chart
 from pipeline.core.session.access import frame_access
-from pipeline.core.session.framing import MeasuredSize, frame_with_chart
+from pipeline.core.session.framing import MeasuredSize, frame_with_box
 from pipeline.core.shrink import Pyramid
 from pipeline.core.tagging import (
     Tag,
@@ -51,6 +52,72 @@ class PreparedScan:
     measured_size: MeasuredSize | None = None
 
 
+@dataclass
+class ScanAnalysis:
+    """What one decoded scan says before anything is made from it: what ingest records and
+    `sohoa inspect` shows, from the same steps."""
+
+    metadata: ScanMetadata
+    chart: ChartReport | None
+    pixels: Any  # upright 8-bit: sRGB when asked for, else the scan's own encoding
+    convert: Converter | None  # the sRGB conversion `pixels` still owe (None: they are sRGB)
+    quality: QualityReport
+    tags: list[Tag]
+    measured_size: MeasuredSize | None
+    crop: Box | None  # the access crop that leaves the chart out (session.exclude_chart)
+
+
+def analyse_scan(
+    data: bytes,
+    decoded: DecodedScan,
+    *,
+    view: str | None,
+    profile: ProcessingProfile,
+    srgb: bool,
+) -> ScanAnalysis:
+    """Metadata, the colour chart, quality, framing and tags of a decoded scan, each step from
+    one upright copy of its pixels. With `srgb` the full size is converted to sRGB first (tiles
+    need every pixel in sRGB); without, the checks see the scan's own encoding (sharpness,
+    noise and clipping do not change, exposure barely, colour names of saturated colours may)
+    and the conversion is left to whoever shrinks them."""
+    metadata = extract_metadata(
+        data,
+        decoded.image,
+        icc=decoded.icc,
+        size=(decoded.width, decoded.height),
+        bit_depth=decoded.bit_depth,
+    )
+    native, convert = to_upright_pixels(decoded)
+    # The chart is read from the scan's own encoding, before any conversion to sRGB.
+    chart = read_scan_chart(decoded, native, profile) if profile.colour.detect else None
+    if srgb:
+        # 16-bit samples are converted straight from their 16 bits; 8-bit ones reuse the
+        # upright copy just made.
+        pixels = to_display_array(decoded, upright=(native, convert))
+        convert = None
+    else:
+        pixels = native
+    # One look at the analysis copy gives the checks and the object's box without the chart.
+    quality, object_box = assess_quality_with_chart(
+        pixels, profile.quality, close_up=view in CLOSE_UP_VIEWS, chart=chart
+    )
+    height, width = pixels.shape[:2]
+    measured, crop = frame_with_box(
+        object_box,
+        chart.location if chart and chart.measurement else None,
+        chart.pixels_per_mm if chart else None,
+        (width, height),
+        exclude_chart=profile.session.exclude_chart,
+        margin=profile.session.chart_margin,
+    )
+    tags = merge_tags(
+        [view_tag(view)] if view else [],
+        tags_from_pixels(pixels, bbox=quality.object_bbox),
+        tags_from_metadata(metadata),
+    )
+    return ScanAnalysis(metadata, chart, pixels, convert, quality, tags, measured, crop)
+
+
 def prepare_scan(
     data: bytes, *, name: str, view: str, profile: ProcessingProfile, iiif_id: str | None
 ) -> PreparedScan:
@@ -59,37 +126,10 @@ def prepare_scan(
     `iiif_id` is the public id of the scan's image service; None makes no tiles.
     """
     decoded = decode_scan(data, name=name, max_pixels=profile.limits.max_pixels)
-    metadata = extract_metadata(
-        data,
-        decoded.image,
-        icc=decoded.icc,
-        size=(decoded.width, decoded.height),
-        bit_depth=decoded.bit_depth,
-    )
     make_tiles = iiif_id is not None and profile.iiif.enabled
-    native, convert = to_upright_pixels(decoded)
-    # The chart is read from the scan's own encoding, before any conversion to sRGB.
-    chart = read_scan_chart(decoded, native, profile) if profile.colour.detect else None
-    if make_tiles:
-        # Tiles show every pixel in sRGB: convert the full size once (16-bit samples straight
-        # from their 16 bits; 8-bit ones reuse the upright copy just made).
-        pixels = to_display_array(decoded, upright=(native, convert))
-        convert = None
-    else:
-        pixels = native
-    measured, crop = frame_with_chart(
-        pixels,
-        chart.location if chart and chart.measurement else None,
-        chart.pixels_per_mm if chart else None,
-        profile.quality,
-        exclude_chart=profile.session.exclude_chart,
-        margin=profile.session.chart_margin,
-    )
-    # One copy of the pixels feeds the quality checks, the derivatives and the tiles. Without
-    # tiles, a tagged scan (Adobe RGB...) is converted after the first shrink, and the checks
-    # see the scan's own encoding: sharpness, noise and clipping do not change, exposure
-    # barely, colour names of saturated colours may.
-    quality = assess_quality(pixels, profile.quality, close_up=view in CLOSE_UP_VIEWS, chart=chart)
+    # One copy of the pixels feeds the quality checks, the derivatives and the tiles.
+    seen = analyse_scan(data, decoded, view=view, profile=profile, srgb=make_tiles)
+    pixels, crop = seen.pixels, seen.crop
     # With tiles, their levels and the derivatives' halvings are the same 2:1 shrinks of the
     # same sRGB pixels (at even sizes): one pyramid makes each once for both.
     pyramid = Pyramid() if make_tiles else None
@@ -97,13 +137,8 @@ def prepare_scan(
     derivatives = make_derivatives(
         frame_access(pixels, crop),
         profile.derivatives,
-        convert=convert,
+        convert=seen.convert,
         pyramid=pyramid if crop is None else None,
-    )
-    tags = merge_tags(
-        [view_tag(view)],
-        tags_from_pixels(pixels, bbox=quality.object_bbox),
-        tags_from_metadata(metadata),
     )
     tiles = None
     if make_tiles and iiif_id is not None:
@@ -124,16 +159,16 @@ def prepare_scan(
     upright_height, upright_width = pixels.shape[:2]
     return PreparedScan(
         decoded=decoded,
-        metadata=metadata,
-        quality=quality,
+        metadata=seen.metadata,
+        quality=seen.quality,
         upright_width=upright_width,
         upright_height=upright_height,
         derivatives=derivatives,
         tiles=tiles,
-        tags=tags,
+        tags=seen.tags,
         warnings=list(decoded.warnings),
-        chart=chart,
-        measured_size=measured,
+        chart=seen.chart,
+        measured_size=seen.measured_size,
     )
 
 

@@ -12,34 +12,32 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from pipeline.adapters.s3_store import S3Store
 from pipeline.core.chart import ChartReport
 from pipeline.core.decode_check import unique
 from pipeline.core.fixity import digest_bytes, md5_hex
-from pipeline.core.imaging import decode_scan, to_display_image, to_upright_pixels
+from pipeline.core.imaging import decode_scan
 from pipeline.core.inventory import InventoryRow
 from pipeline.core.layout import SCANS_PREFIX
-from pipeline.core.metadata import ScanMetadata, extract_metadata
+from pipeline.core.metadata import ScanMetadata
 from pipeline.core.naming import parse_scan_name, to_nfc
 from pipeline.core.profile import ProcessingProfile
-from pipeline.core.quality import QualityReport, assess_quality
-from pipeline.core.scan import read_scan_chart
+from pipeline.core.quality import QualityReport
+from pipeline.core.scan import analyse_scan
 from pipeline.core.tagging import (
     Tag,
     find_near_duplicates,
     merge_tags,
     tag_inventory,
-    tags_from_metadata,
-    tags_from_pixels,
-    view_tag,
 )
 from pipeline.errors import FileTooLargeError, PermanentError, SohoaError
 from pipeline.library_output import capture_native_stderr
+
+if TYPE_CHECKING:  # boto3 costs a quarter of a second to import; inspecting a file needs none
+    from pipeline.adapters.s3_store import S3Store
 
 log = logging.getLogger(__name__)
 
@@ -148,8 +146,7 @@ def inspect_scan(
         )
         return _finish(result, started, problems=[_problem(error)])
     data = path.read_bytes()
-    digests = digest_bytes(data)
-    result.file.sha256, result.file.md5 = digests.sha256, md5_hex(data)
+    result.file.sha256, result.file.md5 = digest_bytes(data).sha256, md5_hex(data)
     problems: list[Problem] = []
     try:
         parsed = parse_scan_name(name, profile.naming.pattern)
@@ -186,31 +183,16 @@ def _analyse(
 ) -> None:
     """The steps of ingest's `_store_scan`, in its order, minus every write."""
     name = result.file.name
+    view = result.name.view if result.name else None
     with capture_native_stderr() as said:
         decoded = decode_scan(data, name=name, max_pixels=profile.limits.max_pixels)
-        upright = to_display_image(decoded)
+        # As a worker prepares the scan (the checks see sRGB pixels when it cuts tiles), minus
+        # the derivatives and tiles themselves.
+        seen = analyse_scan(data, decoded, view=view, profile=profile, srgb=profile.iiif.enabled)
     decoded.warnings = unique([*decoded.warnings, *said])
-    metadata = extract_metadata(
-        data,
-        decoded.image,
-        icc=decoded.icc,
-        size=(decoded.width, decoded.height),
-        bit_depth=decoded.bit_depth,
-    )
-    pixels = np.asarray(upright)
-    view = result.name.view if result.name else None
-    chart = None
-    if profile.colour.detect:
-        chart = read_scan_chart(decoded, to_upright_pixels(decoded)[0], profile)
-    quality = assess_quality(
-        pixels, profile.quality, close_up=view in ("detail", "mark"), chart=chart
-    )
+    upright_height, upright_width = seen.pixels.shape[:2]
     notes: list[str] = []
-    tag_lists = [
-        [view_tag(view)] if view else [],
-        tags_from_pixels(pixels, bbox=quality.object_bbox),
-        tags_from_metadata(metadata),
-    ]
+    tag_lists = [seen.tags]
     row = inventory.get(result.name.object) if result.name else None
     if row is not None:
         tagged = tag_inventory(row)
@@ -230,17 +212,17 @@ def _analyse(
         media_type=fmt.media_type,
         width=decoded.width,
         height=decoded.height,
-        upright_width=upright.width,
-        upright_height=upright.height,
+        upright_width=upright_width,
+        upright_height=upright_height,
         mode=decoded.mode,
         bit_depth=decoded.bit_depth,
         pages=decoded.pages,
         icc_profile=decoded.icc_description,
         orientation=decoded.orientation,
     )
-    result.metadata = metadata
-    result.quality = quality
-    result.colour = chart
+    result.metadata = seen.metadata
+    result.quality = seen.quality
+    result.colour = seen.chart
     result.tags = merge_tags(*tag_lists)
     result.tag_notes = notes
     result.warnings = warnings

@@ -37,6 +37,13 @@ class PublishRecordTask(_Message):
     object: str = Field(min_length=1, max_length=200)
 
 
+class SettleSessionTask(_Message):
+    """Score the capture sessions a stored scan belongs to (its group, from the scan's result)."""
+
+    group: str = Field(pattern=r"^[cf][0-9a-f]{16}$")
+    scan_id: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
 ScanStatus = Literal["stored", "quarantined", "failed"]
 
 

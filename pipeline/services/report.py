@@ -29,7 +29,7 @@ from pipeline.services.intake import summarise
 from pipeline.services.models import PublishRecordTask, ScanResult
 from pipeline.services.notify import notify_record_changed
 from pipeline.services.publish import publish_record
-from pipeline.services.session import settle_sessions
+from pipeline.services.session_scoring import settle_for_report
 
 log = logging.getLogger(__name__)
 
@@ -242,7 +242,7 @@ def finish_batch(run: BatchRun, *, directory: Path | None = None) -> FinishedBat
 
     def write(results: list[dict[str, Any]]) -> dict[str, Any]:
         # The batch's end is where its sessions are complete: score them before reporting.
-        scored = settle_sessions(
+        scored = settle_for_report(
             run.ctx,
             (r.get("session_group") for r in results),
             republish=lambda objects: _republish(run, objects),

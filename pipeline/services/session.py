@@ -12,7 +12,7 @@ sessions, so the last run over a camera's scans is right whatever ran before it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,17 +51,22 @@ def settle_sessions(
     groups: Iterable[str | None],
     *,
     republish: Callable[[list[str]], Any] | None = None,
+    only: Collection[str] | None = None,
 ) -> SessionOutcome:
-    """Score every session of `groups`: write `sessions/{group}/{id}.json`, put each member's
-    colour into its scan record, then `republish` the objects whose colour changed."""
+    """Score every session of `groups` (with `only`, the sessions holding one of those scans):
+    write `sessions/{group}/{id}.json`, put each member's colour into its scan record, then
+    `republish` the objects whose colour changed."""
     outcome = SessionOutcome()
     changed: set[str] = set()
     for group in sorted({g for g in groups if g}):
         members = _members(ctx, group)
         if not members:
             continue
-        written: set[str] = set()
-        for session in group_sessions(members, ctx.profile.session.window_hours):
+        sessions = group_sessions(members, ctx.profile.session.window_hours)
+        current = {session_key(group, s.session_id) for s in sessions}
+        for session in sessions:
+            if only is not None and not any(m.scan_id in only for m in session.members):
+                continue
             records = {
                 m.scan_id: _read_scan(ctx, m.object, m.scan_id)
                 for m in session.members
@@ -79,14 +84,14 @@ def settle_sessions(
                 ctx.profile.session,
                 camera=camera_label(first) if first else None,
             )
-            _write_summary(ctx, summary)
-            written.add(session_key(group, summary.session_id))
-            outcome.sessions.append(summary)
             for member in session.members:
                 if _set_colour(ctx, member, colours[member.scan_id]):
                     changed.add(member.object)
+            # After its members: a summary says what every member's record already holds.
+            _write_summary(ctx, summary)
+            outcome.sessions.append(summary)
         for key in ctx.store.list_keys(sessions_prefix(group)):
-            if key not in written:  # a session since merged into another
+            if key not in current:  # a session since merged into another
                 ctx.store.delete(key)
     outcome.changed_objects = sorted(changed)
     if republish is not None and outcome.changed_objects:

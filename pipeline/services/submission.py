@@ -22,7 +22,7 @@ from pipeline.services.models import ProcessScanTask, PublishRecordTask
 from pipeline.services.publish import register_inventory
 from pipeline.services.report import BatchInfo, SavedReport, save_batch_report, to_file_results
 from pipeline.services.sender import ScanSender
-from pipeline.services.session import settle_sessions
+from pipeline.services.session_scoring import settle_for_report
 from schemas import inventory_columns
 
 _POLL_SECONDS = 0.5
@@ -142,7 +142,7 @@ class Ingest:
         publish_ids = [r["publish_task_id"] for r in results.values() if r.get("publish_task_id")]
         wait_for(self.sender, publish_ids, timeout=timeout)
         # Every scan is in now: score its sessions, and rebuild the records whose colour moved.
-        scored = settle_sessions(
+        scored = settle_for_report(
             self.ctx,
             (r.get("session_group") for r in results.values()),
             republish=lambda objects: wait_for(

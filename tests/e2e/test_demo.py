@@ -113,6 +113,14 @@ def test_demo_runs_twice_without_duplicates_and_stops_cleanly(
         assert "★★★★ pass  Phase One IQ4 150MP, one folder" in first.stdout
         assert "★☆☆☆ fail  Canon EOS 5D Mark IV · 17 scans · mean ΔE2000 " in first.stdout
         assert " once corrected (session.correct)" in first.stdout
+        # ...and what its correction delivers, measured again in the corrected access image.
+        assert "the 17 scans of the Canon EOS 5D Mark IV session" in first.stdout
+        figures = re.search(
+            r"corrected access image: mean ΔE2000 ([0-9.]+) → ([0-9.]+)", first.stdout
+        )
+        assert figures is not None, first.stdout
+        before, after = float(figures[1]), float(figures[2])
+        assert after < before / 2, figures[0]
         assert "quarantined: 3" in first.stdout
         assert "Done." in first.stdout
         assert (

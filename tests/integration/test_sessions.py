@@ -18,11 +18,12 @@ from pipeline.core.profile import IiifSettings, ProcessingProfile, SessionSettin
 from pipeline.core.records import ScanRecord
 from pipeline.samples.render.chart import encode_tiff, render_chart_shot
 from pipeline.services.context import Context
-from pipeline.services.correction import remake_access
+from pipeline.services.correction import check_correction, remake_access
 from pipeline.services.ingest import process_scan
 from pipeline.services.models import ProcessScanTask
 from pipeline.services.publish import publish_record, read_record
 from pipeline.services.session import settle_sessions
+from pipeline.services.session_scoring import open_session_marks, settle_groups, settle_scan
 from tests.conftest import S3Server
 from tests.support.stacks import make_settings
 
@@ -179,9 +180,65 @@ def test_a_warm_chart_fails_its_session_and_its_correction_reaches_every_member(
         assert after.derivatives["access"].sha256 != old.derivatives["access"].sha256
         assert after.master == old.master  # never the master
     assert sorted(outcome.changed_objects) == ["w.1", "w.2"]
+    # What the demo prints: the chart measured again in its corrected access image.
+    check = check_correction(ctx, session)
+    assert check is not None and check.scan_id == chart_id
+    assert check.before == ref.mean_delta_e and check.before_level == session.level
+    assert check.after is not None and check.after < check.before / 2
+    assert check.after_level is not None and check.after_level > session.level
+    assert _record(ctx, "w.1", chart_id).master == before[chart_id].master  # nothing stored
 
 
 def _record(ctx: Context, slug: str | None, scan_id: str | None) -> ScanRecord:
     found = ctx.store.read_json(scan_record_key(str(slug), str(scan_id)))
     assert found is not None
     return ScanRecord.model_validate(found[0])
+
+
+def test_a_scan_finding_its_group_busy_leaves_it_marked_for_the_scorer(
+    ctx: Context, clean_redis: str, tmp_path: Path
+) -> None:
+    """The worker's path (services/session_scoring.py) against the real Redis: one scorer per
+    group; a scan that finds the group taken is scored by whoever scores it next."""
+    scored_ctx = Context(
+        settings=ctx.settings.model_copy(update={"redis_url": clean_redis}),
+        profile=ctx.profile,
+        store=ctx.store,
+    )
+    folder = tmp_path / "busy"
+    folder.mkdir()
+    chart = render_chart_shot((640, 480), chart_width=0.6, noise=0.5)
+    (folder / "B.1_target_1.tif").write_bytes(encode_tiff(chart))
+    shot(folder / "B.2_front_1.jpg", camera=None, when=None, seed=21)
+    target, front = (
+        process_scan(scored_ctx, ProcessScanTask(path=str(p))) for p in sorted(folder.iterdir())
+    )
+    group = str(target.session_group)
+    assert front.session_group == group
+    marks = open_session_marks(scored_ctx)
+    republished: list[str] = []
+    try:
+        assert marks.acquire(group, "another scorer", 30)
+        left = settle_scan(
+            scored_ctx, marks, group, str(target.scan_id), owner="me", republish=republished.extend
+        )
+        assert left is None and marks.is_marked(group)
+        assert _record(ctx, front.object, front.scan_id).session is None
+        marks.release(group, "another scorer")
+        # The next scan's scorer takes every mark: the chart shot's session is scored too.
+        outcome = settle_scan(
+            scored_ctx, marks, group, str(front.scan_id), owner="me", republish=republished.extend
+        )
+        assert outcome is not None and not marks.is_marked(group)
+        (session,) = outcome.sessions
+        assert session.reference_scan == target.scan_id and session.scans == 2
+        colour = _record(ctx, front.object, front.scan_id).session
+        assert colour is not None and colour.inherited and colour.reference_scan == target.scan_id
+        assert sorted(republished) == ["b.1", "b.2"]
+        # A report's scoring afterwards finds nothing to change.
+        again = settle_groups(scored_ctx, marks, [group], owner="report", republish=print)
+        assert again.changed_objects == [] and [s.session_id for s in again.sessions] == [
+            session.session_id
+        ]
+    finally:
+        marks.close()

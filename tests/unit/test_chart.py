@@ -240,6 +240,30 @@ def test_underexposure_is_named_on_the_neutral_patches():
     assert "too dark" in report.message and "check the exposure" in report.message
 
 
+def test_a_chart_both_warm_and_dark_is_one_finding_naming_both_remedies():
+    """Two ways off (white balance and exposure) make one sentence, and the frame's rough
+    backdrop-cast and luminance checks defer to the chart instead of saying it again."""
+    shot = render_chart_shot(SIZE, cast=(1.15, 1.0, 0.8), exposure=0.55, noise=0.5)
+    report = read_chart(shot.pixels, SETTINGS, icc=shot.icc)
+    assert report.measurement is not None and report.status == "fail"
+    assert report.measurement.neutral_b > 3 and report.measurement.neutral_l_error < -3
+    message = report.message
+    assert message.count("check ") == 1 and message.count("ΔE2000") == 1
+    assert "warm cast" in message and "L* too dark" in message
+    assert message.endswith("check the white balance and the exposure.")
+    quality = assess_quality(shot.pixels, QualityThresholds(), chart=report)
+    by_check = {f.check: f for f in quality.findings}
+    about_light = [f for f in quality.findings if f.check in ("colour_cast", "exposure")]
+    assert {f.status for f in about_light} == {"pass"}, about_light
+    assert by_check["colour_chart"].status == "fail"
+    assert by_check["colour_cast"].value is not None  # the backdrop's figure is still reported
+    assert "colour_chart" in by_check["colour_cast"].message
+    assert "colour_chart" in by_check["exposure"].message
+    # Without a measured chart the backdrop judges the white balance, as before.
+    alone = assess_quality(shot.pixels, QualityThresholds())
+    assert {f.check: f for f in alone.findings}["colour_cast"].status != "pass"
+
+
 def test_the_profile_levels_decide_the_stars():
     shot = render_chart_shot(SIZE, cast=(1.1, 1.0, 0.9), bit_depth=16)
     strict = ColourSettings(levels=(0.1, 0.2, 0.3, 0.4))

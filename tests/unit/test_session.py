@@ -292,3 +292,27 @@ def test_the_catalogue_filters_by_the_lowest_colour_level_and_the_page_shows_it(
     assert "★☆☆☆</span> 1/4 · ΔE2000 6.2" in colour_row(records[1])
     assert "no colour chart" in colour_row(records[2])
     assert colour_row(records[3]) == ""
+
+
+def test_a_session_states_its_chart_figures_once_and_adds_the_charts_advice() -> None:
+    (session,) = group_sessions([member(1, 0, reference=True), member(2, 10)], window_hours=4)
+    graded = score(0, 8.0, "fail").model_copy(
+        update={
+            "finding": "Colour chart: mean ΔE2000 8.0 (0 stars); the neutral patches have a warm "
+            "cast (a* +2, b* +9) and are 8 L* too dark: check the white balance and the exposure."
+        }
+    )
+    record, colours = score_session(session, {scan_id(1): graded}, SETTINGS)
+    assert record.finding.count("ΔE2000") == 1 and record.finding.count("check") == 1
+    assert record.finding.startswith("below 1 star: mean ΔE2000 8.0, worst patch cyan")
+    assert record.finding.endswith(
+        "; the neutral patches have a warm cast (a* +2, b* +9) and "
+        "are 8 L* too dark: check the white balance and the exposure."
+    )
+    assert colours[scan_id(1)].finding == graded.finding  # the chart shot keeps its own sentence
+    # A chart that passed without a remark adds nothing.
+    plain = score(4, 1.1).model_copy(update={"finding": "Colour chart: mean ΔE2000 1.1 (4 stars)."})
+    alone = score_session(session, {scan_id(1): plain}, SETTINGS)[0]
+    assert (
+        alone.finding == "4 stars: mean ΔE2000 1.1, worst patch cyan, from the chart shot of obj.1."
+    )

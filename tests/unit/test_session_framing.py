@@ -9,19 +9,26 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline.core.chart import ChartLocation, apply_correction
+from pipeline.core.chart import (
+    ChartLocation,
+    ChartMeasurement,
+    ChartReport,
+    apply_correction,
+)
 from pipeline.core.profile import (
     IiifSettings,
     ProcessingProfile,
     QualityThresholds,
     SessionSettings,
 )
+from pipeline.core.quality import assess_quality, assess_quality_with_chart
 from pipeline.core.quality.model import Box
 from pipeline.core.scan import prepare_scan
 from pipeline.core.session.access import make_access
 from pipeline.core.session.framing import (
     check_dimensions,
     crop_without_chart,
+    frame_with_box,
     frame_with_chart,
     measure_object,
     object_box_without_chart,
@@ -138,6 +145,31 @@ def test_a_located_chart_frames_the_access_crop_and_measures_the_object(bowl_wit
         None,
         None,
     )
+
+
+def test_the_quality_checks_find_the_same_box_without_the_chart_in_the_same_look(
+    bowl_with_chart,
+) -> None:
+    """prepare_scan frames from the box the quality checks found (no second analysis copy):
+    it is the box framing finds on its own, and the checks' own box still holds the chart."""
+    pixels, location = bowl_with_chart
+    thresholds = QualityThresholds()
+    # Only the measurement's presence matters here (and the figure the finding shows).
+    measurement = ChartMeasurement.model_construct(mean_delta_e=1.0)
+    chart = ChartReport(
+        found=True, charts=1, location=location, measurement=measurement, status="pass", message="."
+    )
+    report, box = assess_quality_with_chart(pixels, thresholds, chart=chart)
+    assert box is not None and box == object_box_without_chart(pixels, location, thresholds)
+    assert report.object_bbox is not None and report.object_bbox != box
+    assert report == assess_quality(pixels, thresholds, chart=chart)
+    height, width = pixels.shape[:2]
+    assert frame_with_box(
+        box, location, 2.0, (width, height), exclude_chart=True, margin=0.05
+    ) == frame_with_chart(pixels, location, 2.0, thresholds, exclude_chart=True, margin=0.05)
+    # No measured chart, no box.
+    unmeasured = chart.model_copy(update={"measurement": None})
+    assert assess_quality_with_chart(pixels, thresholds, chart=unmeasured)[1] is None
 
 
 def test_a_scan_measures_its_chart_at_16_bits_and_its_access_image_leaves_it_out(bowl) -> None:

@@ -14,7 +14,7 @@ from pipeline.core.chart.colorimetry import (
     xyz_to_lab,
 )
 from pipeline.core.chart.correct import apply_correction, fit_correction, pixels_per_mm
-from pipeline.core.chart.grade import grade_measurement, read_chart
+from pipeline.core.chart.grade import grade_measurement, read_chart, split_finding
 from pipeline.core.chart.locate import find_charts
 from pipeline.core.chart.measure import measure_chart
 from pipeline.core.chart.model import (
@@ -52,5 +52,6 @@ __all__ = [
     "pixels_per_mm",
     "read_chart",
     "reference_lab",
+    "split_finding",
     "xyz_to_lab",
 ]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final
 
 import numpy as np
 
@@ -15,35 +17,68 @@ from pipeline.core.profile import ColourSettings
 _NO_CHART = "No colour chart in the frame."
 
 
+@dataclass(frozen=True)
+class _NeutralCheck:
+    """One way the neutral patches can be off: what it is called, when, and the remedy."""
+
+    describe: Callable[[ChartMeasurement], str]
+    is_off: Callable[[ChartMeasurement, ColourSettings], bool]
+    remedy: str
+
+
+# Every way the neutral row is off goes into one sentence with every remedy: a chart shot
+# both warm and dark is one finding, not two saying "reshoot" twice.
+_NEUTRAL_CHECKS: Final = (
+    _NeutralCheck(
+        describe=lambda m: (
+            f"have a {_cast_name(m.neutral_a, m.neutral_b)} cast (a* {m.neutral_a:+.0f}, "
+            f"b* {m.neutral_b:+.0f})"
+        ),
+        is_off=lambda m, s: (
+            not m.greyscale and max(abs(m.neutral_a), abs(m.neutral_b)) > s.neutral_cast_warn
+        ),
+        remedy="the white balance",
+    ),
+    _NeutralCheck(
+        describe=lambda m: (
+            f"are {abs(m.neutral_l_error):.0f} L* too "
+            + ("dark" if m.neutral_l_error < 0 else "bright")
+        ),
+        is_off=lambda m, s: abs(m.neutral_l_error) > s.neutral_l_warn,
+        remedy="the exposure",
+    ),
+)
+
+
 def grade_measurement(
     measurement: ChartMeasurement, settings: ColourSettings
 ) -> tuple[int, ChartStatus, str]:
-    """The star level (0–4) of a measurement, its status and a sentence a photographer can
-    act on (mean ΔE2000, the cast or exposure error of the neutral patches, the remedy)."""
+    """The star level (0–4) of a measurement, its status and one sentence a photographer can
+    act on: mean ΔE2000, every way the neutral patches are off (cast, exposure), the remedies."""
     mean = measurement.mean_delta_e
     level = next((4 - rank for rank, limit in enumerate(settings.levels) if mean <= limit), 0)
     status: ChartStatus = (
         "fail" if level < settings.fail_below else "warn" if level < settings.warn_below else "pass"
     )
     stars = f"{level} star{'s' if level != 1 else ''}"
-    parts = [f"Colour chart: mean ΔE2000 {mean:.1f} ({stars})"]
-    a, b = measurement.neutral_a, measurement.neutral_b
-    remedies: list[str] = []
-    if not measurement.greyscale and max(abs(a), abs(b)) > settings.neutral_cast_warn:
-        parts.append(f"{_cast_name(a, b)} cast: a* {a:+.0f}, b* {b:+.0f} on the neutral patches")
-        remedies.append("the white balance")
-    l_error = measurement.neutral_l_error
-    if abs(l_error) > settings.neutral_l_warn:
-        way = "dark" if l_error < 0 else "bright"
-        parts.append(f"neutral patches {abs(l_error):.0f} L* too {way}")
-        remedies.append("the exposure")
-    sentence = ", ".join(parts)
-    if status != "pass" and not remedies:
+    sentence = f"Colour chart: mean ΔE2000 {mean:.1f} ({stars})"
+    off = [check for check in _NEUTRAL_CHECKS if check.is_off(measurement, settings)]
+    if off:
+        said = " and ".join(check.describe(measurement) for check in off)
+        remedies = " and ".join(check.remedy for check in off)
+        sentence += f"; the neutral patches {said}: check {remedies}"
+    elif status != "pass":
         sentence += f", worst patch {measurement.worst_patch}; check the lighting and the camera "
         sentence += "profile"
-    elif remedies:
-        sentence += "; check " + " and ".join(remedies)
     return level, status, sentence + "."
+
+
+def split_finding(message: str) -> tuple[str, str | None]:
+    """A graded chart's sentence as (headline, advice): 'Colour chart: mean ΔE2000 8.0 (0
+    stars)' and 'the neutral patches …: check …' (None when it passed without a remark), for
+    a summary that states the figures its own way and must not say them twice."""
+    headline, _, advice = message.rstrip(".").partition("; ")
+    return headline, (advice + ".") if advice else None
 
 
 def _cast_name(a: float, b: float) -> str:

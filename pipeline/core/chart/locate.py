@@ -33,6 +33,8 @@ _MIN_PATCHES: Final = 8  # blobs on one lattice before it is read as a chart
 _MAX_MATCH: Final = 14.0  # mean ΔE2000 of the identification (white-balanced) to accept
 _SAMPLE: Final = 0.4  # side of the sampled square, in pitches (patches are ~0.84 pitch wide)
 _REFERENCE_LAB: Final = reference_lab("after_2014")
+# The card reaches about half a pitch beyond the outer patch centres' grid, plus its label.
+_CARD_PITCHES: Final = 1.0
 
 
 @dataclass(frozen=True)
@@ -321,3 +323,14 @@ def _to_location(
         in_frame=in_frame,
         match=round(match, 2),
     )
+
+
+def chart_polygon(location: ChartLocation) -> np.ndarray[Any, np.dtype[np.float32]]:
+    """The card's outline (4 corners, full-resolution px): the patch grid's outer corners
+    pushed out from its centre by one pitch, so the black frame and label go with it."""
+    corners = np.asarray(location.corners, np.float32)
+    centre = corners.mean(axis=0)
+    out = corners - centre
+    length = np.linalg.norm(out, axis=1, keepdims=True)
+    grown = corners + out / np.maximum(length, 1e-6) * location.pitch_px * _CARD_PITCHES * 1.42
+    return np.asarray(grown, np.float32)

@@ -18,6 +18,7 @@ The checks that judge these measures are one table, `check.CHECKS`.
 from pipeline.core.profile import QualityThresholds, Tier
 from pipeline.core.quality.assessment import (
     assess_quality,
+    assess_quality_with_chart,
     classify_tier,
     compute_phash,
     hamming_distance,
@@ -44,6 +45,7 @@ __all__ = [
     "Status",
     "Tier",
     "assess_quality",
+    "assess_quality_with_chart",
     "classify_tier",
     "compute_phash",
     "hamming_distance",

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from pipeline.core.chart.locate import chart_polygon
 from pipeline.core.chart.model import ChartReport
 from pipeline.core.profile import QualityThresholds, Tier
 from pipeline.core.quality.check import Measures, judge_measures
@@ -27,6 +28,7 @@ from pipeline.core.quality.measure import (
 from pipeline.core.quality.model import (
     EUROPEANA_TIERS,
     RANK,
+    Box,
     QualityReport,
 )
 from pipeline.core.shrink import fit_long_edge, shrink_by_whole_factor
@@ -48,6 +50,19 @@ def assess_quality(
     With `close_up`, the backdrop checks are measured but not judged (status pass, saying so).
     `chart` (from `pipeline.core.chart.read_chart`) adds the colour chart's finding.
     """
+    return assess_quality_with_chart(image, thresholds, close_up=close_up, chart=chart)[0]
+
+
+def assess_quality_with_chart(
+    image: Image.Image | np.ndarray[Any, np.dtype[Any]],
+    thresholds: QualityThresholds,
+    *,
+    close_up: bool = False,
+    chart: ChartReport | None = None,
+) -> tuple[QualityReport, Box | None]:
+    """assess_quality, and the object's box (upright px) with a measured, whole chart masked
+    out of the same analysis copy: what the object measures against the chart (None without
+    such a chart, or when nothing else stands out)."""
     pixels = to_array(image)
     height, width = pixels.shape[:2]
     total = width * height
@@ -65,6 +80,14 @@ def assess_quality(
     backdrop_mask, object_mask = split_backdrop(lab, thresholds)
     box_small = None if blank else find_object_box(object_mask)
     bbox = scale_box(box_small, scale_x, scale_y, width, height) if box_small else None
+    location = chart.location if chart is not None and chart.measurement is not None else None
+    without_chart = None
+    if location is not None and location.complete:
+        card = chart_polygon(location) / np.array([scale_x, scale_y], np.float32)
+        masked = object_mask.copy()
+        cv2.fillConvexPoly(masked, np.round(card).astype(np.int32), 0)
+        found = find_object_box(masked)
+        without_chart = scale_box(found, scale_x, scale_y, width, height) if found else None
     measures = Measures(
         width=width,
         height=height,
@@ -90,7 +113,7 @@ def assess_quality(
             else f
             for f in findings
         ]
-    return QualityReport(
+    report = QualityReport(
         width=width,
         height=height,
         megapixels=round(total / 1e6, 3),
@@ -111,6 +134,7 @@ def assess_quality(
         findings=findings,
         verdict=max((f.status for f in findings), key=RANK.__getitem__, default="pass"),
     )
+    return report, without_chart
 
 
 def classify_tier(width: int, height: int) -> Tier:

@@ -105,8 +105,35 @@ def _judge_blank(m: Measures, t: QualityThresholds) -> Finding | None:
     )
 
 
+def _judged_on_chart(m: Measures) -> bool:
+    """A measured chart in the frame: its neutral patches judge white balance and exposure
+    exactly (colour_chart's one finding names both), so the backdrop's and the frame's rough
+    figures are only reported, never a second finding with the same remedy."""
+    return m.chart is not None and m.chart.measurement is not None
+
+
+def _deferred(check: str, value: float | None, figure: str, what: str) -> Finding:
+    return Finding(
+        check=check,
+        status="pass",
+        value=value,
+        threshold=None,
+        message=f"{figure}: {what} is judged on the colour chart's neutral patches (colour_chart).",
+    )
+
+
+def _judge_colour_cast(m: Measures, t: QualityThresholds) -> Finding | None:
+    if m.cast is not None and _judged_on_chart(m):
+        figure = f"Backdrop a* {m.cast.a:+.1f}, b* {m.cast.b:+.1f}"
+        return _deferred("colour_cast", m.cast.chroma, figure, "the white balance")
+    return _COLOUR_CAST(m, t)
+
+
 def _judge_exposure(m: Measures, t: QualityThresholds) -> Finding:
     """Too dark and too bright are one check: the worse of the two speaks."""
+    if _judged_on_chart(m):
+        figure = f"Mean luminance {m.luminance:.0f}"
+        return _deferred("exposure", round(m.luminance, 2), figure, "the exposure")
     under, under_limit = status_below(m.luminance, t.underexposed_warn, t.underexposed_fail)
     over, over_limit = status_above(m.luminance, t.overexposed_warn, t.overexposed_fail)
     value = round(m.luminance, 2)
@@ -194,6 +221,23 @@ def _megapixels(m: Measures) -> float:
 
 Judge = Callable[[Measures, QualityThresholds], Finding | None]
 
+_COLOUR_CAST: Final = Check(
+    "colour_cast",
+    measure=lambda m: None if m.cast is None else m.cast.chroma,
+    limits=lambda t: (t.cast_warn, t.cast_fail),
+    bad="high",
+    says=lambda m, t, limit, status: (
+        f"Backdrop colour is off neutral by {m.cast.chroma:.1f} (a* {m.cast.a:+.1f}, "
+        f"b* {m.cast.b:+.1f})"
+        + _unless(
+            status,
+            f", more than {limit:.0f}: set the white balance on the grey card and reshoot.",
+        )
+        if m.cast is not None
+        else ""
+    ),
+)
+
 # In the order the findings are listed. A blank frame stops before sharpness (there is nothing
 # to focus on), and a frame without an object before edges.
 CHECKS: Final[tuple[Judge, ...]] = (
@@ -251,22 +295,7 @@ CHECKS: Final[tuple[Judge, ...]] = (
         ),
     ),
     _judge_exposure,
-    Check(
-        "colour_cast",
-        measure=lambda m: None if m.cast is None else m.cast.chroma,
-        limits=lambda t: (t.cast_warn, t.cast_fail),
-        bad="high",
-        says=lambda m, t, limit, status: (
-            f"Backdrop colour is off neutral by {m.cast.chroma:.1f} (a* {m.cast.a:+.1f}, "
-            f"b* {m.cast.b:+.1f})"
-            + _unless(
-                status,
-                f", more than {limit:.0f}: set the white balance on the grey card and reshoot.",
-            )
-            if m.cast is not None
-            else ""
-        ),
-    ),
+    _judge_colour_cast,
     Check(
         "noise",
         measure=lambda m: m.noise,

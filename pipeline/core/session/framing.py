@@ -12,6 +12,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.core.chart import ChartLocation
+from pipeline.core.chart.locate import chart_polygon
 from pipeline.core.profile import QualityThresholds
 from pipeline.core.quality.measure import (
     find_object_box,
@@ -23,8 +24,6 @@ from pipeline.core.quality.measure import (
 from pipeline.core.quality.model import Box
 from pipeline.core.shrink import shrink_by_whole_factor
 
-# The card reaches about half a pitch beyond the outer patch centres' grid, plus its label.
-_CARD_PITCHES: Final = 1.0
 _NUMBER = r"(\d+(?:[.,]\d+)?)\s*(mm|cm|m)\b"
 # Vietnamese inventory words: cao = height; rộng, ngang, dài, đường kính (ĐK) = a width.
 _HEIGHT: Final = re.compile(r"\bcao\b[^0-9;]*" + _NUMBER, re.IGNORECASE)
@@ -43,17 +42,6 @@ class MeasuredSize(BaseModel):
     width_mm: float = Field(gt=0)
     height_mm: float = Field(gt=0)
     pixels_per_mm: float = Field(gt=0)
-
-
-def chart_polygon(location: ChartLocation) -> np.ndarray[Any, np.dtype[np.float32]]:
-    """The card's outline (4 corners, full-resolution px): the patch grid's outer corners
-    pushed out from its centre by one pitch, so the black frame and label go with it."""
-    corners = np.asarray(location.corners, np.float32)
-    centre = corners.mean(axis=0)
-    out = corners - centre
-    length = np.linalg.norm(out, axis=1, keepdims=True)
-    grown = corners + out / np.maximum(length, 1e-6) * location.pitch_px * _CARD_PITCHES * 1.42
-    return np.asarray(grown, np.float32)
 
 
 def object_box_without_chart(
@@ -161,10 +149,30 @@ def frame_with_chart(
     `exclude_chart`, the access crop that leaves the chart out; (None, None) without one."""
     if location is None or not location.complete:
         return None, None
-    box = object_box_without_chart(pixels, location, thresholds)
-    if box is None:
-        return None, None
-    size = measure_object(box, pixels_per_mm) if pixels_per_mm else None
     height, width = pixels.shape[:2]
-    crop = crop_without_chart(box, location, margin, (width, height)) if exclude_chart else None
-    return size, crop
+    return frame_with_box(
+        object_box_without_chart(pixels, location, thresholds),
+        location,
+        pixels_per_mm,
+        (width, height),
+        exclude_chart=exclude_chart,
+        margin=margin,
+    )
+
+
+def frame_with_box(
+    box: Box | None,
+    location: ChartLocation | None,
+    pixels_per_mm: float | None,
+    size: tuple[int, int],
+    *,
+    exclude_chart: bool,
+    margin: float,
+) -> tuple[MeasuredSize | None, Box | None]:
+    """frame_with_chart from the object's box without the chart, found already (the quality
+    checks find it from the same analysis copy: `assess_quality_with_chart`)."""
+    if box is None or location is None or not location.complete:
+        return None, None
+    measured = measure_object(box, pixels_per_mm) if pixels_per_mm else None
+    crop = crop_without_chart(box, location, margin, size) if exclude_chart else None
+    return measured, crop

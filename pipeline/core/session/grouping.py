@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from pipeline.core.chart import split_finding
 from pipeline.core.profile import SessionSettings
 from pipeline.core.session.model import (
     ReferenceScore,
@@ -242,4 +243,6 @@ def _session_finding(score: ReferenceScore, chart: SessionMember, charts: int) -
     )
     if charts > 1:
         text += f" (the worst of {charts} chart shots)"
-    return text + (f". {score.finding}" if score.finding else ".")
+    # The chart's own sentence repeats the figures above: only its advice is added.
+    advice = split_finding(score.finding)[1] if score.finding else None
+    return text + (f"; {advice}" if advice else ".")
