@@ -91,6 +91,7 @@ def refuse(
                 content_encoding=message.content_encoding,
                 correlation_id=message.properties.get("correlation_id"),
                 reply_to=message.properties.get("reply_to"),
+                priority=message.properties.get("priority"),
                 retry=True,
             )
         log.warning(

@@ -5,6 +5,7 @@ installation's workers with its settings alone. Real Redis, SeaweedFS and worker
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,9 +22,10 @@ from pipeline.core.layout import MASTERS_PREFIX
 from pipeline.services.models import ProcessScanTask
 from tests.conftest import QUEUE_PREFIX, S3Server, Stack, make_settings
 from tests.integration.test_backbone import write_jpeg
-from tests.support.stacks import forget_broker_connections, running_stack
+from tests.support.stacks import forget_broker_connections, own_redis, running_stack
 from tests.support.wait import wait_until
-from workers.app import bulk_queue, configure_app
+from workers import client
+from workers.app import INSTALLATION_HEADER, bulk_queue, configure_app
 from workers.client import scan_signature
 
 CELERY = str(Path(sys.executable).with_name("celery"))
@@ -114,8 +116,6 @@ def test_scans_ingested_by_each_land_only_in_its_own_bucket(pair: Pair, tmp_path
 
 
 def test_status_counts_only_its_own_workers(pair: Pair) -> None:
-    import json
-
     for stack in (pair.a, pair.b):
         done = stack.sohoa("status", "--json")
         assert done.returncode == 0, done.stdout + done.stderr
@@ -181,6 +181,11 @@ def test_a_task_of_another_store_on_shared_queues_fails_with_configuration(
     )
     sha = hashlib.sha256(data).hexdigest()
     assert not any(sha in key for key in _masters(pair.a) + _masters(pair.b))
+    # B's worker answers a ping on these queues, but the intruder's producer does not count it:
+    # its "no worker answers" is not hidden by a worker that would never take its files.
+    (b_worker,) = _workers_of(pair.b)
+    assert client.is_answering(b_worker, timeout=5)
+    assert client.live_workers(timeout=5) == []
 
 
 # --- the stock Celery tools ----------------------------------------------------------------------
@@ -233,3 +238,58 @@ def test_celery_events_shows_this_installations_workers(pair: Pair, tmp_path: Pa
     assert seen.count(f"{name} [") >= 2, seen
     for other in _workers_of(pair.a):
         assert other not in seen
+
+
+# --- upgrading from the days of one shared `sohoa` prefix ---------------------------------------
+
+
+def test_tasks_queued_before_the_upgrade_are_pointed_at_and_taken(
+    s3_server: S3Server, tmp_path: Path
+) -> None:
+    """A task an older Sohoa queued on `sohoa.bulk` (no installation header) waits there after
+    the upgrade: the new worker and `sohoa status` say so, and `sohoa worker -Q sohoa.bulk,…`
+    stores it. A Redis of its own: the old queue names are the same for every run."""
+    with own_redis(tmp_path / "redis") as redis_url:
+        before = make_settings(s3_server, redis_url, tmp_path / "old", queue_prefix="sohoa")
+        source = tmp_path / "INST.OLD.1_front_1.jpg"
+        data = write_jpeg(source, seed=79)
+        sent = _send(before, source, "sohoa.bulk")
+        client_redis = redis.Redis.from_url(redis_url)
+        message = json.loads(client_redis.rpop("sohoa.bulk") or b"{}")
+        del message["headers"][INSTALLATION_HEADER]  # as an older Sohoa sent it
+        client_redis.lpush("sohoa.bulk", json.dumps(message))
+        client_redis.close()
+
+        (tmp_path / "new").mkdir()
+        with running_stack(
+            s3_server, redis_url, tmp_path / "new", bucket=before.bucket, queue_prefix=""
+        ) as after:
+            assert after.settings.queue_prefix != "sohoa"
+            assert after.worker_log is not None
+            wait_until(
+                lambda: (
+                    "1 task(s) queued before the upgrade wait in sohoa.bulk"
+                    in after.worker_log.read_text(errors="replace")
+                ),  # type: ignore[union-attr]
+                "the upgraded worker to point at the old queue",
+                log=after.worker_log,
+            )
+            shown = json.loads(after.sohoa("status", "--json").stdout)
+            assert shown["old_queues"] == {"sohoa.bulk": 1}
+
+            drain_log = tmp_path / "new" / "drain.log"
+            drain = subprocess.Popen(
+                [sys.executable, "-m", "pipeline.cli", "worker", "-c", "1",
+                 "-Q", "sohoa.interactive,sohoa.bulk", "-n", f"{QUEUE_PREFIX}-drain@%h"],
+                env=after.env, cwd=after.home, stdout=drain_log.open("wb"),
+                stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+            after.extra.append(drain)
+            forget_broker_connections()
+            configure_app(after.settings)
+            result = AsyncResult(sent.id).get(timeout=120)
+            assert result["status"] == "stored", result
+            sha = hashlib.sha256(data).hexdigest()
+            assert any(sha in key for key in _masters(after))
+            assert json.loads(after.sohoa("status", "--json").stdout)["old_queues"] == {}
+    forget_broker_connections()
