@@ -5,11 +5,19 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_PROFILE = Path(__file__).parent / "profiles" / "default.toml"
@@ -21,6 +29,9 @@ EMBEDDED_ENV_FILE = "var/sohoa.env"
 
 class SohoaSettings(BaseSettings):
     """Everything a Sohoa process needs to know about its surroundings."""
+
+    # Whether queue_prefix was derived from the store rather than given (model_copy derives again).
+    _prefix_derived: bool = PrivateAttr(default=False)
 
     model_config = SettingsConfigDict(
         env_prefix="SOHOA_",
@@ -195,9 +206,25 @@ class SohoaSettings(BaseSettings):
     @model_validator(mode="after")
     def _derive_queue_prefix(self) -> SohoaSettings:
         if not self.queue_prefix:
-            derived = derived_prefix(self.bucket, self.installation_id)
-            self.queue_prefix = self.installation or derived
+            self._set_derived_prefix()
         return self
+
+    def _set_derived_prefix(self) -> None:
+        self._prefix_derived = True
+        self.queue_prefix = self.installation or derived_prefix(self.bucket, self.installation_id)
+
+    def model_copy(
+        self, *, update: Mapping[str, Any] | None = None, deep: bool = False
+    ) -> SohoaSettings:
+        """A copy whose derived queue prefix follows a changed store (refresh_settings moves the
+        endpoint to where SeaweedFS listens: its workers, reading the env file, derive anew)."""
+        copied = super().model_copy(update=update, deep=deep)
+        if update and "queue_prefix" in update:
+            copied._prefix_derived = False
+            copied.queue_prefix = copied.queue_prefix or ""
+        if copied._prefix_derived or not copied.queue_prefix:
+            copied._set_derived_prefix()
+        return copied
 
     @field_validator("schedule_timezone")
     @classmethod

@@ -102,3 +102,16 @@ def test_importing_the_app_configures_it_from_the_environment_cheaply() -> None:
     assert json.loads(done.stdout) == [
         "redis://127.0.0.1:6399/7", "probe-inst.bulk", "probe-inst", []
     ]  # fmt: skip
+
+
+def test_a_copy_pointed_at_another_store_derives_its_queues_again() -> None:
+    """`services up` moves the endpoint (refresh_settings copies the settings): the command's
+    queues must be those its worker derives from the env file, not the old endpoint's."""
+    first = settings(bucket="museum", s3_endpoint_url="http://127.0.0.1:8333")
+    moved = first.model_copy(update={"s3_endpoint_url": "http://127.0.0.1:18333"})
+    fresh = settings(bucket="museum", s3_endpoint_url="http://127.0.0.1:18333")
+    assert moved.queue_prefix == fresh.queue_prefix != first.queue_prefix
+    # A prefix that was given stays as given.
+    given = settings(queue_prefix="sohoa", s3_endpoint_url="http://127.0.0.1:8333")
+    assert given.model_copy(update={"s3_endpoint_url": "http://x:1"}).queue_prefix == "sohoa"
+    assert first.model_copy(update={"queue_prefix": "sohoa"}).queue_prefix == "sohoa"
