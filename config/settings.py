@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_PROFILE = Path(__file__).parent / "profiles" / "default.toml"
@@ -19,6 +29,9 @@ EMBEDDED_ENV_FILE = "var/sohoa.env"
 
 class SohoaSettings(BaseSettings):
     """Everything a Sohoa process needs to know about its surroundings."""
+
+    # Whether queue_prefix was derived from the store rather than given (model_copy derives again).
+    _prefix_derived: bool = PrivateAttr(default=False)
 
     model_config = SettingsConfigDict(
         env_prefix="SOHOA_",
@@ -117,11 +130,18 @@ class SohoaSettings(BaseSettings):
         ge=5,
         description="Seconds between `sohoa serve`'s reconciliations of its index with the bucket.",
     )
-    queue_prefix: str = Field(
-        default="sohoa",
+    installation: str | None = Field(
+        default=None,
         pattern=r"^[a-z0-9][a-z0-9_.-]{0,40}$",
-        description="Queues are {prefix}.interactive and {prefix}.bulk: several deployments "
-        "(or test runs) can share one Redis without taking each other's work.",
+        description="This installation's name, the same on every machine of it; default: "
+        "its store (bucket at endpoint). Tasks carry it: a worker refuses another's.",
+    )
+    queue_prefix: str = Field(
+        default="",
+        pattern=r"^([a-z0-9][a-z0-9_.-]{0,40})?$",
+        description="Queues are {prefix}.interactive and {prefix}.bulk (and Redis keys "
+        "{prefix}:...); default: the installation's name, else sohoa-{bucket}-{hash of the "
+        "store}, so installations sharing one Redis never share a queue.",
     )
     worker_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     # A task must finish well before the broker hands its message to another worker.
@@ -198,6 +218,29 @@ class SohoaSettings(BaseSettings):
             raise ValueError("task_soft_time_limit must be below task_time_limit.")
         return self
 
+    @model_validator(mode="after")
+    def _derive_queue_prefix(self) -> SohoaSettings:
+        if not self.queue_prefix:
+            self._set_derived_prefix()
+        return self
+
+    def _set_derived_prefix(self) -> None:
+        self._prefix_derived = True
+        self.queue_prefix = self.installation or derived_prefix(self.bucket, self.installation_id)
+
+    def model_copy(
+        self, *, update: Mapping[str, Any] | None = None, deep: bool = False
+    ) -> SohoaSettings:
+        """A copy whose derived queue prefix follows a changed store (refresh_settings moves the
+        endpoint to where SeaweedFS listens: its workers, reading the env file, derive anew)."""
+        copied = super().model_copy(update=update, deep=deep)
+        if update and "queue_prefix" in update:
+            copied._prefix_derived = False
+            copied.queue_prefix = copied.queue_prefix or ""
+        if copied._prefix_derived or not copied.queue_prefix:
+            copied._set_derived_prefix()
+        return copied
+
     @field_validator("schedule_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -208,6 +251,15 @@ class SohoaSettings(BaseSettings):
                 f"unknown time zone {value!r}: use an IANA name such as Asia/Ho_Chi_Minh or UTC"
             ) from None
         return value
+
+    @property
+    def installation_id(self) -> str:
+        """Which store this installation is: its name, else bucket@endpoint (every machine of
+        an installation must spell the endpoint alike, or set SOHOA_INSTALLATION)."""
+        if self.installation:
+            return self.installation
+        endpoint = (self.s3_endpoint_url or f"aws:{self.s3_region}").rstrip("/").lower()
+        return f"{self.bucket}@{endpoint}"
 
     @property
     def masters_bucket_name(self) -> str:
@@ -225,6 +277,13 @@ class SohoaSettings(BaseSettings):
     def decode_deadline(self) -> float:
         """The decode deadline, kept inside the task's soft limit so that it fires first."""
         return min(self.decode_timeout, self.task_soft_time_limit * 0.9)
+
+
+def derived_prefix(bucket: str, installation_id: str) -> str:
+    """The default queue prefix of a store: readable (its bucket) and its own (a hash)."""
+    digest = hashlib.sha256(installation_id.encode("utf-8")).hexdigest()[:8]
+    readable = re.sub(r"[^a-z0-9_.-]+", "-", bucket.lower())[:24].strip("-.") or "store"
+    return f"sohoa-{readable}-{digest}"
 
 
 def load_settings(**overrides: object) -> SohoaSettings:

@@ -58,6 +58,7 @@ PROCESS_MODULES = frozenset(
         "test_finish_batches",
         "test_handoff",
         "test_input_faults",
+        "test_installations",
         "test_live_index",
         "test_process_faults",
         "test_public_read",

@@ -1,20 +1,33 @@
-"""The Celery app: configured from settings at an edge (worker start, CLI), never at import."""
+"""The Celery app: configured from settings at an edge (worker start, CLI), or lazily from the
+environment when Celery first reads its configuration (`celery -A workers.app inspect ping`)."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
 from celery import Celery
+from celery.signals import before_task_publish
 from kombu import Queue
 
-from config.settings import SohoaSettings
+from config.settings import SohoaSettings, load_settings
+
+log = logging.getLogger(__name__)
 
 # kombu's Redis transport, but a rejected message goes back to the head of its queue.
 REDELIVERY_TRANSPORT = "workers.redelivery:Transport"
 
 # The wire name of the task the signal handlers watch (names never change: sohoa.…).
 PROCESS_SCAN = "sohoa.process_scan"
+
+# Every message says which installation sent it, and where its queues are (workers/installation.py
+# refuses another's): one header, stamped on publishing, whoever builds the message.
+INSTALLATION_HEADER = "sohoa_installation"
+
+# The queue prefix of every installation before installations had names of their own: what an
+# upgraded worker looks into for tasks queued before the upgrade.
+LEGACY_QUEUE_PREFIX = "sohoa"
 
 
 def interactive_queue(settings: SohoaSettings) -> str:
@@ -27,11 +40,24 @@ def bulk_queue(settings: SohoaSettings) -> str:
     return f"{settings.queue_prefix}.bulk"
 
 
+def old_queues(settings: SohoaSettings) -> list[str]:
+    """The default queues of before installations had names, when this one no longer uses them:
+    tasks queued there before an upgrade wait for a worker told to take them (README)."""
+    if settings.queue_prefix == LEGACY_QUEUE_PREFIX:
+        return []
+    return [f"{LEGACY_QUEUE_PREFIX}.interactive", f"{LEGACY_QUEUE_PREFIX}.bulk"]
+
+
 # The tasks, and the modules that hook the worker's concerns to Celery's signals (as dramatiq's
 # middleware): imported by a worker or beat at start, never by a producer.
 app = Celery(
     "sohoa",
-    include=["workers.tasks", "workers.containment", "workers.observability"],
+    include=[
+        "workers.tasks",
+        "workers.containment",
+        "workers.observability",
+        "workers.installation",
+    ],
 )
 app.conf.update(task_serializer="json", accept_content=["json"], result_serializer="json")
 
@@ -40,9 +66,11 @@ def _is_plain_redis(settings: SohoaSettings) -> bool:
     return settings.redis_url.startswith("redis://")
 
 
-def celery_config(settings: SohoaSettings) -> dict[str, Any]:
-    """Everything Celery needs, derived from settings (a pure function, tested on its own)."""
-    return {
+def celery_config(settings: SohoaSettings, *, schedule: bool = True) -> dict[str, Any]:
+    """Everything Celery needs, derived from settings (a pure function, tested on its own);
+    without `schedule`, no beat entries (their module is slow to import, and only beat needs
+    them)."""
+    config: dict[str, Any] = {
         "broker_url": settings.redis_url,
         # A killed child's message back at the head of its queue (workers/redelivery.py); a
         # rediss:// or sentinel broker keeps kombu's own transport.
@@ -80,12 +108,18 @@ def celery_config(settings: SohoaSettings) -> dict[str, Any]:
         "worker_send_task_events": True,
         "task_send_sent_event": True,
         "enable_utc": True,
+        # Remote control (ping, inspect, `sohoa status`) and events reach this installation's
+        # workers only: another's on the same Redis neither answers nor is counted.
+        "control_exchange": settings.queue_prefix,
+        "event_exchange": f"{settings.queue_prefix}.events",
         # `sohoa beat`: the hot folder's backlog and the fixity sample, nightly, at times given
         # in SOHOA_SCHEDULE_TIMEZONE (crontab entries follow the app's time zone).
         "timezone": settings.schedule_timezone,
-        "beat_schedule": beat_schedule(settings),
         "beat_schedule_filename": str(settings.var_dir / "celerybeat-schedule"),
     }
+    if schedule:
+        config["beat_schedule"] = beat_schedule(settings)
+    return config
 
 
 def beat_schedule(settings: SohoaSettings) -> dict[str, Any]:
@@ -118,7 +152,42 @@ def configure_app(settings: SohoaSettings) -> Celery:
     app.conf.update(celery_config(settings))
     # The object itself (secrets included) reaches the prefork children through fork.
     app.conf.sohoa_settings = settings
+    # The remote-control client keeps the exchange it was built with: another installation's
+    # settings (a test's, a second stack's) need a client of their own.
+    control = app.__dict__.get("control")
+    if control is not None and control.mailbox.namespace != settings.queue_prefix:
+        del app.__dict__["control"]
     return app
+
+
+def _settings_from_environment() -> dict[str, Any]:
+    """The app's defaults, read from the environment (and var/sohoa.env) the first time Celery
+    reads its configuration: so the stock `celery -A workers.app inspect ping` (or `events`,
+    Flower) reaches this installation's workers. An edge's configure_app overrides them."""
+    try:
+        settings = load_settings()
+    except Exception as exc:  # invalid settings: the edge that configures the app says so
+        log.warning("Sohoa's settings are not valid, the Celery app keeps its defaults: %s", exc)
+        return {}
+    return {**celery_config(settings, schedule=False), "sohoa_settings": settings}
+
+
+app.add_defaults(_settings_from_environment)
+
+
+def installation_header(settings: SohoaSettings) -> dict[str, str]:
+    """What a message carries of its installation: who (the store) and where (its queues)."""
+    return {"id": settings.installation_id, "queues": settings.queue_prefix}
+
+
+@before_task_publish.connect
+def _stamp_installation(headers: dict[str, Any] | None = None, **_: Any) -> None:
+    # A message passed on (a refused one sent to its own queues) keeps the installation it has.
+    settings = app.conf.get("sohoa_settings")
+    if headers is None or INSTALLATION_HEADER in headers:
+        return
+    if isinstance(settings, SohoaSettings):
+        headers[INSTALLATION_HEADER] = installation_header(settings)
 
 
 def settings_of(celery_app: Celery) -> SohoaSettings:

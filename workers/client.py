@@ -84,7 +84,7 @@ class ScanProducer:
         return None
 
     def live_workers(self) -> list[str]:
-        return _ping(self.app)
+        return _members(self.app)
 
     def held(self, task_ids: list[str], timeout: float = 2.0) -> set[str] | None:
         """Which of these tasks a live worker holds (running, reserved, or waiting for a retry's
@@ -145,7 +145,7 @@ def is_answering(node: str, timeout: float = 0.5) -> bool:
 
 
 def live_workers(timeout: float = 1.0) -> list[str]:
-    return _ping(app, timeout)
+    return _members(app, timeout)
 
 
 def held_tasks(task_ids: list[str]) -> set[str] | None:
@@ -153,9 +153,17 @@ def held_tasks(task_ids: list[str]) -> set[str] | None:
     return ScanProducer(app).held(task_ids)
 
 
-def _ping(celery_app: Celery, timeout: float = 1.0) -> list[str]:
-    replies = celery_app.control.ping(timeout=timeout) or []
-    return sorted(name for reply in replies for name in reply)
+def _members(celery_app: Celery, timeout: float = 1.0) -> list[str]:
+    """The workers that answer and serve this installation (workers/installation.py): one that
+    shares its queues but serves another store would never take its files."""
+    own = settings_of(celery_app).installation_id
+    replies = celery_app.control.broadcast("sohoa_installation", reply=True, timeout=timeout)
+    return sorted(
+        name
+        for reply in replies or []
+        for name, answer in reply.items()
+        if isinstance(answer, dict) and answer.get("installation") == own
+    )
 
 
 def wait_for(

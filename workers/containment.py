@@ -40,6 +40,9 @@ class ContainedTask(Task):
     Exception` on the way can swallow it. What the body does not handle leaves it as Celery's
     SoftTimeLimitExceeded again: an Interrupted must never reach Celery's tracer."""
 
+    # Another installation's task is refused as it arrives, before a child runs it.
+    Strategy = "workers.installation:checked_strategy"
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         try:
             with _soft_limit_interrupts():

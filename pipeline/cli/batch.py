@@ -42,7 +42,7 @@ from pipeline.services.schedule import (
 )
 from pipeline.services.status import collect_status, describe_batch
 from pipeline.services.submission import publish_unscanned
-from workers.app import bulk_queue, configure_app, interactive_queue
+from workers.app import bulk_queue, configure_app, interactive_queue, old_queues
 from workers.client import connect_producer, held_tasks, live_workers
 
 _POLL_SECONDS = 0.5
@@ -306,6 +306,8 @@ def status(ctx: click.Context, batch_id: str | None, as_json: bool) -> None:
         for item in picture["batches"]:
             _add_report(state, item)
         picture["fixity"] = state.last_fixity()
+        old = state.queue_depths(old_queues(settings)) if old_queues(settings) else {}
+        picture["old_queues"] = {name: depth for name, depth in old.items() if depth}
     except RetryableError as exc:
         fail(exc.message)
     if as_json:
@@ -317,6 +319,12 @@ def status(ctx: click.Context, batch_id: str | None, as_json: bool) -> None:
     )
     for queue, depth in picture["queues"].items():
         click.echo(f"Queue        {queue}: {depth} waiting")
+    for queue, depth in picture["old_queues"].items():
+        click.secho(
+            f"Old queue    {queue}: {depth} waiting since before the upgrade; if they are this "
+            f"installation's, take them with `sohoa worker -Q {','.join(picture['old_queues'])}`",
+            fg="yellow",
+        )
     click.echo(f"In progress: {picture['in_progress']}")
     if picture["orphaned"]:
         click.secho(

@@ -364,7 +364,8 @@ def _demo_inputs(home: Path, size: int) -> tuple[SampleCollection, Path]:
     "-Q",
     "--queues",
     default=None,
-    help="Queues to consume, comma-separated (default: {prefix}.interactive,{prefix}.bulk).",
+    help="Queues to consume, comma-separated (default: {prefix}.interactive,{prefix}.bulk; "
+    "sohoa.interactive,sohoa.bulk takes tasks queued before an upgrade).",
 )
 @click.option("--loglevel", default="INFO", show_default=True)
 @click.option(
