@@ -99,7 +99,7 @@ class SqliteIndex:
         # The vocabulary for corrections and the bit sets of searches, each with what it was
         # read from (generation, structure).
         self._words: tuple[tuple[int, bytes], Vocabulary] | None = None
-        self._facets: tuple[tuple[int, bytes], IndexBits] | None = None
+        self._sets: tuple[tuple[int, bytes], IndexBits] | None = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._prepare()
 
@@ -226,12 +226,12 @@ class SqliteIndex:
         """The live generation's bit sets, read again when a document changed."""
         key = self._version(connection, tables)
         with self._lock:
-            cached = self._facets
+            cached = self._sets
         if cached is not None and cached[0] == key:
             return cached[1]
-        bits = IndexBits.read(connection, tables)
+        bits = IndexBits(tables)
         with self._lock:
-            self._facets = (key, bits)
+            self._sets = (key, bits)
         return bits
 
     # --- writing -----------------------------------------------------------------------------
@@ -357,7 +357,7 @@ class SqliteIndex:
             plan = SearchPlan(tables, query, corrections)
             bits = self._bits(connection, tables)
             matched = find_matches(connection, bits, plan)
-            accepted = bits.filter_bits(query.filters)
+            accepted = bits.filter_bits(connection, query.filters)
             total = (matched & accepted).bit_count()
             if total == 0 and plan.can_relax:
                 plan = plan.relax()
@@ -365,7 +365,7 @@ class SqliteIndex:
                 total = (matched & accepted).bit_count()
             rows = find_page(connection, bits, plan, matched & accepted)
             hits = self._hits(connection, tables, rows)
-        facets, facet_sizes = bits.count_facets(matched, query)
+            facets, facet_sizes = bits.count_facets(connection, matched, query)
         return SearchResult(
             total=total,
             page=query.page,

@@ -19,10 +19,10 @@ MAX_SCORED_TIE: Final = 1000
 def find_matches(connection: sqlite3.Connection, bits: IndexBits, plan: SearchPlan) -> int:
     """The documents the words match, before filters."""
     if plan.browsing:
-        return bits.everything
+        return bits.everything(connection)
     if plan.nothing:
         return 0
-    matched = bits.everything if plan.required else 0
+    matched = bits.everything(connection) if plan.required else 0
     for source in plan.required:
         matched &= bits.select(connection, source)
     for source in plan.alternatives:
@@ -60,7 +60,7 @@ def find_page(
     for group in groups:
         size, take = group.bit_count(), want - len(rows)
         if size > MAX_SCORED_TIE:
-            found = bits.first_in_order(group, plan.order or "accession", skip, take)
+            found = bits.first_in_order(connection, group, plan.order or "accession", skip, take)
             rows += [(doc_id, None) for doc_id in found]
         else:
             ids = json.dumps(from_bits(group))

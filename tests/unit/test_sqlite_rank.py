@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.adapters import sqlite_rank
+from pipeline.adapters import sqlite_bits, sqlite_rank
 from pipeline.adapters.sqlite_bits import from_bits, to_bits
 from pipeline.adapters.sqlite_rank import split_by_count
 from pipeline.core.catalogue import SearchQuery
@@ -67,3 +67,29 @@ def test_the_sets_follow_every_change_of_the_index(cups):
     cups.delete("c.99")
     assert cups.search(SearchQuery(text="chen")).total == 22
     assert cups.search(SearchQuery(text="gom su")).total == 0
+
+
+FACET_QUERIES = [
+    SearchQuery(),
+    SearchQuery(text="men"),
+    SearchQuery(filters={"material": ["GOM SU"]}),
+    SearchQuery(text="men", filters={"material": ["đồng", "gốm sứ"], "period": ["Tự Đức"]}),
+    SearchQuery(facet_contains={"object_type": "chen"}, facet_limit=1),
+]
+
+
+@pytest.mark.parametrize("query", FACET_QUERIES)
+def test_facets_counted_in_sql_or_on_bit_sets_agree(index, monkeypatch, query):
+    materials = ["gốm sứ", "Gốm sứ", "đồng", "vàng"]
+    for i in range(1, 30):
+        add(index, make_doc(
+            f"M.{i}", name_vi="Chén men" if i % 3 else "Bình", material=materials[i % 4],
+            period=["Tự Đức", "Minh Mạng"][i % 2], object_type="chén" if i % 3 else "bình",
+        ))  # fmt: skip
+    in_sql = index.search(query)  # no facet value's set read yet: counted in SQL
+    monkeypatch.setattr(sqlite_bits, "SQL_FACET_COUNT", 0)
+    on_bits = index.search(query)
+    assert on_bits.facets == in_sql.facets
+    assert on_bits.facet_sizes == in_sql.facet_sizes
+    assert on_bits.total == in_sql.total
+    assert any(values for values in in_sql.facets.values())
