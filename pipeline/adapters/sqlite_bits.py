@@ -62,6 +62,10 @@ class IndexBits:
     _everything: int | None = None
     _spellings: dict[tuple[str, str, str], int] | None = None
     _orders: dict[str, list[int]] = field(default_factory=dict)
+    # What was asked once already: a process that searches once (`sohoa search`) sorts and
+    # counts in SQL (~10 and ~30 ms for 10,000 results); the second ask reads the whole order or
+    # every facet value's set (~40 and ~60 ms, once), which later searches use for free.
+    _asked: set[str] = field(default_factory=set)
 
     def everything(self, connection: sqlite3.Connection) -> int:
         if self._everything is None:
@@ -94,6 +98,13 @@ class IndexBits:
             sql = f"SELECT id FROM {self.tables.documents} ORDER BY {by}"
             self._orders[name] = [row[0] for row in connection.execute(sql)]
         return self._orders[name]
+
+    def _ask_once(self, what: str) -> bool:
+        """True the first time `what` is asked of this generation."""
+        with self.lock:
+            first = what not in self._asked
+            self._asked.add(what)
+        return first
 
     def select(self, connection: sqlite3.Connection, source: Source) -> int:
         """The documents a source selects, from the cache or the index."""
@@ -132,6 +143,15 @@ class IndexBits:
         self, connection: sqlite3.Connection, bits: int, order: str, skip: int, count: int
     ) -> list[int]:
         """`count` documents of `bits` after the first `skip`, in accession or name order."""
+        if order not in self._orders and self._ask_once(f"order:{order}"):
+            keys = "d.accession_sort, d.object"
+            keys = keys if order == "accession" else f"d.name_sort, {keys}"
+            rows = connection.execute(
+                f"SELECT d.id FROM json_each(?) j JOIN {self.tables.documents} d ON d.id = j.value "
+                f"ORDER BY {keys} LIMIT ? OFFSET ?",
+                (json.dumps(from_bits(bits)), count, skip),
+            )
+            return [row[0] for row in rows]
         found: list[int] = []
         for doc_id in self.order(connection, order):
             if bits >> doc_id & 1:

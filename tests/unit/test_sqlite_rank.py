@@ -55,6 +55,14 @@ def test_a_large_tie_keeps_the_tiers_above_it_and_goes_by_accession(cups, monkey
     assert [hit.score for hit in result.hits] == [None, None]  # not scored: past the limit
 
 
+def test_a_large_tie_sorted_in_sql_then_from_the_read_order_is_one_order(cups, monkeypatch):
+    monkeypatch.setattr(sqlite_rank, "MAX_SCORED_TIE", 3)
+    for sort in ("relevance", "name"):
+        first = search(cups, "men", sort=sort, page=2, page_size=5)  # sorted in SQL
+        again = search(cups, "men", sort=sort, page=2, page_size=5)  # walks the read order
+        assert first == again and len(first) == 5
+
+
 def test_the_sets_follow_every_change_of_the_index(cups):
     assert cups.search(SearchQuery(text="men")).total == 22
     before = cups.search(SearchQuery(text="chen"))
@@ -88,7 +96,8 @@ def test_facets_counted_in_sql_or_on_bit_sets_agree(index, monkeypatch, query):
         ))  # fmt: skip
     in_sql = index.search(query)  # no facet value's set read yet: counted in SQL
     monkeypatch.setattr(sqlite_bits, "SQL_FACET_COUNT", 0)
-    on_bits = index.search(query)
+    index.search(query)  # a large result asks once: still in SQL
+    on_bits = index.search(query)  # asked again: every value's set is read
     assert on_bits.facets == in_sql.facets
     assert on_bits.facet_sizes == in_sql.facet_sizes
     assert on_bits.total == in_sql.total
