@@ -62,9 +62,10 @@ class IndexBits:
     _everything: int | None = None
     _spellings: dict[tuple[str, str, str], int] | None = None
     _orders: dict[str, list[int]] = field(default_factory=dict)
-    # What was asked once already: a process that searches once (`sohoa search`) sorts and
-    # counts in SQL (~10 and ~30 ms for 10,000 results); the second ask reads the whole order or
-    # every facet value's set (~40 and ~60 ms, once), which later searches use for free.
+    # What was asked once already: a process that searches once (`sohoa search`) sorts a large
+    # tie in SQL (~10 ms for 10,000); the second ask reads the whole order (~40 ms, once), which
+    # later searches walk for free. (Facets are not done so: counting 10,000 results' facets in
+    # SQL costs more than reading every value's set.)
     _asked: set[str] = field(default_factory=set)
 
     def everything(self, connection: sqlite3.Connection) -> int:
@@ -185,9 +186,8 @@ class IndexBits:
         """(facet, key, spelling) and how many documents of its base set have it: in SQL over
         the documents while the sets are small and the spellings unread (`sohoa search` runs
         one query), else a popcount per spelling."""
-        if self._spellings is None and all(
-            b.bit_count() <= SQL_FACET_COUNT for b in bases.values()
-        ):
+        small = all(b.bit_count() <= SQL_FACET_COUNT for b in bases.values())
+        if self._spellings is None and small:
             t = self.tables
             for name, base in bases.items():
                 rows = connection.execute(
