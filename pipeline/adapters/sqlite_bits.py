@@ -28,8 +28,11 @@ from pipeline.core.search_text import to_facet_key
 Source = tuple[str, tuple[object, ...]]
 # Sets kept per generation: each is at most one bit per document (1.25 kB per 10,000).
 MAX_CACHED_SETS: Final = 512
-# Up to this many results, facets are counted in SQL until a larger result has read the bit sets
-# of every facet value (a GROUP BY over 2,000 documents' links costs what reading them does).
+# Facets are counted in SQL until every facet value's set has been read (~60 ms, once): for
+# results of up to SMALL_FACET_COUNT (~3 ms), and once for results of up to SQL_FACET_COUNT
+# (~15 ms for 1,000; what a process that searches once needs); past that, or the second time,
+# the sets are read. Counting 10,000 results in SQL costs more (~95 ms) than reading them.
+SMALL_FACET_COUNT: Final = 200
 SQL_FACET_COUNT: Final = 2000
 _ONE: Final = re.compile("1")
 
@@ -64,8 +67,7 @@ class IndexBits:
     _orders: dict[str, list[int]] = field(default_factory=dict)
     # What was asked once already: a process that searches once (`sohoa search`) sorts a large
     # tie in SQL (~10 ms for 10,000); the second ask reads the whole order (~40 ms, once), which
-    # later searches walk for free. (Facets are not done so: counting 10,000 results' facets in
-    # SQL costs more than reading every value's set.)
+    # later searches walk for free. Facets likewise (see SQL_FACET_COUNT).
     _asked: set[str] = field(default_factory=set)
 
     def everything(self, connection: sqlite3.Connection) -> int:
@@ -184,10 +186,13 @@ class IndexBits:
         self, connection: sqlite3.Connection, bases: dict[str | None, int]
     ) -> Iterator[tuple[tuple[str, str, str], int]]:
         """(facet, key, spelling) and how many documents of its base set have it: in SQL over
-        the documents while the sets are small and the spellings unread (`sohoa search` runs
-        one query), else a popcount per spelling."""
-        small = all(b.bit_count() <= SQL_FACET_COUNT for b in bases.values())
-        if self._spellings is None and small:
+        the documents while the spellings are unread and the result small or asked once, else
+        a popcount per spelling."""
+        largest = max(b.bit_count() for b in bases.values())
+        if self._spellings is None and (
+            largest <= SMALL_FACET_COUNT
+            or (largest <= SQL_FACET_COUNT and self._ask_once("facets"))
+        ):
             t = self.tables
             for name, base in bases.items():
                 rows = connection.execute(
