@@ -12,6 +12,8 @@ from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, ParamSpec, TypeVar
 
+from pipeline.adapters.sqlite_bits import IndexBits
+from pipeline.adapters.sqlite_rank import find_matches, find_page
 from pipeline.adapters.sqlite_search import SearchPlan, Vocabulary
 from pipeline.adapters.sqlite_tables import FOLDED_TOKENIZER, IndexTables
 from pipeline.core.catalogue import (
@@ -94,8 +96,10 @@ class SqliteIndex:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
-        # The vocabulary for corrections, and what it was read from (generation, structure).
+        # The vocabulary for corrections and the bit sets of searches, each with what it was
+        # read from (generation, structure).
         self._words: tuple[tuple[int, bytes], Vocabulary] | None = None
+        self._sets: tuple[tuple[int, bytes], IndexBits] | None = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._prepare()
 
@@ -199,12 +203,16 @@ class SqliteIndex:
     def _live(self, connection: sqlite3.Connection) -> IndexTables:
         return IndexTables(int(self._meta(connection)["live"]))
 
-    def _vocabulary(self, connection: sqlite3.Connection, tables: IndexTables) -> Vocabulary:
-        """The live generation's vocabulary, read again when its words changed: FTS5 rewrites
-        its structure record (row 10 of its data table) on every change, whichever connection
-        or process made it, so that record is the key (one row read, ~10 µs)."""
+    def _version(self, connection: sqlite3.Connection, tables: IndexTables) -> tuple[int, bytes]:
+        """What the live generation's contents are now: FTS5 rewrites its structure record (row
+        10 of its data table) on every change, whichever connection or process made it, and
+        every write of a document writes its text, so that record is the key (~10 µs)."""
         row = connection.execute(f"SELECT block FROM {tables.folded}_data WHERE id = 10").fetchone()
-        key = (tables.generation, bytes(row[0]) if row else b"")
+        return (tables.generation, bytes(row[0]) if row else b"")
+
+    def _vocabulary(self, connection: sqlite3.Connection, tables: IndexTables) -> Vocabulary:
+        """The live generation's vocabulary, read again when its words changed."""
+        key = self._version(connection, tables)
         with self._lock:
             cached = self._words
         if cached is not None and cached[0] == key:
@@ -213,6 +221,18 @@ class SqliteIndex:
         with self._lock:
             self._words = (key, vocabulary)
         return vocabulary
+
+    def _bits(self, connection: sqlite3.Connection, tables: IndexTables) -> IndexBits:
+        """The live generation's bit sets, read again when a document changed."""
+        key = self._version(connection, tables)
+        with self._lock:
+            cached = self._sets
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        bits = IndexBits(tables)
+        with self._lock:
+            self._sets = (key, bits)
+        return bits
 
     # --- writing -----------------------------------------------------------------------------
 
@@ -335,21 +355,17 @@ class SqliteIndex:
                 else {}
             )
             plan = SearchPlan(tables, query, corrections)
-            total = int(connection.execute(plan.count_sql(), plan.params).fetchone()[0])
+            bits = self._bits(connection, tables)
+            matched = find_matches(connection, bits, plan)
+            accepted = bits.filter_bits(connection, query.filters)
+            total = (matched & accepted).bit_count()
             if total == 0 and plan.can_relax:
                 plan = plan.relax()
-                total = int(connection.execute(plan.count_sql(), plan.params).fetchone()[0])
-            rows = connection.execute(plan.page_sql(), plan.params).fetchall()
-            if not query.filters and query.facet_limit and not plan.browsing:
-                every = connection.execute(f"SELECT COUNT(*) FROM {tables.documents}").fetchone()
-                plan.everything = total == int(every[0])
-            facets = plan.read_facets(connection)
-        hits = [
-            SearchHit.model_validate_json(hit).model_copy(
-                update={"score": None if score is None else round(-score, 4)}
-            )
-            for hit, score in rows
-        ]
+                matched = find_matches(connection, bits, plan)
+                total = (matched & accepted).bit_count()
+            rows = find_page(connection, bits, plan, matched & accepted)
+            hits = self._hits(connection, tables, rows)
+            facets, facet_sizes = bits.count_facets(connection, matched, query)
         return SearchResult(
             total=total,
             page=query.page,
@@ -358,11 +374,32 @@ class SqliteIndex:
             sort=query.sort,
             hits=hits,
             facets=facets,
-            facet_sizes=plan.facet_sizes,
+            facet_sizes=facet_sizes,
             partial=plan.relaxed and total > 0,
             did_you_mean=to_correction(words, corrections) if total else None,
             message=NO_WORDS_MESSAGE if plan.nothing else None,
         )
+
+    @staticmethod
+    def _hits(
+        connection: sqlite3.Connection, tables: IndexTables, rows: list[tuple[int, float | None]]
+    ) -> list[SearchHit]:
+        """The hits of one page's (id, score) rows, in their order."""
+        if not rows:
+            return []
+        marks = ", ".join("?" for _ in rows)
+        stored = dict(
+            connection.execute(
+                f"SELECT id, hit FROM {tables.documents} WHERE id IN ({marks})",
+                [doc_id for doc_id, _ in rows],
+            ).fetchall()
+        )
+        return [
+            SearchHit.model_validate_json(stored[doc_id]).model_copy(
+                update={"score": None if score is None else round(-score, 4)}
+            )
+            for doc_id, score in rows
+        ]
 
     def close(self) -> None:
         with self._lock:

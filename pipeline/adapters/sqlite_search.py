@@ -1,4 +1,4 @@
-"""The SQL of one catalogue search (match, partial match, filters, order, facets), and the
+"""The SQL of one catalogue search (match, partial match, filters, order), and the
 look-ups in the index's vocabulary that correct a misspelt word; it runs nothing else."""
 
 from __future__ import annotations
@@ -7,21 +7,19 @@ import sqlite3
 from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
+from pipeline.adapters.sqlite_bits import Source
 from pipeline.adapters.sqlite_tables import IndexTables
 from pipeline.core.catalogue import (
     ENGLISH_FIELDS,
-    FACET_FIELDS,
     TEXT_FIELDS,
-    FacetCount,
     SearchQuery,
 )
 from pipeline.core.search_text import (
     QueryWord,
     QueryWords,
     parse_query,
-    to_facet_key,
     to_one_edit,
 )
 
@@ -94,10 +92,13 @@ class Vocabulary:
 
 
 class SearchPlan:
-    """The SQL of one search: the matching set (m), the filters, the order, the facet counts.
+    """One search as sets of documents (sources: SQL returning ids) and how to rank them.
 
-    `relaxed`: objects matching any of the words, ranked by how many they match (the partial
-    matches shown when nothing matches them all).
+    The matches are the documents in every `required` set, or in any `alternative` one. The
+    relevance order is tiers, each a list of sets ranking a document by how many of them hold
+    it; within a tier's tie, the narrowest dating (for a year), then bm25, then the accession.
+    `relaxed`: objects matching any of the words, ranked first by how many they match (the
+    partial matches shown when nothing matches them all).
     """
 
     def __init__(
@@ -112,25 +113,7 @@ class SearchPlan:
         self.query = query
         self.corrections = corrections or {}
         self.relaxed = relaxed
-        self.params: dict[str, Any] = {
-            "limit": query.page_size,
-            "offset": (query.page - 1) * query.page_size,
-        }
-        self.filters: dict[str, str] = {}
-        self.facet_sizes: dict[str, int] = {}
-        # Set by the caller when the words match every document ("triều Nguyễn" in a Nguyễn
-        # collection): the facets are then everything's, counted without the join.
-        self.everything = False
-        for i, (name, values) in enumerate(sorted(query.filters.items())):
-            self.params[f"f{i}"] = name
-            keys = sorted({to_facet_key(v) for v in values})
-            self.params.update({f"f{i}_{j}": key for j, key in enumerate(keys)})
-            marks = ", ".join(f":f{i}_{j}" for j in range(len(keys)))
-            self.filters[name] = (
-                f"m.id IN (SELECT doc_id FROM {tables.facets} WHERE value_id IN "
-                f"(SELECT id FROM {tables.facet_values} "
-                f"WHERE name = :f{i} AND value_key IN ({marks})))"
-            )
+        self.offset = (query.page - 1) * query.page_size
         words = parse_query(query.text, prefix_last=query.prefix)
         self.words = words
         # Only punctuation typed: nothing to look for, and everything is not the answer.
@@ -138,10 +121,24 @@ class SearchPlan:
         self.browsing = words.is_empty and not words.has_text
         self.texts = [w for w in words.required if w.years is None]
         self.years = [w for w in words.required if w.years is not None]
-        self.matched = self._match(words, scored=True)
-        # Counts need only which documents match: bm25 for each of 10,000 is wasted there.
-        self.matched_ids = self._match(words, scored=False)
-        self.order = self._order(words)
+        terms = [self.term_expression(w) for w in self.texts]
+        # The words' FTS5 query, whose bm25 ranks within a tie; None for years alone.
+        self.match = (" OR " if relaxed else " AND ").join(terms) if terms else None
+        self.required: list[Source] = []
+        self.alternatives: list[Source] = []
+        year_sets = [self._year_set(w) for w in self.years]
+        text_set = [self.fts(tables.folded, self.match)] if self.match else []
+        if relaxed:
+            self.alternatives += text_set + year_sets
+        else:
+            self.required += text_set + year_sets
+        if words.accession_key is not None:
+            # The accession number typed whole finds its object even if the words would not.
+            self.alternatives.append(self._accession_set())
+        self.order = query.sort if query.sort != "relevance" or words.is_empty else None
+        if query.sort == "relevance" and words.is_empty:
+            self.order = "accession"
+        self.tiers = self._tiers(terms) if self.order is None else []
 
     @property
     def can_relax(self) -> bool:
@@ -150,169 +147,84 @@ class SearchPlan:
     def relax(self) -> SearchPlan:
         return SearchPlan(self.tables, self.query, self.corrections, relaxed=True)
 
-    def _year_set(self, i: int, word: QueryWord) -> str:
+    @staticmethod
+    def fts(table: str, expression: str) -> Source:
+        return (f"SELECT rowid FROM {table} WHERE {table} MATCH ?", (expression,))
+
+    def term_expression(self, word: QueryWord) -> str:
+        return to_term_expression(word, self.corrections.get(word.folded, ()))
+
+    def _year_set(self, word: QueryWord) -> Source:
         """Objects dated within a year or decade, or whose text has the number."""
         t = self.tables
         assert word.years is not None
-        self.params.update({f"ylo{i}": word.years[0], f"yhi{i}": word.years[1]})
-        self.params[f"yw{i}"] = quote(word.folded)
         return (
-            f"SELECT id FROM {t.documents} WHERE year_from <= :yhi{i} AND year_to >= :ylo{i} "
-            f"UNION SELECT rowid FROM {t.folded} WHERE {t.folded} MATCH :yw{i}"
+            f"SELECT id FROM {t.documents} WHERE year_from <= ? AND year_to >= ? "
+            f"UNION SELECT rowid FROM {t.folded} WHERE {t.folded} MATCH ?",
+            (word.years[1], word.years[0], quote(word.folded)),
         )
 
-    def _text_set(self, i: int, word: QueryWord) -> str:
-        t = self.tables
-        self.params[f"t{i}"] = to_term_expression(word, self.corrections.get(word.folded, ()))
-        return f"SELECT rowid FROM {t.folded} WHERE {t.folded} MATCH :t{i}"
+    def _accession_set(self) -> Source:
+        words = self.words
+        return (
+            f"SELECT id FROM {self.tables.documents} WHERE accession_key = ? "
+            "OR accession_loose = ?",
+            (words.accession_key, words.accession_loose),
+        )
 
-    def term_sets(self) -> list[str]:
-        return [self._text_set(i, w) for i, w in enumerate(self.texts)] + [
-            self._year_set(i, w) for i, w in enumerate(self.years)
-        ]
-
-    def _match(self, words: QueryWords, *, scored: bool) -> str:
+    def _tiers(self, terms: list[str]) -> list[list[Source]]:
+        """Relevance, in tiers: the accession number typed whole; then (partial matches) how
+        many words matched; then how many words matched as typed, not by a stem, a prefix or a
+        correction; then how many of the words typed with diacritics are spelled exactly so
+        ("đường" before "dương"); then the words side by side as typed. Tiers, not a weighted
+        sum of two bm25 scores: a sum lets a short record rich in the folded word outrank an
+        exact spelling."""
         t = self.tables
-        if self.browsing:
-            return f"SELECT id, NULL AS score FROM {t.documents}"
-        if self.nothing:
-            return f"SELECT id, NULL AS score FROM {t.documents} WHERE 0"
-        weights = ", ".join(repr(f.weight) for f in TEXT_FIELDS)
-        score = f"bm25({t.folded}, {weights})" if scored else "NULL"
-        terms = [to_term_expression(w, self.corrections.get(w.folded, ())) for w in self.texts]
-        fts = f"SELECT rowid AS id, {score} AS score FROM {t.folded} WHERE {t.folded} MATCH :match"
-        if terms:
-            self.params["match"] = (" OR " if self.relaxed else " AND ").join(terms)
-        years = [self._year_set(i, w) for i, w in enumerate(self.years)]
-        if self.relaxed:
-            parts = ([fts] if terms else []) + [f"SELECT id, NULL FROM ({y})" for y in years]
-        elif terms:
-            parts = [fts + "".join(f" AND rowid IN ({y})" for y in years)]
-        else:
-            within = " AND ".join(f"id IN ({y})" for y in years)
-            parts = [f"SELECT id, NULL AS score FROM {t.documents} WHERE {within}"]
+        words = self.words
+        tiers: list[list[Source]] = []
         if words.accession_key is not None:
-            # The accession number typed whole finds its object even if the words would not.
-            self.params["accession"] = words.accession_key
-            self.params["loose"] = words.accession_loose
-            parts.append(
-                f"SELECT id, NULL FROM {t.documents} WHERE accession_key = :accession "
-                "OR accession_loose = :loose"
-            )
-        if len(parts) == 1:
-            return parts[0]
-        # One level of UNION: FTS5's bm25 cannot be read through a nested one.
-        return f"SELECT id, MIN(score) AS score FROM ({' UNION ALL '.join(parts)}) GROUP BY id"
-
-    def _order(self, words: QueryWords) -> str:
-        by_accession = "d.accession_sort, d.object"
-        if self.query.sort == "name":
-            return f"d.name_sort, {by_accession}"
-        if self.query.sort == "accession" or words.is_empty:
-            return by_accession
-        # Relevance, in tiers: the accession number typed whole; then (partial matches) how many
-        # words matched; then how many words matched as typed, not by a stem, a prefix or a
-        # correction; then how many of the words typed with diacritics are spelled exactly so
-        # ("đường" before "dương"); then the words side by side as typed; then, for a year, the
-        # narrowest dating; then bm25 over the folded columns, weighted by field. Tiers, not a
-        # weighted sum of two bm25 scores: a sum lets a short record rich in the folded word
-        # outrank an exact spelling.
-        t = self.tables
-        tiers = []
-        if words.accession_key is not None:
-            tiers.append("(d.accession_key = :accession OR d.accession_loose = :loose) DESC")
+            tiers.append([self._accession_set()])
         if self.relaxed:
-            sets = self.term_sets()
-            tiers.append(f"({' + '.join(f'(m.id IN ({s}))' for s in sets)}) DESC")
-        literal = []
-        for i, word in enumerate(w for w in words.words if w.years is None):
-            alone = to_term_expression(word, self.corrections.get(word.folded, ()))
-            if not word.optional and alone == quote(word.folded):
-                continue  # every match of the word is a literal one
-            self.params[f"l{i}"] = quote(word.folded)
-            literal.append(f"(m.id IN (SELECT rowid FROM {t.folded} WHERE {t.folded} MATCH :l{i}))")
-        if literal:
-            tiers.append(f"({' + '.join(literal)}) DESC")
-        exact = []
-        for i, word in enumerate(words.exact):
-            self.params[f"x{i}"] = to_match_expression([word], exact=True)
-            exact.append(f"(m.id IN (SELECT rowid FROM {t.exact} WHERE {t.exact} MATCH :x{i}))")
-        if exact:
-            tiers.append(f"({' + '.join(exact)}) DESC")
-        phrase = [w.folded for w in words.words if w.years is None and not w.prefix]
-        if len(phrase) > 1:
-            # The words side by side, as typed: "Thế Tổ" the temple name before an object
-            # that has "thế" (kỷ) in one place and "Tổ" in another.
-            self.params["phrase"] = quote(" ".join(phrase))
             tiers.append(
-                f"(m.id IN (SELECT rowid FROM {t.folded} WHERE {t.folded} MATCH :phrase)) DESC"
+                [self.fts(t.folded, term) for term in terms]
+                + [self._year_set(w) for w in self.years]
             )
-        if self.years:
-            tiers.append("COALESCE(d.year_to - d.year_from, 1000000)")
-        return ", ".join([*tiers, "m.score IS NULL", "m.score", by_accession])
+        literal = []
+        for word in (w for w in words.words if w.years is None):
+            if not word.optional and self.term_expression(word) == quote(word.folded):
+                continue  # every match of the word is a literal one
+            literal.append(self.fts(t.folded, quote(word.folded)))
+        exact = [self.fts(t.exact, to_match_expression([w], exact=True)) for w in words.exact]
+        phrase = [w.folded for w in words.words if w.years is None and not w.prefix]
+        # The words side by side, as typed: "Thế Tổ" the temple name before an object that has
+        # "thế" (kỷ) in one place and "Tổ" in another.
+        together = [self.fts(t.folded, quote(" ".join(phrase)))] if len(phrase) > 1 else []
+        return tiers + [tier for tier in (literal, exact, together) if tier]
 
-    def where(self, *, skip: str | None = None) -> str:
-        clauses = [sql for name, sql in self.filters.items() if name != skip]
-        return " AND ".join(clauses) if clauses else "1"
-
-    def count_sql(self) -> str:
-        return f"WITH m AS ({self.matched_ids}) SELECT COUNT(*) FROM m WHERE {self.where()}"
-
-    def page_sql(self) -> str:
-        return (
-            f"WITH m AS ({self.matched}) "
-            f"SELECT d.hit, m.score FROM m JOIN {self.tables.documents} d ON d.id = m.id "
-            f"WHERE {self.where()} ORDER BY {self.order} LIMIT :limit OFFSET :offset"
-        )
-
-    def facet_sql(self, names: list[str], *, skip: str | None) -> str:
-        """Counts of `names`' values over the results, ignoring the filter on `skip`."""
-        marks = ", ".join(f":n_{name}" for name in names)
-        self.params.update({f"n_{name}": name for name in names})
+    def tie_sql(self, order: str | None) -> str:
+        """The order of a tie's documents (ids in :ids as JSON): for relevance, the narrowest
+        dating for a year, then bm25 (documents the words do not match last), then accession."""
         t = self.tables
-        where = self.where(skip=skip)
-        if (self.browsing or self.everything) and where == "1":
-            # Everything matches: count the links alone, in the order they are stored.
-            links = f"{t.facets} f"
+        within = "d.id IN (SELECT value FROM json_each(:ids))"
+        by_accession = "d.accession_sort, d.object"
+        if order == "name":
+            keys = f"d.name_sort, {by_accession}"
+        elif order == "accession":
+            keys = by_accession
         else:
-            # CROSS JOIN keeps the results as the outer loop: the planner otherwise scans every
-            # facet link and probes the results for each, several times slower.
-            links = f"m CROSS JOIN {t.facets} f ON f.doc_id = m.id WHERE {where}"
+            widths = ["COALESCE(d.year_to - d.year_from, 1000000)"] if self.years else []
+            keys = ", ".join([*widths, "s.score IS NULL", "s.score", by_accession])
+        if order is None and self.match is not None:
+            weights = ", ".join(repr(f.weight) for f in TEXT_FIELDS)
+            # "+rowid": FTS5 would otherwise run the match once per id (~15 ms for 800).
+            scored = (
+                f"LEFT JOIN (SELECT rowid AS id, bm25({t.folded}, {weights}) AS score "
+                f"FROM {t.folded} WHERE {t.folded} MATCH :match AND +rowid IN "
+                "(SELECT value FROM json_each(:ids))) s ON s.id = d.id"
+            )
+        else:
+            scored = "LEFT JOIN (SELECT NULL AS id, NULL AS score) s ON 0"
         return (
-            f"WITH m AS ({self.matched_ids}), "
-            f"c AS (SELECT f.value_id, f.value, COUNT(*) AS n FROM {links} "
-            "GROUP BY f.value_id, f.value) "
-            f"SELECT v.name, v.value_key, c.value, c.n FROM c JOIN {t.facet_values} v "
-            f"ON v.id = c.value_id WHERE v.name IN ({marks})"
+            f"SELECT d.id, s.score FROM {t.documents} d {scored} WHERE {within} "
+            f"ORDER BY {keys} LIMIT :limit OFFSET :offset"
         )
-
-    def read_facets(self, connection: sqlite3.Connection) -> dict[str, list[FacetCount]]:
-        if self.query.facet_limit == 0:
-            return {}
-        # Facets without a filter of their own share one pass over the results; each filtered
-        # facet needs its own, without its filter, so its other values stay countable.
-        unfiltered = [f.name for f in FACET_FIELDS if f.name not in self.filters]
-        statements = [self.facet_sql(unfiltered, skip=None)] if unfiltered else []
-        statements += [self.facet_sql([name], skip=name) for name in self.filters]
-        counts: dict[str, dict[str, list[tuple[int, str]]]] = {f.name: {} for f in FACET_FIELDS}
-        for sql in statements:
-            for facet, key, value, n in connection.execute(sql, self.params):
-                counts[facet].setdefault(key, []).append((n, value))
-        result: dict[str, list[FacetCount]] = {}
-        for facet, by_key in counts.items():
-            chosen = {to_facet_key(v) for v in self.query.filters.get(facet, [])}
-            if contains := to_facet_key(self.query.facet_contains.get(facet, "")):
-                by_key = {k: v for k, v in by_key.items() if contains in k or k in chosen}
-            values = [
-                FacetCount(
-                    # Spelled as most records spell it; the key merges case and diacritic slips.
-                    value=max(spellings)[1],
-                    count=sum(n for n, _ in spellings),
-                    selected=key in chosen,
-                )
-                for key, spellings in by_key.items()
-            ]
-            values.sort(key=lambda c: (-c.count, to_facet_key(c.value)))
-            result[facet] = values[: self.query.facet_limit]
-            self.facet_sizes[facet] = len(values)
-        return result

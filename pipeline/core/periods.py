@@ -53,11 +53,11 @@ def _reign(key: str, name: str, start: int, end: int, *others: str) -> Period:
 PERIODS: Final[tuple[Period, ...]] = (
     Period(
         "nguyen",
-        "Triều Nguyễn",
+        "Nhà Nguyễn",
         "Nguyễn dynasty",
         1802,
         1945,
-        names=("Nguyễn triều", "Nguyen dynasty", "Nhà Nguyễn"),
+        names=("Triều Nguyễn", "Nguyễn triều", "Nguyen dynasty"),
         qualified=("Nguyễn",),
     ),
     _reign("gia-long", "Gia Long", 1802, 1819, "Thế Tổ", "Cao Hoàng đế", "Nguyễn Phúc Ánh"),

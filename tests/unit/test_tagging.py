@@ -26,10 +26,12 @@ from pipeline.core.quality import Box, QualityThresholds, assess_quality, comput
 from pipeline.core.tagging import (
     COLOUR_SOURCE,
     DATE_CONFIDENCE,
+    DYNASTY,
     MATERIALS,
     MAX_KEYWORDS,
     OBJECT_TYPES,
     PERIODS,
+    REIGNS,
     NearDuplicate,
     Tag,
     classify_colours,
@@ -92,10 +94,27 @@ def test_a_date_range_falls_in_its_reign_with_less_confidence():
         ("niên hiệu Duy Tân năm thứ 3", "period:duy-tan"),
         ("BẢO ĐẠI", "period:bao-dai"),
         ("triều Nguyễn", "period:nguyen"),
+        ("Nguyễn dynasty", "period:nguyen"),
+        # Temple names and other readings come from the period vocabulary search uses.
+        ("thời Thánh Tổ", "period:minh-mang"),
+        ("Dực Tông", "period:tu-duc"),
+        ("Kiến Phước", "period:kien-phuc"),
     ],
 )
 def test_reigns_are_named_however_the_archivist_writes_them(period, expected):
     assert values(tags_from_inventory(row(period=period))) == [expected]
+
+
+def test_the_reigns_are_the_period_vocabularys_own():
+    from pipeline.core.periods import PERIODS as HISTORY
+
+    reigns = [p for p in HISTORY if p.parent == "nguyen"]
+    assert [(r.term.value, r.start, r.end) for r in REIGNS] == [
+        (f"period:{p.key}", p.start, p.end) for p in reigns
+    ]
+    for reign, period in zip(REIGNS, reigns, strict=True):
+        assert set(period.names) <= set(reign.term.aliases)
+    assert DYNASTY.value == "period:nguyen" and "Nguyễn" in DYNASTY.aliases
 
 
 def test_decomposed_text_from_macos_tags_like_composed_text():

@@ -8,9 +8,10 @@ from html import escape
 from typing import Final
 from urllib.parse import urlencode
 
-from pipeline.core.catalogue import SearchResult
+from pipeline.core.catalogue import FacetCount, SearchResult
 from pipeline.core.iiif import VIEW_LABELS, to_rights_uri
 from pipeline.core.records import ArtefactRecord, ViewEntry
+from pipeline.core.search_text import to_facet_key
 
 # Facet name -> (query parameter, Vietnamese label, English label).
 FACETS: Final = (
@@ -179,14 +180,16 @@ def _render_facets(page: SearchPage, state: dict[str, object], links: PageLinks)
     for name, param, label_vi, label_en in FACETS:
         counts = page.result.facets.get(name) or []
         expanded = page.more == name
-        if not counts and not (expanded and page.facet_text):
+        chosen = [str(v) for v in _as_list(state.get(param))]
+        if not counts and not chosen and not (expanded and page.facet_text):
             continue
         size = page.result.facet_sizes.get(name, len(counts))
-        chosen = [str(v) for v in _as_list(state.get(param))]
         items = []
-        for count in counts if expanded else counts[:FACET_SHOWN]:
-            selected = count.selected or count.value in chosen
-            values = [v for v in chosen if v != count.value] if selected else [*chosen, count.value]
+        for count in _with_chosen(counts if expanded else counts[:FACET_SHOWN], counts, chosen):
+            key = to_facet_key(count.value)
+            selected = count.selected or any(to_facet_key(v) == key for v in chosen)
+            others = [v for v in chosen if to_facet_key(v) != key]  # 'GOM SU' is 'gốm sứ'
+            values = others if selected else [*chosen, count.value]
             href = links.home({**state, param: values, "page": None})
             items.append(
                 f'<li><a href="{e(href)}"'
@@ -200,6 +203,22 @@ def _render_facets(page: SearchPage, state: dict[str, object], links: PageLinks)
             "</section>"
         )
     return "".join(parts)
+
+
+def _with_chosen(
+    shown: list[FacetCount], counts: list[FacetCount], chosen: list[str]
+) -> list[FacetCount]:
+    """The values shown, then every chosen value they miss (beyond the first values, or with no
+    result now), so that a filter in force can always be seen and removed where it was set."""
+    keys = {to_facet_key(c.value) for c in shown}
+    counted = {to_facet_key(c.value): c for c in counts}
+    extra: list[FacetCount] = []
+    for value in chosen:
+        key = to_facet_key(value)
+        if key not in keys:
+            keys.add(key)
+            extra.append(counted.get(key) or FacetCount(value=value, count=0, selected=True))
+    return shown + extra
 
 
 def _facet_label(name: str, value: str) -> str:

@@ -1,9 +1,13 @@
-"""The controlled vocabularies (materials, reigns, object types, colours, views); data only."""
+"""The controlled vocabularies (materials, reigns, object types, colours, views); data only.
+The reigns are read from the period vocabulary (core.periods), never written twice."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Final
+
+from pipeline.core.periods import PERIODS as HISTORY
+from pipeline.core.periods import Period
 
 
 @dataclass(frozen=True)
@@ -30,12 +34,20 @@ class Reign:
     end: int
 
 
-def _reign(slug: str, name: str, start: int, end: int, *aliases: str) -> Reign:
-    years = f"{start}–{end}" if end != start else f"{start}"
-    return Reign(
-        Term(f"period:{slug}", f"{name} ({years})", f"{name} reign ({years})", (name, *aliases)),
-        start,
-        end,
+def _years(period: Period) -> str:
+    return f"{period.start}–{period.end}" if period.end != period.start else f"{period.start}"
+
+
+def _to_term(period: Period) -> Term:
+    """A period of the period vocabulary (core.periods, the one list of reigns and their other
+    names) as a tag term: labelled with its years, named by every name it goes by. In the
+    inventory's period column a dynasty's family name stands alone ("Nguyễn")."""
+    years = _years(period)
+    return Term(
+        f"period:{period.key}",
+        f"{period.label_vi} ({years})",
+        f"{period.label_en} ({years})",
+        tuple(dict.fromkeys((period.label_vi, period.label_en, *period.names, *period.qualified))),
     )
 
 
@@ -64,27 +76,11 @@ MATERIALS: Final[tuple[Term, ...]] = (
     Term("material:nga", "Ngà", "Ivory", ("ngà", "ngà voi", "ivory")),
 )  # fmt: skip
 
-REIGNS: Final[tuple[Reign, ...]] = (
-    _reign("gia-long", "Gia Long", 1802, 1819),
-    _reign("minh-mang", "Minh Mạng", 1820, 1840, "Minh Mệnh"),
-    _reign("thieu-tri", "Thiệu Trị", 1841, 1847),
-    _reign("tu-duc", "Tự Đức", 1848, 1883),
-    _reign("duc-duc", "Dục Đức", 1883, 1883),
-    _reign("hiep-hoa", "Hiệp Hòa", 1883, 1883),
-    _reign("kien-phuc", "Kiến Phúc", 1883, 1884),
-    _reign("ham-nghi", "Hàm Nghi", 1884, 1885),
-    _reign("dong-khanh", "Đồng Khánh", 1885, 1888),
-    _reign("thanh-thai", "Thành Thái", 1889, 1907),
-    _reign("duy-tan", "Duy Tân", 1907, 1916),
-    _reign("khai-dinh", "Khải Định", 1916, 1925),
-    _reign("bao-dai", "Bảo Đại", 1926, 1945),
+# The Nguyễn reigns and their dynasty, the court whose objects are tagged by period.
+REIGNS: Final[tuple[Reign, ...]] = tuple(
+    Reign(_to_term(p), p.start, p.end) for p in HISTORY if p.parent == "nguyen"
 )
-DYNASTY: Final = Term(
-    "period:nguyen",
-    "Nhà Nguyễn (1802–1945)",
-    "Nguyễn dynasty (1802–1945)",
-    ("nhà nguyễn", "triều nguyễn", "thời nguyễn", "nguyễn", "nguyen dynasty"),
-)
+DYNASTY: Final = _to_term(next(p for p in HISTORY if p.key == "nguyen"))
 PERIODS: Final[tuple[Term, ...]] = (*(reign.term for reign in REIGNS), DYNASTY)
 
 OBJECT_TYPES: Final[tuple[Term, ...]] = (
