@@ -87,10 +87,15 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """`--dist loadgroup`: each test goes to whichever xdist worker is free, except that a
     module with a module-scoped fixture (a catalogue, a stack, a browser) goes whole to one,
     so that fixture is still built once. (xdist's own loadgroup renames the items, which
-    pytest 9 no longer lets it do: its xdist_group marks have no effect here.)"""
+    pytest 9 no longer lets it do: its xdist_group marks have no effect here.)
+
+    The longest units go first (tests/support/durations.py), so that the run ends on short
+    tests filling the gaps, not on one worker still busy with a 100 s test."""
     if config.getoption("dist") != "loadgroup":
         return None
     from xdist.scheduler import LoadScopeScheduling
+
+    from tests.support.durations import expected_seconds
 
     rootpath = config.rootpath
     shared: dict[str, bool] = {}
@@ -103,6 +108,18 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
                 text = path.read_text("utf-8") if path.is_file() else ""
                 shared[module] = 'scope="module"' in text
             return module if shared[module] else nodeid
+
+        def _assign_work_unit(self, node: Any) -> None:
+            if not getattr(self, "_longest_first", False):
+                # Once, before the first unit is handed out: the queue only shrinks after.
+                ordered = sorted(
+                    self.workqueue.items(),
+                    key=lambda unit: -sum(expected_seconds(n) for n in unit[1]),
+                )
+                self.workqueue.clear()
+                self.workqueue.update(ordered)
+                self._longest_first = True
+            super()._assign_work_unit(node)
 
     return ModuleFixtureScheduling(config, log)
 

@@ -4,13 +4,14 @@ handling here."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import sys
 import time
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -395,14 +396,32 @@ def worker(
     check_services(settings)
     app = configure_app(settings)
     queues = queues or f"{interactive_queue(settings)},{bulk_queue(settings)}"
-    app.worker_main(
-        [
-            "worker",
-            f"--loglevel={loglevel}",
-            f"--queues={queues}",
-            f"--concurrency={settings.worker_concurrency}",
-            f"--hostname={hostname or f'sohoa-{uuid.uuid4().hex[:8]}@%h'}",
-            "--without-gossip",
-            "--without-mingle",
-        ]
-    )
+    try:
+        app.worker_main(
+            [
+                "worker",
+                f"--loglevel={loglevel}",
+                f"--queues={queues}",
+                f"--concurrency={settings.worker_concurrency}",
+                f"--hostname={hostname or f'sohoa-{uuid.uuid4().hex[:8]}@%h'}",
+                "--without-gossip",
+                "--without-mingle",
+            ]
+        )
+    except SystemExit as ended:
+        _end_worker_process(ended.code)
+    _end_worker_process(0)
+
+
+def _end_worker_process(code: object) -> NoReturn:
+    """End the worker once Celery has stopped (its tasks acknowledged or given back, its pool
+    joined): exit handlers run and output is flushed, but Python's own finalization (a full
+    garbage collection of the worker's heap, then module teardown) is skipped; it changes
+    nothing and added about two seconds to every stop on two busy cores."""
+    if code is not None and not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code or 0)

@@ -43,13 +43,34 @@ FAST_REDELIVERY = {
 }
 
 
-@pytest.fixture()
-def proxied(s3_server: S3Server, tmp_path: Path) -> Iterator[ProxiedStack]:
+# For the tests that wait for a dead worker's message to come back (the broker gives it back
+# after the visibility timeout, counted from its delivery): sooner still, with time limits
+# below it, as the settings require; their tasks are small (the slow uploads are the first
+# delivery's, which is killed).
+SOON_REDELIVERY = {
+    **FAST_REDELIVERY,
+    "visibility_timeout": 12,
+    "task_time_limit": 11,
+    "task_soft_time_limit": 9,
+}
+
+
+def _proxied(s3: S3Server, home: Path, settings: dict[str, object]) -> Iterator[ProxiedStack]:
     with (
-        own_redis(tmp_path) as url,
-        proxied_stack(s3_server, url, tmp_path, concurrency=2, **FAST_REDELIVERY) as built,
+        own_redis(home) as url,
+        proxied_stack(s3, url, home, concurrency=2, **settings) as built,
     ):
         yield built
+
+
+@pytest.fixture()
+def proxied(s3_server: S3Server, tmp_path: Path) -> Iterator[ProxiedStack]:
+    yield from _proxied(s3_server, tmp_path, FAST_REDELIVERY)
+
+
+@pytest.fixture()
+def redelivered_soon(s3_server: S3Server, tmp_path: Path) -> Iterator[ProxiedStack]:
+    yield from _proxied(s3_server, tmp_path, SOON_REDELIVERY)
 
 
 def kill_worker(stack: Stack) -> None:
@@ -110,9 +131,9 @@ def assert_indexed_once(stack: Stack, accession: str) -> None:
 
 
 def big_tiff(path: Path) -> bytes:
-    """About 16 MB: four 5 MB parts when the multipart threshold is 5 MB."""
+    """About 6.3 MB: two parts (5 MB and the rest) when the multipart threshold is 5 MB."""
     rng = np.random.default_rng(11)
-    tifffile.imwrite(path, rng.integers(0, 255, (2300, 2400, 3), dtype=np.uint8), photometric="rgb")
+    tifffile.imwrite(path, rng.integers(0, 255, (1500, 1400, 3), dtype=np.uint8), photometric="rgb")
     return path.read_bytes()
 
 
@@ -122,13 +143,13 @@ def multipart_uploads(stack: Stack) -> list[dict]:
 
 
 def test_the_whole_worker_killed_mid_multipart_upload_finishes_after_a_restart(
-    proxied: ProxiedStack, tmp_path: Path
+    redelivered_soon: ProxiedStack, tmp_path: Path
 ) -> None:
     """Fault: SIGKILL the whole worker (main process and children) in the middle of a
     multipart upload of a large master, then start a worker again.
     Outcome: redelivered and finished; one master, re-hashed from the bucket; the dead upload's
     parts aborted; one record, shown by `sohoa show` and indexed once."""
-    stack, proxy = proxied.stack, proxied.proxy
+    stack, proxy = redelivered_soon.stack, redelivered_soon.proxy
     source = tmp_path / "BIG.1_front_1.tif"
     data = big_tiff(source)
     # Part 2 never reaches the server: the worker dies while the proxy holds it.
@@ -189,18 +210,24 @@ def test_a_worker_child_killed_mid_scan_is_redelivered_and_stored_once(
 
 
 @pytest.mark.parametrize(
-    ("upload_seconds", "grace"),
-    [(3, 15), (25, 2)],
+    ("upload_seconds", "grace", "stack_fixture"),
+    # Killed after the grace, its message comes back after the visibility timeout: soon.
+    [(3, 15, "proxied"), (25, 2, "redelivered_soon")],
     ids=["finishes-within-grace", "killed-after-grace"],
 )
 def test_sigterm_during_a_long_task_then_sigkill_loses_nothing_and_duplicates_nothing(
-    proxied: ProxiedStack, tmp_path: Path, upload_seconds: float, grace: float
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    upload_seconds: float,
+    grace: float,
+    stack_fixture: str,
 ) -> None:
     """Fault: SIGTERM the worker while a task runs (its master upload is slow), SIGKILL it
     after a grace period (shortened from 30 s).
     Outcome: the task finishes within the grace, or is redelivered to the next worker; never
     lost, one master, one view in the record and one entry in the catalogue index."""
-    stack, proxy = proxied.stack, proxied.proxy
+    built: ProxiedStack = request.getfixturevalue(stack_fixture)
+    stack, proxy = built.stack, built.proxy
     source = tmp_path / "LONG.1_front_1.jpg"
     data = write_jpeg(source, seed=31)
     slow = proxy.add(Rule("PUT", "masters/", "delay", seconds=upload_seconds))
@@ -271,14 +298,14 @@ def test_a_task_delivered_twice_at_once_stores_once(proxied: ProxiedStack, tmp_p
 
 
 def test_a_crash_between_the_derivatives_and_the_record_leaves_no_record_until_completed(
-    proxied: ProxiedStack, tmp_path: Path
+    redelivered_soon: ProxiedStack, tmp_path: Path
 ) -> None:
     """Fault: the worker dies (SIGKILL, whole worker) after the master, derivatives and tiles
     are stored but before the scan record is written.
     Outcome: no record exists meanwhile (none points at missing files); after a restart the
     redelivered task completes it, and every file the record names is there; `sohoa show`
     and the catalogue index have it."""
-    stack, proxy = proxied.stack, proxied.proxy
+    stack, proxy = redelivered_soon.stack, redelivered_soon.proxy
     source = tmp_path / "CRASH.1_front_1.jpg"
     data = write_jpeg(source, seed=33)
     held = proxy.add(Rule("PUT", "scans/", "hold", seconds=60))
