@@ -64,6 +64,7 @@ PROCESS_MODULES = frozenset(
         "test_public_read",
         "test_s3_faults",
         "test_security",
+        "test_session_worker",
         "test_status_metrics",
         "test_storage_outage",
         "test_watch",
