@@ -12,6 +12,7 @@ from pipeline.core.iiif import IiifTileSet, make_iiif_tiles
 from pipeline.core.imaging import (
     DecodedScan,
     decode_scan,
+    displays_from_samples,
     to_display_array,
     to_upright_pixels,
     to_upright_samples,
@@ -19,6 +20,7 @@ from pipeline.core.imaging import (
 from pipeline.core.metadata import ScanMetadata, extract_metadata
 from pipeline.core.profile import ProcessingProfile
 from pipeline.core.quality import QualityReport, assess_quality
+from pipeline.core.quality.measure import analyse, to_array
 from pipeline.core.session.access import frame_access
 from pipeline.core.session.framing import MeasuredSize, frame_with_chart
 from pipeline.core.shrink import Pyramid
@@ -67,16 +69,30 @@ def prepare_scan(
         bit_depth=decoded.bit_depth,
     )
     make_tiles = iiif_id is not None and profile.iiif.enabled
-    native, convert = to_upright_pixels(decoded)
     # The chart is read from the scan's own encoding, before any conversion to sRGB.
-    chart = read_scan_chart(decoded, native, profile) if profile.colour.detect else None
-    if make_tiles:
-        # Tiles show every pixel in sRGB: convert the full size once (16-bit samples straight
-        # from their 16 bits; 8-bit ones reuse the upright copy just made).
-        pixels = to_display_array(decoded, upright=(native, convert))
-        convert = None
+    chart = None
+    if make_tiles and displays_from_samples(decoded):
+        # 16-bit samples go to sRGB straight from their 16 bits, so no 8-bit copy in their own
+        # encoding is made (72 MB at 24 MP): the chart is found and read in the 16 bits.
+        if profile.colour.detect:
+            chart = read_scan_chart(decoded, to_upright_samples(decoded), profile)
+        pixels, convert = to_display_array(decoded), None
     else:
-        pixels = native
+        native, convert = to_upright_pixels(decoded)
+        chart = read_scan_chart(decoded, native, profile) if profile.colour.detect else None
+        if make_tiles:
+            # Tiles show every pixel in sRGB: convert the full size once (8-bit pixels reuse
+            # the upright copy just made).
+            pixels = to_display_array(decoded, upright=(native, convert))
+            convert = None
+        else:
+            pixels = native
+    # One copy of the pixels feeds the quality checks, the derivatives and the tiles. Without
+    # tiles, a tagged scan (Adobe RGB...) is converted after the first shrink, and the checks
+    # see the scan's own encoding: sharpness, noise and clipping do not change, exposure
+    # barely, colour names of saturated colours may. The checks' reduced copy (and the object
+    # they find in it) is made once, for them and for the framing around a chart.
+    analysis = analyse(to_array(pixels), profile.quality)
     measured, crop = frame_with_chart(
         pixels,
         chart.location if chart and chart.measurement else None,
@@ -84,12 +100,16 @@ def prepare_scan(
         profile.quality,
         exclude_chart=profile.session.exclude_chart,
         margin=profile.session.chart_margin,
+        analysis=analysis,
     )
-    # One copy of the pixels feeds the quality checks, the derivatives and the tiles. Without
-    # tiles, a tagged scan (Adobe RGB...) is converted after the first shrink, and the checks
-    # see the scan's own encoding: sharpness, noise and clipping do not change, exposure
-    # barely, colour names of saturated colours may.
-    quality = assess_quality(pixels, profile.quality, close_up=view in CLOSE_UP_VIEWS, chart=chart)
+    quality = assess_quality(
+        pixels,
+        profile.quality,
+        close_up=view in CLOSE_UP_VIEWS,
+        chart=chart,
+        analysis=analysis,
+    )
+    del analysis  # its Lab copy (8 MB at 1000 px) is not kept through the encoding
     # With tiles, their levels and the derivatives' halvings are the same 2:1 shrinks of the
     # same sRGB pixels (at even sizes): one pyramid makes each once for both.
     pyramid = Pyramid() if make_tiles else None
@@ -143,4 +163,6 @@ def read_scan_chart(decoded: DecodedScan, pixels: Any, profile: ProcessingProfil
     16 bits when the file has them."""
     usable = decoded.icc is not None and decoded.icc.profile is not None
     icc = decoded.icc_profile if usable and decoded.mode != "CMYK" else None
-    return read_chart(pixels, profile.colour, icc=icc, precise=to_upright_samples(decoded))
+    # 16-bit upright samples as `pixels` are their own precise copy: not turned a second time.
+    precise = pixels if pixels.dtype.itemsize == 2 else to_upright_samples(decoded)
+    return read_chart(pixels, profile.colour, icc=icc, precise=precise)
