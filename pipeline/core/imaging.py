@@ -399,7 +399,33 @@ def _scale_to_8bit(samples: np.ndarray[Any, Any], scan: DecodedScan) -> np.ndarr
     return scaled
 
 
+def displays_from_samples(scan: DecodedScan) -> bool:
+    """Whether `to_display_array` converts straight from 16-bit RGB samples at full scale
+    (65535) through the tables: then no 8-bit copy in the scan's own encoding is needed, and
+    `to_upright_samples` serves the colour chart (its detection copy is the same 8 bits)."""
+    samples = scan.samples
+    if (
+        samples is None
+        or samples.dtype.kind != "u"
+        or samples.dtype.itemsize != 2
+        or samples.ndim != 3
+        or samples.shape[2] not in (3, 4)
+    ):
+        return False
+    # Its warnings, if any, are the conversion's own to give (to_upright_pixels' or this one's).
+    convert = srgb_converter(scan.icc, grey=False, warnings_out=[])
+    return isinstance(convert, MatrixConverter) and _top_sample_value(samples, scan) == 65535.0
+
+
 def _top_sample_value(samples: np.ndarray[Any, Any], scan: DecodedScan) -> float:
+    if samples is scan.samples:
+        if scan.top_sample is None:
+            scan.top_sample = _find_top_sample_value(samples, scan)
+        return scan.top_sample
+    return _find_top_sample_value(samples, scan)
+
+
+def _find_top_sample_value(samples: np.ndarray[Any, Any], scan: DecodedScan) -> float:
     tags = getattr(scan.image, "tag_v2", None)
     declared = tags.get(_TIFF_MAX_SAMPLE_VALUE_TAG) if tags is not None else None
     if isinstance(declared, tuple):
