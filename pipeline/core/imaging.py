@@ -6,7 +6,7 @@ import io
 import re
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 import cv2
 import numpy as np
@@ -313,9 +313,61 @@ def to_upright_pixels(scan: DecodedScan) -> tuple[np.ndarray[Any, Any], Converte
     no full-size output applies it after shrinking; the result may be RGB for a grey input
     (a grey-gamma profile). The array may be a read-only view of the scan's bytes.
     """
+    orientation = _remaining_orientation(scan)
+    if scan.samples is None and scan.image.mode in ("L", "RGB"):
+        upright = _copy_upright(scan.image, orientation)
+        if upright is not None:
+            return upright, _srgb_converter(scan, grey=upright.ndim == 2)
     pixels, converted = _to_8bit(scan)
     convert = None if converted else _srgb_converter(scan, grey=pixels.ndim == 2)
-    return _orient(pixels, _remaining_orientation(scan)), convert
+    return _orient(pixels, orientation), convert
+
+
+# Bytes of Pillow's pixels copied out per band in `_copy_upright`: a band stays in the cache.
+_COPY_BAND_BYTES: Final = 1 << 20
+
+
+def _copy_upright(image: Image.Image, orientation: int) -> np.ndarray[Any, Any] | None:
+    """A loaded L or RGB Pillow image as a new upright array, copied out a band of rows at a
+    time, each band turned as it is placed: one pass over the pixels, where `np.asarray` makes
+    two full-size copies (Pillow's `tobytes` in pieces, then their join) and turning a third.
+    The result is the same pixels; None when Pillow will not hand them over this way."""
+    width, height = image.size
+    channels = 3 if image.mode == "RGB" else 1
+    line = width * channels
+    turned = orientation in (5, 6, 7, 8)
+    shape = (width, height) if turned else (height, width)
+    out = np.empty(shape + ((3,) if channels == 3 else ()), np.uint8)
+    # Where band rows [top, bottom) land: rows of the result, or (turned) its columns, counted
+    # from the far end when the operation reverses them.
+    reverse = orientation in (3, 4, 6, 7)
+    step = _ORIENT.get(orientation)
+    rows = max(1, _COPY_BAND_BYTES // line)
+    try:
+        encoder = Image._getencoder(image.mode, "raw", image.mode)
+        encoder.setimage(image.im, (0, 0, width, height))
+        top = 0
+        while top < height:
+            _, code, data = encoder.encode(rows * line)
+            count = len(data) // line
+            if count:
+                band = np.frombuffer(data, np.uint8, count * line).reshape(
+                    (count, width, 3) if channels == 3 else (count, width)
+                )
+                placed = step(band) if step is not None else band
+                start, stop = (
+                    (height - top - count, height - top) if reverse else (top, top + count)
+                )
+                if turned:
+                    out[:, start:stop] = placed
+                else:
+                    out[start:stop] = placed
+                top += count
+            if code:
+                break
+    except (AttributeError, OSError, ValueError, TypeError):
+        return None
+    return out if code > 0 and top == height else None
 
 
 def to_upright_samples(scan: DecodedScan) -> np.ndarray[Any, Any] | None:
