@@ -10,7 +10,9 @@ peak RSS is its own, and times a second run (a worker is warm). The process runs
 child does: one OpenCV thread, and glibc's malloc tuned as `sohoa worker` tunes it
 (`pipeline/sandbox.py`; SOHOA_BENCH_MALLOC=plain measures without, as before 2026-12-03). CPU
 seconds are the figure to trust on a shared machine; each is the minimum of
-SOHOA_BENCH_REPEAT runs (default 3). The load average is printed at the start and the end.
+SOHOA_BENCH_REPEAT runs (default 3), taken in rounds over every measurement so that figures
+compared with each other see the same drift of the load; the load average is printed at the
+start, after each round and at the end.
 Results go to var/bench/scan.json as well.
 """
 
@@ -62,6 +64,9 @@ TARGETS = {
 }
 REPEAT = int(os.environ.get("SOHOA_BENCH_REPEAT", "3"))
 MALLOC = os.environ.get("SOHOA_BENCH_MALLOC", "worker")
+# SOHOA_BENCH_SCANS=name,name… measures only those scans (e.g. the four targets' captures and
+# 24MP-srgb8-capture); every scan by default.
+ONLY = [name for name in os.environ.get("SOHOA_BENCH_SCANS", "").split(",") if name]
 RSS_TARGET_MB = 350  # issue #14: peak RSS per worker child at 24 MP (0.35 GB)
 
 
@@ -245,22 +250,37 @@ def main() -> None:
     except (ImportError, OSError):
         has_vips = False
     paths = make_scans()
+    if ONLY:
+        paths = {name: path for name, path in paths.items() if name in ONLY}
     results: dict[str, Any] = {"_meta": {"malloc": MALLOC, "load_start": os.getloadavg()}}
     print(
         f"{load_line()}; children run as a worker child "
         f"({'plain malloc' if MALLOC == 'plain' else 'with the worker malloc tunables'})"
     )
+    jobs = [
+        (name, mode)
+        for name in paths
+        for mode in ["derivatives", "tiles", "hash"]
+        + (["vips"] if has_vips else [])
+        + (["convert"] if SCANS[name][2] not in ("tiff8", "jpeg", "srgb8") else [])
+    ]
+    # Round after round over every measurement, not one measurement's runs in a row: the load
+    # of a shared machine drifts, and figures compared with each other (Adobe RGB against
+    # sRGB) then see the same spread of it.
+    runs: dict[tuple[str, str], list[dict[str, float]]] = {job: [] for job in jobs}
+    for round_ in range(1, REPEAT + 1):
+        for name, mode in jobs:
+            runs[name, mode].append(run_child(mode, paths[name]))
+        print(f"round {round_} of {REPEAT} done ({len(jobs)} measurements); {load_line()}",
+              flush=True)  # fmt: skip
     print(f"{'scan':<26}{'mode':<18}{'wall s':>8}{'cpu s':>8}{'MP/s/core':>11}{'peak MB':>9}")
-    for name, path in paths.items():
+    for name in paths:
         width, height, kind = SCANS[name]
         megapixels = width * height / 1e6
         results[name] = {"input": INPUTS[kind]}
         print(f"-- {name}: {INPUTS[kind]}")
-        kinds = ["derivatives", "tiles", "hash"] + (["vips"] if has_vips else [])
-        if kind not in ("tiff8", "jpeg", "srgb8"):
-            kinds.append("convert")
-        for mode in kinds:
-            figures = best([run_child(mode, path) for _ in range(REPEAT)])
+        for mode in [mode for job, mode in jobs if job == name]:
+            figures = best(runs[name, mode])
             figures["mp_per_cpu_s"] = round(megapixels / max(figures["cpu"], 1e-3), 1)
             results[name][mode] = figures
             print(f"{name:<26}{LABELS[mode]:<18}{figures['wall']:>8.2f}{figures['cpu']:>8.2f}"
@@ -281,13 +301,15 @@ def main() -> None:
             results[name]["image_work_ratio_to_vips_cpu"] = round(image_cpu / vips_cpu, 2)
             print(f"{'':<26}{'sohoa / libvips':<18}{wall_ratio:>7.2f}×{ratio:>7.2f}×"
                   f"   without hashing: {image_cpu / vips_cpu:.2f}×")  # fmt: skip
-    per_scan = results["24MP-8bit-tiff"]["tiles"]["cpu"]
-    hash_cpu = results["24MP-8bit-tiff"]["hash"]["cpu"]
-    rate = 2 * 3600 / per_scan
-    print(f"\n24 MP 8-bit TIFF (smooth sRGB, the best case), all work incl. tiles: {per_scan:.2f} "
-          f"CPU-s per scan ({hash_cpu:.2f} of it hashing), so {rate:,.0f} scans/h of compute on "
-          "2 cores (upload not included)")  # fmt: skip
-    print_targets(results)
+    if "24MP-8bit-tiff" in results:
+        per_scan = results["24MP-8bit-tiff"]["tiles"]["cpu"]
+        hash_cpu = results["24MP-8bit-tiff"]["hash"]["cpu"]
+        rate = 2 * 3600 / per_scan
+        print(f"\n24 MP 8-bit TIFF (smooth sRGB, the best case), all work incl. tiles: "
+              f"{per_scan:.2f} CPU-s per scan ({hash_cpu:.2f} of it hashing), so {rate:,.0f} "
+              "scans/h of compute on 2 cores (upload not included)")  # fmt: skip
+    if all(name in results for name in [*TARGETS, "24MP-srgb8-capture"]):
+        print_targets(results)
     results["_meta"]["load_end"] = os.getloadavg()
     print(load_line())
     (OUT / "scan.json").write_text(json.dumps(results, indent=2) + "\n")
