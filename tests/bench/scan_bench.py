@@ -333,18 +333,18 @@ def print_targets(results: dict[str, Any]) -> None:
     for name, target in TARGETS.items():
         cpu = results[name]["tiles"]["cpu"]
         input_ = results[name]["input"]
-        print(f"  {input_ + ':':<40}{cpu:5.2f} CPU-s  (≤ {target:.2f}: {verdict(cpu <= target)})")
+        print(f"  {input_ + ':':<44}{cpu:5.2f} CPU-s  (≤ {target:.2f}: {verdict(cpu <= target)})")
     srgb = results["24MP-srgb8-capture"]["tiles"]["cpu"]
     extra = results["24MP-adobe8-capture"]["tiles"]["cpu"] - srgb
-    print(f"  {'Adobe RGB 8-bit over the same in sRGB:':<40}{extra:+5.2f} CPU-s  (≤ +0.15: "
+    print(f"  {'Adobe RGB 8-bit over the same in sRGB:':<44}{extra:+5.2f} CPU-s  (≤ +0.15: "
           f"{verdict(extra <= 0.15)}; the sRGB capture {srgb:.2f})")  # fmt: skip
     rate = 24.0 / max(results["24MP-adobe8-capture"]["convert"]["cpu"], 1e-3)
-    print(f"  {'conversion to sRGB, 8-bit Adobe RGB:':<40}{rate:5.0f} MP/s per core  (≥ 300: "
+    print(f"  {'conversion to sRGB, 8-bit Adobe RGB:':<44}{rate:5.0f} MP/s per core  (≥ 300: "
           f"{verdict(rate >= 300)})")  # fmt: skip
     for name in [*TARGETS, "24MP-srgb8-capture"]:
         rss = results[name]["tiles"]["rss_mb"]
         label = f"peak RSS, {results[name]['input'].removeprefix('capture, ')}:"
-        print(f"  {label:<40}{rss:5.0f} MB  (≤ {RSS_TARGET_MB}: {verdict(rss <= RSS_TARGET_MB)})")
+        print(f"  {label:<44}{rss:5.0f} MB  (≤ {RSS_TARGET_MB}: {verdict(rss <= RSS_TARGET_MB)})")
 
 
 if __name__ == "__main__":
