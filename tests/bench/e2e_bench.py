@@ -111,8 +111,8 @@ def print_table(results: list[dict[str, Any]]) -> None:
 def print_targets(results: list[dict[str, Any]], kind: str) -> None:
     """Issue #14's end-to-end targets, which are about the Adobe RGB capture, beside the runs
     that measure them (best run of each mode)."""
-    print(f"\nissue #14 targets (24 MP {KINDS[kind]}; the targets are for the Adobe RGB capture, "
-          "--kind adobe):")  # fmt: skip
+    note = "" if kind == "adobe" else "; the targets are for the Adobe RGB capture, --kind adobe"
+    print(f"\nissue #14 targets (measured on 24 MP {KINDS[kind]}{note}):")
     pair = [r["scans_per_hour"] for r in results if r["mode"] == "2x1"]
     if pair:
         print(f"  --mode 2x1 (SeaweedFS on the same 2 cores): {max(pair):,} scans/h  "
