@@ -103,6 +103,13 @@ E2E_ARGS ?=
 bench-e2e: $(STAMP) ## Scans/hour through real workers and a private SeaweedFS, upload included (figures)
 	$(BIN)/python -m tests.bench.e2e_bench $(E2E_ARGS)
 
+# Issue #14's end-to-end targets, on the realistic Adobe RGB capture: scans/h with SeaweedFS on
+# the same two cores, then a worker pinned alone to one core (its CPU-s per scan).
+.PHONY: bench-e2e-adobe
+bench-e2e-adobe: $(STAMP) ## bench-e2e on the Adobe RGB capture: --mode 2x1, then --mode pinned (figures)
+	$(BIN)/python -m tests.bench.e2e_bench --kind adobe --mode 2x1 --out var/bench/e2e-adobe-2x1.json $(E2E_ARGS)
+	$(BIN)/python -m tests.bench.e2e_bench --kind adobe --mode pinned --out var/bench/e2e-adobe-pinned.json $(E2E_ARGS)
+
 .PHONY: bench-search relevance
 bench-search: $(STAMP) ## Search over 10,000 generated records: API and page p50/p95, `sohoa search` (figures)
 	$(BIN)/python -m tests.bench.search_bench

@@ -45,6 +45,8 @@ class DecodedScan:
     # The decoder applied the orientation already (libheif applies HEIF's irot/imir): the
     # pixels are upright and `orientation` is what the file declares, never applied again.
     decoder_oriented: bool = False
+    # The full scale of 16-bit `samples` (65535, or 4095 for 12-bit data), found once.
+    top_sample: float | None = field(default=None, repr=False, compare=False)
 
 
 def from_heif(data: bytes, fmt: SniffedFormat, *, name: str, max_pixels: int) -> DecodedScan:

@@ -337,9 +337,61 @@ def to_upright_pixels(scan: DecodedScan) -> tuple[np.ndarray[Any, Any], Converte
     no full-size output applies it after shrinking; the result may be RGB for a grey input
     (a grey-gamma profile). The array may be a read-only view of the scan's bytes.
     """
+    orientation = _remaining_orientation(scan)
+    if scan.samples is None and scan.image.mode in ("L", "RGB"):
+        upright = _copy_upright(scan.image, orientation)
+        if upright is not None:
+            return upright, _srgb_converter(scan, grey=upright.ndim == 2)
     pixels, converted = _to_8bit(scan)
     convert = None if converted else _srgb_converter(scan, grey=pixels.ndim == 2)
-    return _orient(pixels, _remaining_orientation(scan)), convert
+    return _orient(pixels, orientation), convert
+
+
+# Bytes of Pillow's pixels copied out per band in `_copy_upright`: a band stays in the cache.
+_COPY_BAND_BYTES: Final = 1 << 20
+
+
+def _copy_upright(image: Image.Image, orientation: int) -> np.ndarray[Any, Any] | None:
+    """A loaded L or RGB Pillow image as a new upright array, copied out a band of rows at a
+    time, each band turned as it is placed: one pass over the pixels, where `np.asarray` makes
+    two full-size copies (Pillow's `tobytes` in pieces, then their join) and turning a third.
+    The result is the same pixels; None when Pillow will not hand them over this way."""
+    width, height = image.size
+    channels = 3 if image.mode == "RGB" else 1
+    line = width * channels
+    turned = orientation in (5, 6, 7, 8)
+    shape = (width, height) if turned else (height, width)
+    out = np.empty(shape + ((3,) if channels == 3 else ()), np.uint8)
+    # Where band rows [top, bottom) land: rows of the result, or (turned) its columns, counted
+    # from the far end when the operation reverses them.
+    reverse = orientation in (3, 4, 6, 7)
+    step = _ORIENT.get(orientation)
+    rows = max(1, _COPY_BAND_BYTES // line)
+    try:
+        encoder = Image._getencoder(image.mode, "raw", image.mode)
+        encoder.setimage(image.im, (0, 0, width, height))
+        top = 0
+        while top < height:
+            _, code, data = encoder.encode(rows * line)
+            count = len(data) // line
+            if count:
+                band = np.frombuffer(data, np.uint8, count * line).reshape(
+                    (count, width, 3) if channels == 3 else (count, width)
+                )
+                placed = step(band) if step is not None else band
+                start, stop = (
+                    (height - top - count, height - top) if reverse else (top, top + count)
+                )
+                if turned:
+                    out[:, start:stop] = placed
+                else:
+                    out[start:stop] = placed
+                top += count
+            if code:
+                break
+    except (AttributeError, OSError, ValueError, TypeError):
+        return None
+    return out if code > 0 and top == height else None
 
 
 def to_upright_samples(scan: DecodedScan) -> np.ndarray[Any, Any] | None:
@@ -423,7 +475,33 @@ def _scale_to_8bit(samples: np.ndarray[Any, Any], scan: DecodedScan) -> np.ndarr
     return scaled
 
 
+def displays_from_samples(scan: DecodedScan) -> bool:
+    """Whether `to_display_array` converts straight from 16-bit RGB samples at full scale
+    (65535) through the tables: then no 8-bit copy in the scan's own encoding is needed, and
+    `to_upright_samples` serves the colour chart (its detection copy is the same 8 bits)."""
+    samples = scan.samples
+    if (
+        samples is None
+        or samples.dtype.kind != "u"
+        or samples.dtype.itemsize != 2
+        or samples.ndim != 3
+        or samples.shape[2] not in (3, 4)
+    ):
+        return False
+    # Its warnings, if any, are the conversion's own to give (to_upright_pixels' or this one's).
+    convert = srgb_converter(scan.icc, grey=False, warnings_out=[])
+    return isinstance(convert, MatrixConverter) and _top_sample_value(samples, scan) == 65535.0
+
+
 def _top_sample_value(samples: np.ndarray[Any, Any], scan: DecodedScan) -> float:
+    if samples is scan.samples:
+        if scan.top_sample is None:
+            scan.top_sample = _find_top_sample_value(samples, scan)
+        return scan.top_sample
+    return _find_top_sample_value(samples, scan)
+
+
+def _find_top_sample_value(samples: np.ndarray[Any, Any], scan: DecodedScan) -> float:
     tags = getattr(scan.image, "tag_v2", None)
     declared = tags.get(_TIFF_MAX_SAMPLE_VALUE_TAG) if tags is not None else None
     if isinstance(declared, tuple):

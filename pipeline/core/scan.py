@@ -13,6 +13,7 @@ from pipeline.core.imaging import (
     Converter,
     DecodedScan,
     decode_scan,
+    displays_from_samples,
     to_display_array,
     to_upright_pixels,
     to_upright_samples,
@@ -87,16 +88,23 @@ def analyse_scan(
         size=(decoded.width, decoded.height),
         bit_depth=decoded.bit_depth,
     )
-    native, convert = to_upright_pixels(decoded)
     # The chart is read from the scan's own encoding, before any conversion to sRGB.
-    chart = read_scan_chart(decoded, native, profile) if profile.colour.detect else None
-    if srgb:
-        # 16-bit samples are converted straight from their 16 bits; 8-bit ones reuse the
-        # upright copy just made.
-        pixels = to_display_array(decoded, upright=(native, convert))
-        convert = None
+    chart = None
+    if srgb and displays_from_samples(decoded):
+        # 16-bit samples go to sRGB straight from their 16 bits, so no 8-bit copy in their own
+        # encoding is made (72 MB at 24 MP): the chart is found and read in the 16 bits.
+        if profile.colour.detect:
+            chart = read_scan_chart(decoded, to_upright_samples(decoded), profile)
+        pixels, convert = to_display_array(decoded), None
     else:
-        pixels = native
+        native, convert = to_upright_pixels(decoded)
+        chart = read_scan_chart(decoded, native, profile) if profile.colour.detect else None
+        if srgb:
+            # 8-bit pixels reuse the upright copy just made.
+            pixels = to_display_array(decoded, upright=(native, convert))
+            convert = None
+        else:
+            pixels = native
     # One look at the analysis copy gives the checks and the object's box without the chart.
     quality, object_box = assess_quality_with_chart(
         pixels, profile.quality, close_up=view in CLOSE_UP_VIEWS, chart=chart
@@ -178,4 +186,6 @@ def read_scan_chart(decoded: DecodedScan, pixels: Any, profile: ProcessingProfil
     16 bits when the file has them."""
     usable = decoded.icc is not None and decoded.icc.profile is not None
     icc = decoded.icc_profile if usable and decoded.mode != "CMYK" else None
-    return read_chart(pixels, profile.colour, icc=icc, precise=to_upright_samples(decoded))
+    # 16-bit upright samples as `pixels` are their own precise copy: not turned a second time.
+    precise = pixels if pixels.dtype.itemsize == 2 else to_upright_samples(decoded)
+    return read_chart(pixels, profile.colour, icc=icc, precise=precise)

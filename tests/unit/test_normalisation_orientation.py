@@ -110,3 +110,22 @@ def test_tiff_orientation_tag_on_the_uncompressed_fast_path(orientation):
     reference = encode(source, "PNG", exif=exif.tobytes())
     expected = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(reference))))
     assert np.array_equal(to_display_array(scan), expected)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_pixels_copied_out_of_pillow_in_bands_are_turned_like_the_standard(
+    orientation, mode, monkeypatch
+):
+    # Bands of 7 rows over 53 (the last one short), each turned as it is placed.
+    import pipeline.core.imaging as imaging
+
+    source = Image.fromarray(gradient_rgb(41, 53)).convert(mode)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = encode(np.asarray(source), "PNG", exif=exif.tobytes())
+    monkeypatch.setattr(imaging, "_COPY_BAND_BYTES", 7 * 41 * len(mode))
+    pixels, _ = imaging.to_upright_pixels(decode(data, "x_front_1.png"))
+    expected = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(data))))
+    assert pixels.flags.owndata and pixels.flags.writeable
+    assert np.array_equal(pixels, expected)

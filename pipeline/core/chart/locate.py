@@ -71,8 +71,10 @@ def _reduce(pixels: Array, long_edge: int) -> tuple[Array, float]:
     offset = factor // 2
     size = (width // factor, height // factor)
     sampled = np.ascontiguousarray(pixels[offset::factor, offset::factor][: size[1], : size[0]])
-    if sampled.dtype != np.uint8:
-        top = 65535.0 if sampled.dtype == np.uint16 else float(max(sampled.max(initial=1), 1))
+    if sampled.dtype == np.uint16:  # OpenCV scales 16-bit samples itself: no float copy
+        sampled = cv2.convertScaleAbs(sampled, alpha=255.0 / 65535.0)
+    elif sampled.dtype != np.uint8:
+        top = float(max(sampled.max(initial=1), 1))
         sampled = cv2.convertScaleAbs(sampled.astype(np.float32), alpha=255.0 / top)
     return sampled, float(factor)
 

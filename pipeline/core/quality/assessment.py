@@ -13,16 +13,16 @@ from pipeline.core.chart.model import ChartReport
 from pipeline.core.profile import QualityThresholds, Tier
 from pipeline.core.quality.check import Measures, judge_measures
 from pipeline.core.quality.measure import (
+    Analysis,
+    analyse,
     estimate_noise,
     find_object_box,
     measure_clipping,
     measure_colour_cast,
     measure_sharpness,
     scale_box,
-    split_backdrop,
     suggest_crop,
     to_array,
-    to_lab,
     to_luminance,
 )
 from pipeline.core.quality.model import (
@@ -31,7 +31,7 @@ from pipeline.core.quality.model import (
     Box,
     QualityReport,
 )
-from pipeline.core.shrink import fit_long_edge, shrink_by_whole_factor
+from pipeline.core.shrink import fit_long_edge
 
 # What needs the backdrop in view: a close-up (a detail, a maker's mark) fills the frame with
 # the object on purpose, so these checks would only cry wolf there.
@@ -44,13 +44,18 @@ def assess_quality(
     *,
     close_up: bool = False,
     chart: ChartReport | None = None,
+    analysis: Analysis | None = None,
 ) -> QualityReport:
     """Measure and judge an upright 8-bit RGB or greyscale image (PIL or uint8 array).
 
     With `close_up`, the backdrop checks are measured but not judged (status pass, saying so).
     `chart` (from `pipeline.core.chart.read_chart`) adds the colour chart's finding.
+    `analysis`: `analyse(image, thresholds)` when the caller made it already (the framing
+    uses it too), else made here.
     """
-    return assess_quality_with_chart(image, thresholds, close_up=close_up, chart=chart)[0]
+    return assess_quality_with_chart(
+        image, thresholds, close_up=close_up, chart=chart, analysis=analysis
+    )[0]
 
 
 def assess_quality_with_chart(
@@ -59,6 +64,7 @@ def assess_quality_with_chart(
     *,
     close_up: bool = False,
     chart: ChartReport | None = None,
+    analysis: Analysis | None = None,
 ) -> tuple[QualityReport, Box | None]:
     """assess_quality, and the object's box (upright px) with a measured, whole chart masked
     out of the same analysis copy: what the object measures against the chart (None without
@@ -68,7 +74,9 @@ def assess_quality_with_chart(
     total = width * height
     highlights, shadows = measure_clipping(pixels)
     noise = estimate_noise(pixels)
-    small, scale_x, scale_y = shrink_by_whole_factor(pixels, thresholds.analysis_long_edge)
+    if analysis is None:
+        analysis = analyse(pixels, thresholds)
+    small, scale_x, scale_y = analysis.small, analysis.scale_x, analysis.scale_y
     luma = to_luminance(small)
     thumb = cv2.resize(
         luma,
@@ -76,8 +84,7 @@ def assess_quality_with_chart(
         interpolation=cv2.INTER_AREA,
     )
     blank = float(thumb.std()) < thresholds.blank_std
-    lab = to_lab(small)
-    backdrop_mask, object_mask = split_backdrop(lab, thresholds)
+    lab, backdrop_mask, object_mask = analysis.lab, analysis.backdrop, analysis.differs
     box_small = None if blank else find_object_box(object_mask)
     bbox = scale_box(box_small, scale_x, scale_y, width, height) if box_small else None
     location = chart.location if chart is not None and chart.measurement is not None else None

@@ -4,6 +4,7 @@ cast); pure, never judges them."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Final
 
 import cv2
@@ -15,10 +16,32 @@ from pipeline.core.quality.model import (
     Box,
     ColourCast,
 )
-from pipeline.core.shrink import fit_long_edge
+from pipeline.core.shrink import fit_long_edge, shrink_by_whole_factor
 
 U8 = np.ndarray[Any, np.dtype[np.uint8]]
 F32 = np.ndarray[Any, np.dtype[np.float32]]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The reduced copy of one upright image that the backdrop checks work on, and what they
+    find in it; made once per scan for the quality checks and the chart framing alike."""
+
+    small: U8  # at most `analysis_long_edge` long, by a whole factor
+    scale_x: float  # full-size pixels per `small` pixel
+    scale_y: float
+    lab: F32  # `small` in CIELAB
+    backdrop: np.ndarray[Any, np.dtype[np.bool_]]  # backdrop pixels of the border band
+    differs: U8  # 0/255: what differs from the backdrop (read-only: copy it to draw on it)
+
+
+def analyse(pixels: U8, thresholds: QualityThresholds) -> Analysis:
+    """`pixels` reduced (`shrink_by_whole_factor`) and split into backdrop and object."""
+    small, scale_x, scale_y = shrink_by_whole_factor(pixels, thresholds.analysis_long_edge)
+    lab = to_lab(small)
+    backdrop, differs = split_backdrop(lab, thresholds)
+    differs.flags.writeable = False
+    return Analysis(small, scale_x, scale_y, lab, backdrop, differs)
 
 
 def to_array(image: Image.Image | np.ndarray[Any, np.dtype[Any]]) -> U8:

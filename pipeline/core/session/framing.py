@@ -15,14 +15,13 @@ from pipeline.core.chart import ChartLocation
 from pipeline.core.chart.locate import chart_polygon
 from pipeline.core.profile import QualityThresholds
 from pipeline.core.quality.measure import (
+    Analysis,
+    analyse,
     find_object_box,
     scale_box,
-    split_backdrop,
     suggest_crop,
-    to_lab,
 )
 from pipeline.core.quality.model import Box
-from pipeline.core.shrink import shrink_by_whole_factor
 
 _NUMBER = r"(\d+(?:[.,]\d+)?)\s*(mm|cm|m)\b"
 # Vietnamese inventory words: cao = height; rộng, ngang, dài, đường kính (ĐK) = a width.
@@ -48,11 +47,16 @@ def object_box_without_chart(
     pixels: np.ndarray[Any, np.dtype[Any]],
     location: ChartLocation,
     thresholds: QualityThresholds,
+    analysis: Analysis | None = None,
 ) -> Box | None:
-    """The object's box (upright px) as the quality checks find it, with the chart masked out."""
+    """The object's box (upright px) as the quality checks find it, with the chart masked out.
+
+    `analysis`: the quality checks' `analyse(pixels, thresholds)`, when the caller has it."""
     height, width = pixels.shape[:2]
-    small, sx, sy = shrink_by_whole_factor(pixels, thresholds.analysis_long_edge)
-    _, mask = split_backdrop(to_lab(small), thresholds)
+    if analysis is None:
+        analysis = analyse(pixels, thresholds)
+    sx, sy = analysis.scale_x, analysis.scale_y
+    mask = analysis.differs.copy()
     card = chart_polygon(location) / np.array([sx, sy], np.float32)
     cv2.fillConvexPoly(mask, np.round(card).astype(np.int32), 0)
     found = find_object_box(mask)
@@ -144,14 +148,16 @@ def frame_with_chart(
     *,
     exclude_chart: bool,
     margin: float,
+    analysis: Analysis | None = None,
 ) -> tuple[MeasuredSize | None, Box | None]:
     """With a located chart in the frame: the object's size (from the chart's scale) and, when
-    `exclude_chart`, the access crop that leaves the chart out; (None, None) without one."""
+    `exclude_chart`, the access crop that leaves the chart out; (None, None) without one.
+    `analysis`: the quality checks' reduced copy of `pixels`, when the caller has it."""
     if location is None or not location.complete:
         return None, None
     height, width = pixels.shape[:2]
     return frame_with_box(
-        object_box_without_chart(pixels, location, thresholds),
+        object_box_without_chart(pixels, location, thresholds, analysis),
         location,
         pixels_per_mm,
         (width, height),
