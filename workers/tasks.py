@@ -36,11 +36,16 @@ def process_scan(self: Task, payload: dict[str, Any]) -> dict[str, Any]:
         sent = _publish(worker.interactive_queue, result.object)
         result = result.model_copy(update={"publish_task_id": sent})
         if result.session_group and result.scan_id:
-            settling = SettleSessionTask(group=result.session_group, scan_id=result.scan_id)
-            settle_session.apply_async(
-                kwargs={"payload": settling.model_dump()}, queue=worker.interactive_queue
-            )
+            # On the scan's own queue: a batch's scoring waits behind the batch, not in front
+            # of the records' publishing and the hot folder's drops.
+            queue = (self.request.delivery_info or {}).get("routing_key")
+            _settle(result.session_group, result.scan_id, queue or worker.interactive_queue)
     return result.model_dump()
+
+
+def _settle(group: str, scan_id: str, queue: str) -> None:
+    settling = SettleSessionTask(group=group, scan_id=scan_id)
+    settle_session.apply_async(kwargs={"payload": settling.model_dump()}, queue=queue)
 
 
 @app.task(name="sohoa.settle_session", bind=True, base=ContainedTask)

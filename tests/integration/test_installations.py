@@ -286,8 +286,8 @@ def test_tasks_queued_before_the_upgrade_are_pointed_at_and_taken(
             )  # fmt: skip
             after.extra.append(drain)
             forget_broker_connections()
-            configure_app(after.settings)
-            result = AsyncResult(sent.id).get(timeout=120)
+            # The app, not current_app: another test in this process may have made its own.
+            result = AsyncResult(sent.id, app=configure_app(after.settings)).get(timeout=120)
             assert result["status"] == "stored", result
             sha = hashlib.sha256(data).hexdigest()
             assert any(sha in key for key in _masters(after))

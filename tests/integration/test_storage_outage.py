@@ -94,7 +94,9 @@ def test_an_outage_fails_the_file_softly_and_a_rerun_stores_it(
         assert "queued 1, already stored 2" in output
         assert "3 stored (1 new, 2 already there" in output
         assert_catalogue_complete(stack, {"out.1": 1, "out.2": 2})
-        assert re.search(r"records:\s+2 of 2 current \([12] published again", output), output
+        # The missing record is published again by the batch, unless the session scoring of
+        # the two stored views (retried until storage came back) published it first.
+        assert re.search(r"records:\s+2 of 2 current", output), output
         shown = stack.sohoa("show", "OUT.2", "--json")
         assert [v["source_name"] for v in json.loads(shown.stdout)["views"]] == [
             "OUT.2_front_1.jpg",
