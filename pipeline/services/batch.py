@@ -38,6 +38,8 @@ LOCK_SECONDS = 120.0
 # Records still missing after this many republishing rounds (each `stall_seconds` apart) are
 # reported as missing: `sohoa batch` then exits 1 and says which.
 PUBLISH_ROUNDS = 3
+# A round's publish tasks still without a result are waited for, up to this many stalls.
+IN_FLIGHT_STALLS = 10
 
 
 def default_batch_id(folder: Path) -> str:
@@ -116,6 +118,7 @@ class BatchRun:
     record_gaps: list[RecordGap] = field(default_factory=list)  # artefacts not yet published
     republished: set[str] = field(default_factory=set)
     publish_rounds: int = 0
+    _republish_ids: list[str] = field(default_factory=list)
     _gaps_since: float | None = None
     _orphans_checked: float = 0.0
     _processed: int = 0
@@ -499,10 +502,13 @@ class BatchRun:
                 return True
             if patient and now - self._gaps_since < self.stall_seconds:
                 return False  # their publish tasks may still be on their way
+            if patient and self._republish_in_flight(now - self._gaps_since):
+                return False  # the last round's tasks wait behind other work: not lost
             if self.send_publish is None or self.publish_rounds >= PUBLISH_ROUNDS:
                 return True
-            for gap in gaps:
-                self.send_publish(PublishRecordTask(object=gap.object))
+            self._republish_ids = [
+                self.send_publish(PublishRecordTask(object=gap.object)) for gap in gaps
+            ]
             self.republished.update(gap.object for gap in gaps)
             self.publish_rounds += 1
             self._gaps_since = now
@@ -512,6 +518,16 @@ class BatchRun:
                 f" and {len(gaps) - 1} more" if len(gaps) > 1 else "",
             )  # fmt: skip
             return False
+
+    def _republish_in_flight(self, waited: float) -> bool:
+        """Whether a task of the last republishing round has no result yet (queued behind a
+        busy worker's other work), for at most IN_FLIGHT_STALLS stalls: only a round whose
+        tasks ended, or waited that long, counts as lost."""
+        if self.lookup is None or not self._republish_ids:
+            return False
+        if waited >= IN_FLIGHT_STALLS * self.stall_seconds:
+            return False
+        return any(self.lookup(task_id) is None for task_id in self._republish_ids)
 
     def verify_stored(self) -> list[str]:
         """The last word is the bucket's: a file a worker called stored must be there."""
