@@ -8,7 +8,7 @@ import io
 import re
 import warnings
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 
 import cv2
 import numpy as np
@@ -298,13 +298,7 @@ def to_display_array(
     `to_upright_pixels(scan)` gave the caller, is reused (and may be converted in place).
     """
     samples = scan.samples
-    if (
-        samples is None
-        or samples.dtype.kind != "u"
-        or samples.dtype.itemsize != 2
-        or samples.ndim != 3
-        or samples.shape[2] not in (3, 4)
-    ):
+    if not _is_rgb16(samples):
         pixels, convert = upright if upright is not None else to_upright_pixels(scan)
         if isinstance(convert, MatrixConverter) and _is_own_rgb8(pixels):
             return convert(pixels, out=pixels)  # a rotated copy: 72 MB less at 24 MP
@@ -480,17 +474,22 @@ def displays_from_samples(scan: DecodedScan) -> bool:
     (65535) through the tables: then no 8-bit copy in the scan's own encoding is needed, and
     `to_upright_samples` serves the colour chart (its detection copy is the same 8 bits)."""
     samples = scan.samples
-    if (
-        samples is None
-        or samples.dtype.kind != "u"
-        or samples.dtype.itemsize != 2
-        or samples.ndim != 3
-        or samples.shape[2] not in (3, 4)
-    ):
+    if not _is_rgb16(samples):
         return False
     # Its warnings, if any, are the conversion's own to give (to_upright_pixels' or this one's).
     convert = srgb_converter(scan.icc, grey=False, warnings_out=[])
     return isinstance(convert, MatrixConverter) and _top_sample_value(samples, scan) == 65535.0
+
+
+def _is_rgb16(samples: np.ndarray[Any, Any] | None) -> TypeGuard[np.ndarray[Any, Any]]:
+    """16-bit unsigned RGB (or RGBA) samples: what the tables convert from their 16 bits."""
+    return (
+        samples is not None
+        and samples.dtype.kind == "u"
+        and samples.dtype.itemsize == 2
+        and samples.ndim == 3
+        and samples.shape[2] in (3, 4)
+    )
 
 
 def _top_sample_value(samples: np.ndarray[Any, Any], scan: DecodedScan) -> float:
