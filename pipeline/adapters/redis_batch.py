@@ -8,16 +8,12 @@ import base64
 import binascii
 import json
 import logging
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-import redis
-from redis.exceptions import RedisError
-
-from pipeline.errors import BrokerUnavailableError
+from pipeline.adapters.redis_keys import PrefixedRedis
 
 log = logging.getLogger(__name__)
 
@@ -36,18 +32,11 @@ def _today() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d")
 
 
-class BatchState:
+class BatchState(PrefixedRedis):
     """Per-batch keys: meta, files (path -> entry), results (path -> ScanResult dict) and the
     order results arrived in (a list, read incrementally by whoever follows the batch)."""
 
-    def __init__(self, url: str, *, prefix: str, timeout: float = 10.0) -> None:
-        self._client = redis.Redis.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=True
-        )
-        self.prefix = prefix
-
-    def close(self) -> None:
-        self._client.close()
+    _kept = "; batch progress is kept in it"
 
     # --- keys ----------------------------------------------------------------------------------
 
@@ -60,16 +49,6 @@ class BatchState:
 
     def _daily(self, day: str) -> str:
         return f"{self.prefix}:daily:{day}"
-
-    @contextmanager
-    def _redis(self, action: str) -> Iterator[redis.Redis]:
-        try:
-            yield self._client
-        except RedisError as exc:
-            raise BrokerUnavailableError(
-                f"Redis did not answer while trying to {action} ({type(exc).__name__}): check "
-                "that it runs (`sohoa services status`); batch progress is kept in it."
-            ) from None
 
     # --- meta ----------------------------------------------------------------------------------
 
@@ -106,13 +85,11 @@ class BatchState:
         or the task and a foreground `sohoa batch`) never send a file twice or write two
         reports. It expires on its own, so a holder that died only delays the others.
         """
-        with self._redis("lock a batch") as client:
-            return bool(client.eval(_ACQUIRE, 1, self._key(batch_id, "lock"), owner, _ms(seconds)))
+        return self._acquire(self._key(batch_id, "lock"), owner, seconds, "lock a batch")
 
     def release_lock(self, batch_id: str, owner: str) -> None:
         """Give the lock back, only if `owner` still holds it."""
-        with self._redis("unlock a batch") as client:
-            client.eval(_RELEASE, 1, self._key(batch_id, "lock"), owner)
+        self._release(self._key(batch_id, "lock"), owner, "unlock a batch")
 
     def lock_holder(self, batch_id: str) -> str | None:
         with self._redis("read a batch's lock") as client:
@@ -326,20 +303,6 @@ class BatchState:
         return set(self.queued_tasks(queues))
 
 
-# Take the lock, or extend it when the caller already holds it (one round trip, atomic).
-_ACQUIRE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
-return 0
-"""
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
-
 def _unacked_task(raw: Any, queues: set[str]) -> str | None:
     """The task id of an entry of kombu's `unacked` hash, if it was routed to one of `queues`."""
     try:
@@ -374,10 +337,6 @@ def _queue_for(queue: str, message: dict[str, Any]) -> str:
         priority = 0
     step = max(p for p in (0, *map(int, _PRIORITIES)) if p <= priority)
     return f"{queue}{_PRIORITY_SEP}{step}" if step else queue
-
-
-def _ms(seconds: float) -> int:
-    return max(1, round(seconds * 1000))
 
 
 def _queue_keys(queue: str) -> list[str]:

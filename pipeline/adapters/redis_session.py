@@ -3,46 +3,22 @@ prefix: a coordination cache, never a record (the session index in the bucket is
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 
-import redis
-from redis.exceptions import RedisError
-
-from pipeline.adapters.redis_batch import _ACQUIRE, _RELEASE, _ms
-from pipeline.errors import BrokerUnavailableError
+from pipeline.adapters.redis_keys import PrefixedRedis
 
 # A group's marks outlive a stopped worker long enough for the next scan or the finishing
 # round to score what they name.
 _TTL_SECONDS = 30 * 24 * 3600
 
 
-class SessionMarks:
+class SessionMarks(PrefixedRedis):
     """Per session group: the scans stored since it was last scored (a set), and a lock held
     by whoever scores it, so that one scorer works on a group at a time and the last one to
     score has seen every scan indexed before it."""
 
-    def __init__(self, url: str, *, prefix: str, timeout: float = 10.0) -> None:
-        self._client = redis.Redis.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=True
-        )
-        self.prefix = prefix
-
-    def close(self) -> None:
-        self._client.close()
-
     def _key(self, group: str, part: str) -> str:
         return f"{self.prefix}:session:{group}:{part}"
-
-    @contextmanager
-    def _redis(self, action: str) -> Iterator[redis.Redis]:
-        try:
-            yield self._client
-        except RedisError as exc:
-            raise BrokerUnavailableError(
-                f"Redis did not answer while trying to {action} ({type(exc).__name__}): check "
-                "that it runs (`sohoa services status`)."
-            ) from None
 
     def mark(self, group: str, scan_ids: Iterable[str]) -> None:
         """Note scans the group's next scoring must cover."""
@@ -70,9 +46,7 @@ class SessionMarks:
 
     def acquire(self, group: str, owner: str, seconds: float) -> bool:
         """Take (or, when `owner` holds it, extend) the group's scoring lock for `seconds`."""
-        with self._redis("lock a session group") as client:
-            return bool(client.eval(_ACQUIRE, 1, self._key(group, "lock"), owner, _ms(seconds)))
+        return self._acquire(self._key(group, "lock"), owner, seconds, "lock a session group")
 
     def release(self, group: str, owner: str) -> None:
-        with self._redis("unlock a session group") as client:
-            client.eval(_RELEASE, 1, self._key(group, "lock"), owner)
+        self._release(self._key(group, "lock"), owner, "unlock a session group")
