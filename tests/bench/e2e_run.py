@@ -239,6 +239,8 @@ def run_once(
     n = len(scans)
     window_s = window.get("window_s") or batch["wall_s"]
     written = bytes_after - bytes_before
+    # Everything a scan costs on one machine: workers, storage, Redis (when ours) and producer.
+    every_cpu = cpu + weed + (redis_cpu or 0.0) + batch["cpu_s"]
     return {
         "mode": mode,
         "handoff": handoff,
@@ -264,6 +266,10 @@ def run_once(
         "seaweedfs_cpu_s_per_scan": round(weed / n, 3),
         "producer_cpu_s_per_scan": round(batch["cpu_s"] / n, 3),
         "redis_cpu_s_per_scan": None if redis_cpu is None else round(redis_cpu / n, 4),
+        "all_cpu_s_per_scan": round(every_cpu / n, 3),
+        # The rate of one machine doing everything (storage, Redis and producer included) with
+        # its cores to itself: derived from CPU, the figure to read on a shared machine.
+        "scans_per_hour_all_cpu_bound": round((os.cpu_count() or 1) * 3600 * n / every_cpu),
         "task_s_mean": round(window.get("task_s_mean", float("nan")), 3),
         "task_s_max": round(window.get("task_s_max", float("nan")), 3),
         # Share of the window the pool slots spent inside a task; the rest is queue overhead.

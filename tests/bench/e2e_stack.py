@@ -44,8 +44,12 @@ class Servers:
 
 
 @contextmanager
-def servers(home: Path) -> Iterator[Servers]:
-    """SeaweedFS (ours, always) and Redis (the machine's, or ours); stopped on the way out."""
+def servers(
+    home: Path, *, own_redis: bool = False, weed_profile: Path | None = None
+) -> Iterator[Servers]:
+    """SeaweedFS (ours, always) and Redis (the machine's, or ours; always ours with
+    `own_redis`, so that its CPU is measured); stopped on the way out. With `weed_profile`,
+    SeaweedFS writes its CPU profile there when it stops (given time to stop cleanly)."""
     from pipeline.adapters import embedded
 
     access_key, secret_key = "bench-" + secrets.token_hex(6), secrets.token_urlsafe(24)
@@ -56,13 +60,14 @@ def servers(home: Path) -> Iterator[Servers]:
             secret_key=secret_key,
             ports=embedded.find_free_seaweed_ports(),
             log_path=home / "weed.log",
+            extra_args=[f"-cpuprofile={weed_profile.resolve()}"] if weed_profile else (),
         )
         stack.callback(
             embedded.stop_process, weed.pid, name_hint="weed", start_ticks=weed.start_ticks,
-            timeout=5,
+            timeout=30 if weed_profile else 5,
         )  # fmt: skip
         redis_pid = None
-        if embedded.is_redis_up(MACHINE_REDIS):
+        if not own_redis and embedded.is_redis_up(MACHINE_REDIS):
             redis_url = f"{MACHINE_REDIS}/{BENCH_REDIS_DB}"
         else:
             port = embedded.find_free_ports(1, grpc_twins=False)[0]

@@ -9,6 +9,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ def start_seaweedfs(
     log_path: Path,
     timeout: float = 60,
     volume_size_mb: int | None = None,
+    extra_args: Sequence[str] = (),
 ) -> ServerProcess:
     """Start `weed mini` on 127.0.0.1 with one S3 identity and wait until S3 accepts it.
 
@@ -51,7 +53,8 @@ def start_seaweedfs(
     allows (free disk / volume size) volumes: with its default size, worked out from the disk
     (1 GB here), that is one bucket per free gigabyte, then InternalError on every write to a
     new bucket. `volume_size_mb` makes volumes smaller, for servers that hold many small
-    buckets (the test suite makes one per test); None keeps mini's choice.
+    buckets (the test suite makes one per test); None keeps mini's choice. `extra_args` go
+    after ours (the benchmark passes `-cpuprofile=PATH`, written when weed stops).
     """
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -89,6 +92,7 @@ def start_seaweedfs(
     ]
     if volume_size_mb is not None:
         argv.append(f"-master.volumeSizeLimitMB={volume_size_mb}")
+    argv.extend(extra_args)
     s3_socket = data_dir / "s3.sock"
     # The default socket lives in /tmp and outlives the server; a Unix socket path must stay
     # under 108 bytes, so a deep data_dir keeps the default.
