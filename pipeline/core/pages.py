@@ -1,0 +1,52 @@
+"""Full-size pixel arrays in pages of their own, outside malloc's heap; pure, no I/O.
+
+A worker's malloc never maps and never trims (`pipeline/sandbox.py`: glibc.malloc.mmap_max=0,
+a 4 GB trim threshold, for speed), so every array comes from one heap that only grows. A
+full-size copy (72 MB for 24 MP of RGB) needs one free stretch that long; the blocks a scan
+leaves behind (caches, the decoder's pieces, the previous scan's small survivors) split the
+heap's free space, and each such copy that finds no stretch extends the heap, and every later
+scan's peak RSS with it (a JPEG capture: 312 MB on its first scan, 366 MB from its second).
+The few full-size arrays are mapped on their own instead: their pages go back to the system
+the moment the array is freed, and the heap keeps only what is small. Faulting the pages in
+costs a few milliseconds a scan (transparent huge pages where the kernel allows them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import mmap
+from typing import Any, Final
+
+import numpy as np
+
+# Below this, an array comes from malloc as usual: small arrays fit the heap's free space.
+MIN_BYTES: Final = 16 << 20
+
+
+def empty(shape: tuple[int, ...], dtype: Any) -> np.ndarray[Any, Any]:
+    """`np.empty(shape, dtype)`: in an anonymous mapping of its own when it is large."""
+    kind = np.dtype(dtype)
+    count = math.prod(shape)
+    size = count * kind.itemsize
+    if size < MIN_BYTES:
+        return np.empty(shape, kind)
+    pages = mmap.mmap(-1, size)
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        pages.madvise(mmap.MADV_HUGEPAGE)
+    return np.frombuffer(pages, kind, count).reshape(shape)
+
+
+def owns_pages(array: np.ndarray[Any, Any]) -> bool:
+    """Whether `array` is a whole array of `empty`'s mapping or owns its memory (not a view of
+    some other array's or object's bytes): it may then be overwritten in place."""
+    if array.flags.owndata:
+        return True
+    base = array.base
+    while isinstance(base, np.ndarray):
+        if base.nbytes != array.nbytes:
+            return False
+        base = base.base
+    if isinstance(base, memoryview):  # np.frombuffer keeps the buffer's memoryview
+        base = base.obj
+    return isinstance(base, mmap.mmap) and len(base) == array.nbytes
