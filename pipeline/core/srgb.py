@@ -20,7 +20,6 @@ import cv2
 import numpy as np
 from PIL import Image, ImageCms
 
-from pipeline.core import pages
 from pipeline.core.icc import IccProfile, ShaperProfile, read_icc, read_shaper
 
 _Array = np.ndarray[Any, Any]
@@ -173,7 +172,7 @@ class MatrixConverter:
         encode = _srgb_encode_table(depth)
         height, width = pixels.shape[:2]
         if out is None:
-            out = pages.empty((height, width, 3), encode.dtype)
+            out = np.empty((height, width, 3), encode.dtype)
         rows = max(1, _BAND_PIXELS // max(width, 1))
         native = pixels.dtype.newbyteorder("=")
         for start in range(0, height, rows):
