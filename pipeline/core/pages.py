@@ -3,13 +3,14 @@
 A worker's malloc never maps and never trims (`pipeline/sandbox.py`: glibc.malloc.mmap_max=0,
 a 4 GB trim threshold, for speed), so every array comes from one heap that only grows. A
 full-size copy (72 MB for 24 MP of RGB) needs one free stretch that long; the blocks a scan
-leaves behind (caches, the decoder's pieces, the previous scan's small survivors) split the
-heap's free space, and each such copy that finds no stretch extends the heap, and every later
-scan's peak RSS with it (a JPEG capture: 312 MB on its first scan, 366 MB from its second).
-The few full-size arrays are mapped on their own instead: their pages go back to the system
-the moment the array is freed, and the heap keeps only what is small. Faulting the pages in
-costs about as much as malloc's zeroed pages (4–5 ms for 72 MB with transparent huge pages,
-which the mapping asks for; ~32 ms without).
+leaves behind (the decoder's pieces, caches, small survivors) split the heap's free space, and
+a copy that finds no such stretch extends the heap, and every later scan's peak RSS with it
+(a JPEG capture: 312 MB on its first scan, 362 MB from its second). The upright copy of a
+Pillow-decoded scan is therefore mapped on its own: its pages go back to the system the moment
+it is freed. Faulting them in costs about what reusing the heap does once the kernel has huge
+pages free (30 against 26 ms for the copy, measured in a warm worker); when it must compact
+memory first, the first scans after a start pay more (~0.1 s, seen once or twice).
+Used only where it pays: the sRGB conversion's output, mapped the same way, gained no RSS.
 """
 
 from __future__ import annotations
