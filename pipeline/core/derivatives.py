@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,13 +79,41 @@ def _encode(name: str, array: np.ndarray[Any, Any], settings: DerivativeSettings
     ]
     if array.ndim == 3:
         params += [cv2.IMWRITE_JPEG_SAMPLING_FACTOR, _SUBSAMPLING[settings.subsampling]]
-        bgr = cv2.cvtColor(array, cv2.COLOR_RGB2BGR)
-        # Derivatives are sRGB and say so; greyscale JPEGs carry no RGB profile.
-        ok, buffer = cv2.imencodeWithMetadata(
-            ".jpg", bgr, [cv2.IMAGE_METADATA_ICCP], _ICC_METADATA, params
-        )
+        with _as_bgr(array) as bgr:
+            # Derivatives are sRGB and say so; greyscale JPEGs carry no RGB profile.
+            ok, buffer = cv2.imencodeWithMetadata(
+                ".jpg", bgr, [cv2.IMAGE_METADATA_ICCP], _ICC_METADATA, params
+            )
     else:
         ok, buffer = cv2.imencode(".jpg", np.ascontiguousarray(array), params)
     if not ok:
         raise ValueError(f"OpenCV could not encode a {array.shape} derivative as JPEG")
     return Derivative(name=name, data=bytes(buffer), width=width, height=height)
+
+
+@contextmanager
+def _as_bgr(array: np.ndarray[Any, Any]) -> Iterator[np.ndarray[Any, Any]]:
+    """`array` (RGB) as OpenCV's encoder takes it, BGR. A writeable contiguous array is swapped
+    in place and swapped back afterwards (the access size is 18 MB at 24 MP, a level the tiles
+    read next: a copy of it would be one more large block at the scan's peak); any other is
+    copied."""
+    if not (array.flags.writeable and array.flags.c_contiguous):
+        yield cv2.cvtColor(array, cv2.COLOR_RGB2BGR)
+        return
+    _swap_red_blue(array)
+    try:
+        yield array
+    finally:
+        _swap_red_blue(array)
+
+
+# Rows swapped at a time: OpenCV's in-place swap of a whole 18 MB image is ten times slower
+# than of the same pixels in bands that stay in the cache (9 against 1 ms, measured).
+_SWAP_BAND_BYTES = 1 << 18
+
+
+def _swap_red_blue(array: np.ndarray[Any, Any]) -> None:
+    rows = max(1, _SWAP_BAND_BYTES // max(array.strides[0], 1))
+    for top in range(0, array.shape[0], rows):
+        band = array[top : top + rows]
+        cv2.cvtColor(band, cv2.COLOR_RGB2BGR, dst=band)

@@ -15,6 +15,7 @@ import numpy as np
 import tifffile
 from PIL import Image, ImageFile
 
+from pipeline.core import pages
 from pipeline.core.decode_check import (
     DECODE_ERRORS,
     capture_library_logs,
@@ -317,7 +318,7 @@ def _is_own_rgb8(pixels: np.ndarray[Any, Any]) -> bool:
         pixels.dtype == np.uint8
         and pixels.ndim == 3
         and pixels.shape[2] == 3
-        and pixels.flags.owndata
+        and pages.owns_pages(pixels)
         and pixels.flags.writeable
         and pixels.flags.c_contiguous
     )
@@ -341,6 +342,18 @@ def to_upright_pixels(scan: DecodedScan) -> tuple[np.ndarray[Any, Any], Converte
     return _orient(pixels, orientation), convert
 
 
+def release_decoder_pixels(scan: DecodedScan) -> None:
+    """Let go of the decoder's own copy of the first page's pixels once the caller has its
+    upright array (from `to_upright_pixels` or `to_display_array`): Pillow holds RGB at four
+    bytes a pixel, 96 MB at 24 MP, which would otherwise stay alive beside every later copy.
+    The image keeps its size, mode, info and tags (EXIF, orientation, MaxSampleValue are read
+    from those); a later use of its pixels raises "Operation on closed image" rather than
+    decoding again. `samples`, when set, are left alone (a view of the scan's bytes)."""
+    # The base class's close drops only the pixel core; ImageFile's would also close the
+    # stream that TIFF tags are read from.
+    Image.Image.close(scan.image)
+
+
 # Bytes of Pillow's pixels copied out per band in `_copy_upright`: a band stays in the cache.
 _COPY_BAND_BYTES: Final = 1 << 20
 
@@ -355,7 +368,7 @@ def _copy_upright(image: Image.Image, orientation: int) -> np.ndarray[Any, Any] 
     line = width * channels
     turned = orientation in (5, 6, 7, 8)
     shape = (width, height) if turned else (height, width)
-    out = np.empty(shape + ((3,) if channels == 3 else ()), np.uint8)
+    out = pages.empty(shape + ((3,) if channels == 3 else ()), np.uint8)
     # Where band rows [top, bottom) land: rows of the result, or (turned) its columns, counted
     # from the far end when the operation reverses them.
     reverse = orientation in (3, 4, 6, 7)

@@ -14,6 +14,7 @@ from pipeline.core.imaging import (
     DecodedScan,
     decode_scan,
     displays_from_samples,
+    release_decoder_pixels,
     to_display_array,
     to_upright_pixels,
     to_upright_samples,
@@ -38,7 +39,9 @@ CLOSE_UP_VIEWS = frozenset({"detail", "mark"})
 
 @dataclass
 class PreparedScan:
-    """Everything made from one scan's bytes, ready to be stored or written out."""
+    """Everything made from one scan's bytes, ready to be stored or written out. `decoded`
+    keeps the decode's facts; its image's pixels were let go once copied (decode again to
+    display them)."""
 
     decoded: DecodedScan
     metadata: ScanMetadata
@@ -105,6 +108,8 @@ def analyse_scan(
             convert = None
         else:
             pixels = native
+    # Every later step reads `pixels` (or the 16-bit samples): the decoder's copy can go.
+    release_decoder_pixels(decoded)
     # One look at the analysis copy gives the checks and the object's box without the chart.
     quality, object_box = assess_quality_with_chart(
         pixels, profile.quality, close_up=view in CLOSE_UP_VIEWS, chart=chart

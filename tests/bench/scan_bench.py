@@ -13,11 +13,13 @@ seconds are the figure to trust on a shared machine; each is the minimum of
 SOHOA_BENCH_REPEAT runs (default 3), taken in rounds over every measurement so that figures
 compared with each other see the same drift of the load; the load average is printed at the
 start, after each round and at the end.
-Results go to var/bench/scan.json as well.
+Results go to var/bench/scan.json as well. `--help` lists the options (`--targets`: only issue
+#14's captures; `--scans`, `--repeat`, `--no-vips`).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -242,16 +244,54 @@ def best(runs: list[dict[str, float]]) -> dict[str, float]:
     return {key: round(min(run[key] for run in runs), 3) for key in runs[0]}
 
 
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.bench.scan_bench",
+        description="Per-scan CPU seconds and peak RSS on generated 24/100 MP scans and "
+        "realistic captures, beside libvips (figures, not a test).",
+    )
+    parser.add_argument(
+        "--scans",
+        default=",".join(ONLY),
+        metavar="NAME,...",
+        help=f"only these scans (default: all; env SOHOA_BENCH_SCANS): {', '.join(SCANS)}",
+    )
+    parser.add_argument(
+        "--targets",
+        action="store_true",
+        help="only issue #14's captures: " + ", ".join(TARGET_SCANS),
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=REPEAT,
+        help="rounds; each figure is the minimum (env SOHOA_BENCH_REPEAT)",
+    )
+    parser.add_argument("--no-vips", action="store_true", help="skip the libvips reference")
+    return parser.parse_args(argv)
+
+
+# The captures issue #14's targets are printed for (`--targets`).
+TARGET_SCANS = [*TARGETS, "24MP-srgb8-capture"]
+
+
 def main() -> None:
+    global REPEAT
+    args = parse_args()
+    REPEAT = max(1, args.repeat)
+    only = TARGET_SCANS if args.targets else [n for n in args.scans.split(",") if n]
+    unknown = [name for name in only if name not in SCANS]
+    if unknown:
+        raise SystemExit(f"unknown scan(s): {', '.join(unknown)}; known: {', '.join(SCANS)}")
     try:
         import pyvips  # noqa: F401
 
-        has_vips = True
+        has_vips = not args.no_vips
     except (ImportError, OSError):
         has_vips = False
     paths = make_scans()
-    if ONLY:
-        paths = {name: path for name, path in paths.items() if name in ONLY}
+    if only:
+        paths = {name: path for name, path in paths.items() if name in only}
     results: dict[str, Any] = {"_meta": {"malloc": MALLOC, "load_start": os.getloadavg()}}
     print(
         f"{load_line()}; children run as a worker child "

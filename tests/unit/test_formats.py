@@ -104,7 +104,9 @@ def test_heic_profile_is_honoured_and_the_master_is_the_file():
     )
     assert prepared.decoded.icc_description == "Adobe RGB (1998)"
     # Adobe RGB's saturated green lies outside sRGB: converted, it is no longer the raw value.
-    shown = to_display_array(prepared.decoded)[20, 32].astype(int)
+    # (prepare_scan let go of the decoder's pixels once it had its own copy: decoded again.)
+    decoded = decode_scan(data, name="a_front_1.heic", max_pixels=10**8)
+    shown = to_display_array(decoded)[20, 32].astype(int)
     assert abs(shown[1] - 200) <= 10 and shown[0] < 40 - 10
     assert prepared.metadata.technical.format == "HEIF"
     assert all(d.data[:3] == b"\xff\xd8\xff" for d in prepared.derivatives)

@@ -114,7 +114,20 @@ def estimate_noise(pixels: U8) -> float:
     size = min(64, height // 4, width // 4)
     rows = np.linspace(0, height - size, 16).round().astype(int)
     cols = np.linspace(0, width - size, 16).round().astype(int)
-    patches = np.stack([pixels[r : r + size, c : c + size] for r in rows for c in cols])
+    # A row of 16 patches at a time: the float copies of all 256 patches of a colour scan
+    # would take ~30 MB at once; per patch, the arithmetic is the same.
+    sigma = np.concatenate(
+        [
+            _immerkaer_sigma(np.stack([pixels[r : r + size, c : c + size] for c in cols]))
+            for r in rows
+        ]
+    )
+    return float(np.percentile(sigma, 25))
+
+
+def _immerkaer_sigma(patches: U8) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """Immerkær's σ of each of a stack of square patches (N×size×size, ×3 in colour)."""
+    size = patches.shape[1]
     luma = (
         patches.astype(np.float32)
         if patches.ndim == 3
@@ -124,13 +137,17 @@ def estimate_noise(pixels: U8) -> float:
     for dy in range(3):
         for dx in range(3):
             response += _IMMERKAER[dy, dx] * luma[:, dy : dy + size - 2, dx : dx + size - 2]
-    sigma = np.abs(response).sum(axis=(1, 2)) * math.sqrt(math.pi / 2) / (6 * (size - 2) ** 2)
-    return float(np.percentile(sigma, 25))
+    sigma: np.ndarray[Any, np.dtype[np.float64]] = (
+        np.abs(response).sum(axis=(1, 2)) * math.sqrt(math.pi / 2) / (6 * (size - 2) ** 2)
+    )
+    return sigma
 
 
 def to_lab(small: U8) -> F32:
     rgb = small if small.ndim == 3 else cv2.cvtColor(small, cv2.COLOR_GRAY2RGB)
-    lab = cv2.cvtColor(rgb.astype(np.float32) * np.float32(1 / 255), cv2.COLOR_RGB2Lab)
+    scaled = rgb.astype(np.float32)
+    scaled *= np.float32(1 / 255)  # in place: one float copy, not two
+    lab = cv2.cvtColor(scaled, cv2.COLOR_RGB2Lab)
     return np.asarray(lab, dtype=np.float32)
 
 
