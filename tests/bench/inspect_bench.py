@@ -1,0 +1,85 @@
+"""`sohoa inspect` as a photographer runs it: a fresh process per run, wall and CPU time.
+
+Not a test: nothing here asserts a time. Inputs (generated once into var/bench/ by the scan
+bench's capture renderer): the 24 MP Adobe RGB 8-bit TIFF with a chart and the same capture as
+a JPEG q95 with EXIF orientation 6. Each run is `python -m pipeline.cli inspect FILE` (text, as
+a photographer reads it, and `--json`), timed from outside: wall time, and the child's user+sys
+CPU time from wait4(). With `--against DIR` (a checkout of another version, e.g. `git worktree
+add /tmp/before HEAD~3`), the runs alternate between the two trees, so that a shared machine's
+load falls on both alike; the median and minimum of each series are printed, with the load.
+
+    .venv/bin/python -m tests.bench.inspect_bench [--runs 5] [--against /tmp/before]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.bench.captures import write_captures
+from tests.bench.scan_bench import OUT, ROOT
+
+CAPTURES = {"24MP-adobe8-capture": "adobe8", "24MP-adobe-jpeg6-capture": "adobe-jpeg6"}
+LABELS = {
+    "24MP-adobe8-capture": "Adobe RGB 8-bit TIFF, chart",
+    "24MP-adobe-jpeg6-capture": "Adobe RGB JPEG q95 EXIF 6, chart",
+}
+
+
+def run_once(tree: Path, path: Path, as_json: bool) -> tuple[float, float]:
+    """(wall s, user+sys CPU s) of one fresh `sohoa inspect` run in `tree`."""
+    command = [sys.executable, "-m", "pipeline.cli", "inspect", str(path)]
+    if as_json:
+        command.append("--json")
+    # `-m` puts the working directory first on sys.path: `tree`'s own code runs. Compiled
+    # modules are kept, as an installed `sohoa` keeps them (a shell with PYTHONDONTWRITEBYTECODE
+    # set would compile Sohoa's ~200 modules from source in every run: 0.2 CPU-s).
+    env = dict(os.environ, PYTHONPATH=str(tree))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    started = time.perf_counter()
+    child = subprocess.Popen(command, cwd=tree, env=env, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode not in (0, 1):
+        raise SystemExit(f"{command} exited {child.returncode}")
+    return wall, usage.ru_utime + usage.ru_stime
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--against", type=Path, help="another checkout, run alternately")
+    parser.add_argument("--json-only", action="store_true", help="only `inspect --json`")
+    args = parser.parse_args()
+    paths = write_captures(OUT, 6000, 4000, CAPTURES)
+    trees = {"this": ROOT}
+    if args.against is not None:
+        trees = {"before": args.against.resolve(), "this": ROOT}
+    modes = [True] if args.json_only else [False, True]
+    print(f"load average {' '.join(f'{n:.2f}' for n in os.getloadavg())} at the start")
+    for name, path in paths.items():
+        for as_json in modes:
+            series: dict[str, list[tuple[float, float]]] = {tree: [] for tree in trees}
+            for where in trees.values():
+                run_once(where, path, as_json)  # compiles what changed; not counted
+            for _ in range(args.runs):
+                for tree, where in trees.items():
+                    series[tree].append(run_once(where, path, as_json))
+            for tree, runs in series.items():
+                walls, cpus = [w for w, _ in runs], [c for _, c in runs]
+                print(
+                    f"{LABELS[name]:<34} {'--json' if as_json else 'text':<6} {tree:<6} "
+                    f"wall median {statistics.median(walls):.2f} s (min {min(walls):.2f}), "
+                    f"CPU median {statistics.median(cpus):.2f} s (min {min(cpus):.2f})"
+                )
+    print(f"load average {' '.join(f'{n:.2f}' for n in os.getloadavg())} at the end")
+
+
+if __name__ == "__main__":
+    main()
