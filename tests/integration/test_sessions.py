@@ -4,8 +4,10 @@ subject) against the real SeaweedFS, then scored; the result does not depend on 
 from __future__ import annotations
 
 import io
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -241,4 +243,73 @@ def test_a_scan_finding_its_group_busy_leaves_it_marked_for_the_scorer(
             session.session_id
         ]
     finally:
+        marks.close()
+
+
+def test_a_scan_joining_a_session_is_scored_alone_not_with_every_member(
+    ctx: Context, clean_redis: str, tmp_path: Path
+) -> None:
+    """The worker's scoring after each stored scan costs the same few requests however large
+    the session: reading every member's record (and, in a session without a chart, rewriting
+    and republishing every one) made a session of n scans cost n²/2. Counted on the boto3
+    client of the real store, not timed."""
+    scored_ctx = Context(
+        settings=ctx.settings.model_copy(update={"redis_url": clean_redis}),
+        profile=ctx.profile,
+        store=ctx.store,
+    )
+    requests: Counter[str] = Counter()
+
+    def count(model: Any, **_: Any) -> None:
+        requests[model.name] += 1
+
+    ctx.store.client.meta.events.register("before-call.s3", count)
+    marks = open_session_marks(scored_ctx)
+    try:
+        for charted in (True, False):
+            folder = tmp_path / ("charted" if charted else "plain")
+            folder.mkdir()
+            if charted:
+                chart = render_chart_shot((640, 480), chart_width=0.6, noise=0.5)
+                (folder / "J.0_target_1.tif").write_bytes(encode_tiff(chart))
+            for n in range(1, 9):
+                shot(folder / f"J.{n}_front_{int(charted)}.jpg", camera=None, when=None, seed=n)
+            reads, writes, republished_each = [], [], []
+            stored = []
+            for path in sorted(folder.iterdir()):
+                result = process_scan(scored_ctx, ProcessScanTask(path=str(path)))
+                assert result.status == "stored", result
+                stored.append(result)
+                republished: list[str] = []
+                before = Counter(requests)
+                settle_scan(
+                    scored_ctx,
+                    marks,
+                    str(result.session_group),
+                    str(result.scan_id),
+                    owner="me",
+                    republish=republished.extend,
+                )
+                used = requests - before
+                reads.append(used["GetObject"])
+                writes.append(used["PutObject"])
+                republished_each.append(republished)
+            # The same requests for the 9th scan as for the 3rd: none per member.
+            assert reads[2:] == [reads[2]] * len(reads[2:]), reads
+            assert writes[2:] == [writes[2]] * len(writes[2:]), writes
+            assert max(reads) <= 6 and max(writes) <= 3, (reads, writes)
+            # Only the scan that joined changed: its own object is republished, no other.
+            assert [len(r) for r in republished_each[1:]] == [1] * (len(stored) - 1)
+            # Every member holds its colour: a report's full scoring changes nothing.
+            group = str(stored[0].session_group)
+            again = settle_groups(scored_ctx, marks, [group], owner="report", republish=print)
+            assert again.changed_objects == []
+            (session,) = again.sessions
+            assert session.scans == len(stored)
+            for result in stored:
+                colour = _record(ctx, result.object, result.scan_id).session
+                assert colour is not None and colour.session_id == session.session_id
+                assert colour.reference_scan == (stored[0].scan_id if charted else None)
+    finally:
+        ctx.store.client.meta.events.unregister("before-call.s3", count)
         marks.close()
