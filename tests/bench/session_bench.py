@@ -15,10 +15,12 @@ handed to republishing, and the CPU time of the scoring (this process: boto3, JS
 from __future__ import annotations
 
 import argparse
+import cProfile
 import hashlib
 import io
 import json
 import os
+import pstats
 import secrets
 import tempfile
 import time
@@ -39,6 +41,8 @@ from pipeline.services.models import ProcessScanTask
 from pipeline.services.session_scoring import open_session_marks, settle_scan
 from tests.support.stacks import S3Server, make_settings
 
+# SOHOA_BENCH_PROFILE=1: the last scan's scoring under cProfile, its top functions printed.
+PROFILE = os.environ.get("SOHOA_BENCH_PROFILE") == "1"
 REDIS = os.environ.get("SOHOA_BENCH_REDIS", "redis://127.0.0.1:6379/0")
 
 
@@ -119,9 +123,15 @@ def measure(ctx: Context, home: Path, scans: int, chart: bool) -> None:
             content_type="application/octet-stream",
         )  # fmt: skip
         before, republished_before = Counter(requests.counts), len(republished)
+        profile = cProfile.Profile() if PROFILE and n == scans else None
         cpu = time.process_time()
+        if profile is not None:
+            profile.enable()
         settle_scan(ctx, marks, group, scan_id, owner="bench", republish=republished.extend)
         spent = time.process_time() - cpu
+        if profile is not None:
+            profile.disable()
+            pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
         used = requests.counts - before
         total_cpu += spent
         total += used
