@@ -42,12 +42,12 @@ log = logging.getLogger(__name__)
 @dataclass
 class SessionOutcome:
     """What scoring did: every session of the groups touched, and the objects it changed.
-    `bases`: each current session's colour basis (`colour_basis`) under which every one of its
-    members holds its colour, as far as this scoring knows (session id -> basis)."""
+    `bases`: per group, each current session's colour basis (`colour_basis`) under which every
+    one of its members holds its colour, as far as this scoring knows (session id -> basis)."""
 
     sessions: list[SessionRecord] = field(default_factory=list)
     changed_objects: list[str] = field(default_factory=list)
-    bases: dict[str, str] = field(default_factory=dict)
+    bases: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def settle_sessions(
@@ -56,16 +56,17 @@ def settle_sessions(
     *,
     republish: Callable[[list[str]], Any] | None = None,
     only: Collection[str] | None = None,
-    known: Mapping[str, str] | None = None,
+    known: Mapping[str, Mapping[str, str]] | None = None,
 ) -> SessionOutcome:
     """Score every session of `groups` (with `only`, the sessions holding one of those scans):
     write `sessions/{group}/{id}.json`, put each member's colour into its scan record, then
     `republish` the objects whose colour changed.
 
-    `known`: the bases a previous scoring left (`SessionOutcome.bases`). A session scored for
-    `only` whose basis is still the one known has its other members' colours right already:
-    only the `only` scans get theirs, so a scan joining a session of n costs a few requests,
-    not n reads (n² over the session)."""
+    `known`: the bases a previous scoring left (`SessionOutcome.bases`, by group). A session
+    scored for `only` whose basis is still the one known has its other members' colours right
+    already: only the `only` scans get theirs, so a scan joining a session of n costs a few
+    requests, not n reads (n² over the session). When a known session is gone (merged into
+    another by a scan between them), the group's touched sessions are scored in full."""
     outcome = SessionOutcome()
     changed: set[str] = set()
     for group in sorted({g for g in groups if g}):
@@ -74,10 +75,14 @@ def settle_sessions(
             continue
         sessions = group_sessions(members, ctx.profile.session.window_hours)
         current = {session_key(group, s.session_id) for s in sessions}
+        was = dict((known or {}).get(group, {}))
+        if not was.keys() <= {s.session_id for s in sessions}:
+            was = {}  # a merge: the merged session's members hold other sessions' colours
+        bases = outcome.bases.setdefault(group, {})
         for session in sessions:
             if only is not None and not any(m.scan_id in only for m in session.members):
-                if known is not None and session.session_id in known:
-                    outcome.bases[session.session_id] = known[session.session_id]
+                if session.session_id in was:
+                    bases[session.session_id] = was[session.session_id]
                 continue
             records = {
                 m.scan_id: _read_scan(ctx, m.object, m.scan_id)
@@ -96,8 +101,8 @@ def settle_sessions(
             )
             basis = colour_basis(session, references, ctx.profile.session, camera=camera)
             # The basis known still holds: only the scans that joined need their colour.
-            was = known.get(session.session_id) if known is not None else None
-            joined = set(only) if only is not None and was == basis else None
+            held = was.get(session.session_id) == basis
+            joined = set(only) if only is not None and held else None
             complete = True
             for member in session.members:
                 if joined is not None and member.scan_id not in joined:
@@ -107,7 +112,7 @@ def settle_sessions(
                     changed.add(member.object)
                 complete = complete and as_scored
             if complete:  # else the next scoring tries them all again
-                outcome.bases[session.session_id] = basis
+                bases[session.session_id] = basis
             # After its members: a summary says what every member's record already holds.
             _write_summary(ctx, summary)
             outcome.sessions.append(summary)

@@ -126,9 +126,9 @@ def _score_while_marked(
                         [group],
                         republish=republish,
                         only=None if full else taken,
-                        known=None if full else marks.bases(group),
+                        known=None if full else {group: marks.bases(group)},
                     )
-                    marks.keep_bases(group, got.bases)
+                    marks.keep_bases(group, got.bases.get(group, {}))
                 except BaseException:
                     marks.mark(group, taken)
                     raise

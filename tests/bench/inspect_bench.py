@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -31,7 +32,7 @@ LABELS = {
 }
 
 
-def run_once(tree: Path, path: Path, as_json: bool) -> tuple[float, float]:
+def run_once(tree: Path, path: Path, as_json: bool, compile_each: bool) -> tuple[float, float]:
     """(wall s, user+sys CPU s) of one fresh `sohoa inspect` run in `tree`."""
     command = [sys.executable, "-m", "pipeline.cli", "inspect", str(path)]
     if as_json:
@@ -41,6 +42,11 @@ def run_once(tree: Path, path: Path, as_json: bool) -> tuple[float, float]:
     # set would compile Sohoa's ~200 modules from source in every run: 0.2 CPU-s).
     env = dict(os.environ, PYTHONPATH=str(tree))
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if compile_each:  # as this machine's shells run it: Sohoa's own modules compiled every run
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        for package in ("pipeline", "config", "schemas"):
+            for cache in (tree / package).rglob("__pycache__"):
+                shutil.rmtree(cache, ignore_errors=True)
     started = time.perf_counter()
     child = subprocess.Popen(command, cwd=tree, env=env, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(child.pid, 0)
@@ -56,6 +62,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--against", type=Path, help="another checkout, run alternately")
     parser.add_argument("--json-only", action="store_true", help="only `inspect --json`")
+    parser.add_argument(
+        "--compile-each", action="store_true",
+        help="no compiled modules kept (PYTHONDONTWRITEBYTECODE, as in this machine's shells)",
+    )  # fmt: skip
     args = parser.parse_args()
     paths = write_captures(OUT, 6000, 4000, CAPTURES)
     trees = {"this": ROOT}
@@ -67,10 +77,11 @@ def main() -> None:
         for as_json in modes:
             series: dict[str, list[tuple[float, float]]] = {tree: [] for tree in trees}
             for where in trees.values():
-                run_once(where, path, as_json)  # compiles what changed; not counted
+                # Compiles what changed (unless --compile-each); not counted.
+                run_once(where, path, as_json, args.compile_each)
             for _ in range(args.runs):
                 for tree, where in trees.items():
-                    series[tree].append(run_once(where, path, as_json))
+                    series[tree].append(run_once(where, path, as_json, args.compile_each))
             for tree, runs in series.items():
                 walls, cpus = [w for w, _ in runs], [c for _, c in runs]
                 print(

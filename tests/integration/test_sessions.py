@@ -313,3 +313,51 @@ def test_a_scan_joining_a_session_is_scored_alone_not_with_every_member(
     finally:
         ctx.store.client.meta.events.unregister("before-call.s3", count)
         marks.close()
+
+
+def test_a_scan_bridging_two_sessions_gives_every_member_the_merged_session(
+    ctx: Context, clean_redis: str, tmp_path: Path
+) -> None:
+    """Incremental scoring meets a merge: a scan shot between two sessions of one camera (each
+    gap within the window) makes them one, whose id is the earlier one's; the later session's
+    members must be scored again although the merged session's basis is the one known."""
+    scored_ctx = Context(
+        settings=ctx.settings.model_copy(update={"redis_url": clean_redis}),
+        profile=ctx.profile,
+        store=ctx.store,
+    )
+    folder = tmp_path / "bridge"
+    folder.mkdir()
+    marks = open_session_marks(scored_ctx)
+    try:
+        stored = {}
+        for name, when in (
+            ("M.1_front_1.jpg", "2026:03:06 08:00:00"),
+            ("M.2_front_1.jpg", "2026:03:06 08:30:00"),
+            ("M.3_front_1.jpg", "2026:03:06 14:00:00"),  # 5.5 h later: a session of its own
+            ("M.4_front_1.jpg", "2026:03:06 11:15:00"),  # within 4 h of both: one session
+        ):
+            path = shot(folder / name, camera="XF", when=when, seed=len(stored) + 31)
+            result = process_scan(scored_ctx, ProcessScanTask(path=str(path)))
+            assert result.status == "stored", result
+            stored[name] = result
+            outcome = settle_scan(
+                scored_ctx,
+                marks,
+                str(result.session_group),
+                str(result.scan_id),
+                owner="me",
+                republish=print,
+            )
+            assert outcome is not None
+            if name == "M.3_front_1.jpg":
+                assert len(outcome.sessions) == 1 and outcome.sessions[0].scans == 1
+        (merged,) = outcome.sessions
+        assert merged.scans == 4
+        for result in stored.values():
+            colour = _record(ctx, result.object, result.scan_id).session
+            assert colour is not None and colour.session_id == merged.session_id, result.name
+        summaries = list(ctx.store.list_keys(f"{SESSIONS_PREFIX}{merged.group}/"))
+        assert summaries == [f"{SESSIONS_PREFIX}{merged.group}/{merged.session_id}.json"]
+    finally:
+        marks.close()
