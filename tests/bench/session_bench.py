@@ -22,6 +22,8 @@ import json
 import os
 import pstats
 import secrets
+import signal
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -157,6 +159,8 @@ def main() -> None:
     parser.add_argument("--scans", type=int, default=200)
     parser.add_argument("--no-chart", action="store_true")
     args = parser.parse_args()
+    # Stopped early (SIGTERM): SeaweedFS is still stopped and its folder removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     print(f"load average {' '.join(f'{n:.2f}' for n in os.getloadavg())} at the start")
     with tempfile.TemporaryDirectory(prefix="sohoa-session-bench-") as home:
         run(Path(home), args.scans, not args.no_chart)
