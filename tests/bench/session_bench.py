@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import redis
 from PIL import Image
 
 from pipeline.adapters import embedded
@@ -152,6 +153,11 @@ def measure(ctx: Context, home: Path, scans: int, chart: bool) -> None:
           f"({', '.join(f'{k} {v:,}' for k, v in sorted(total.items()))}), "
           f"{len(republished):,} objects republished, {total_cpu:.1f} CPU-s")  # fmt: skip
     marks.close()
+    # The group's marks, lock and bases: nothing of this run is left in the shared Redis.
+    client = redis.Redis.from_url(ctx.settings.redis_url)
+    for part in ("pending", "lock", "bases"):
+        client.delete(f"{ctx.settings.queue_prefix}:session:{group}:{part}")
+    client.close()
 
 
 def main() -> None:
