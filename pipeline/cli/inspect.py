@@ -3,10 +3,13 @@ and preview services, render; nothing is queued or stored."""
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import gc
 import json
 import re
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -77,21 +80,27 @@ def inspect_command(
         profile = load_profile(settings.profile_path)
     except (OSError, ValueError) as exc:
         fail(f"cannot use the processing profile {settings.profile_path}: {exc}")
-    # The photographer waits for this: the file is read and hashed (and OpenCV's colour tables
-    # made) on the other core while this one imports what inspecting needs.
-    ahead = ReadAhead(
-        file, limit=profile.limits.max_file_mb * 1024 * 1024, md5=as_json, then=_warm_opencv
-    )
+    # The photographer waits for this: the file is read and hashed on the other core while
+    # this one imports what inspecting needs, and OpenCV makes its colour tables there while
+    # this one decodes.
+    ahead = ReadAhead(file, limit=profile.limits.max_file_mb * 1024 * 1024, md5=as_json)
+    # The import makes ~90,000 objects that live as long as the process: collecting garbage
+    # meanwhile finds none and cost 0.07 CPU-s.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
-        # The import makes ~90,000 objects that live as long as the process: collecting garbage
-        # meanwhile finds none and cost 0.07 CPU-s.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            from pipeline.services.inspect import inspect_scan
-        finally:
-            if collecting:
-                gc.enable()
+        from pipeline.services.inspect import inspect_scan
+    finally:
+        if collecting:
+            gc.enable()
+    # Python's last collections at the exit walk all of those objects too (0.07 s of a fresh
+    # `sohoa inspect`): frozen at the exit, they are skipped. Run in-process (tests), this
+    # happens at that process's own end.
+    atexit.unregister(gc.freeze)
+    atexit.register(gc.freeze)
+    warm = threading.Thread(target=_warm_opencv, name="sohoa-warm-opencv", daemon=True)
+    warm.start()
+    try:
         inventory = _read_inventory(inventory_path) if inventory_path else None
         try:
             result = inspect_scan(
@@ -100,7 +109,7 @@ def inspect_command(
         except OSError as exc:
             fail(f"cannot read {file}: {exc.strerror or exc}")
     finally:
-        ahead.join()
+        warm.join()  # OpenCV is not left half set up at the process's exit
     if as_json:
         click.echo(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
     else:
@@ -110,11 +119,13 @@ def inspect_command(
 
 def _warm_opencv() -> None:
     """OpenCV builds its CIELAB tables at the first conversion (0.08 CPU-s): the quality checks
-    would wait for it; made on the read-ahead thread instead (OpenCV lets go of the GIL)."""
+    would wait for it; made on another thread (OpenCV lets go of the GIL) once the main
+    thread has imported OpenCV. A failure here fails again where it matters."""
     import cv2
     import numpy as np
 
-    cv2.cvtColor(np.zeros((1, 1, 3), np.float32), cv2.COLOR_RGB2Lab)
+    with contextlib.suppress(cv2.error):
+        cv2.cvtColor(np.zeros((1, 1, 3), np.float32), cv2.COLOR_RGB2Lab)
 
 
 def _read_inventory(path: Path) -> dict[str, InventoryRow]:

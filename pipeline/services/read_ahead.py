@@ -8,11 +8,9 @@ two cores the file's bytes and digests are ready when the imports are done.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,17 +55,9 @@ def read_and_hash(path: Path, *, limit: int | None = None, md5: bool = True) -> 
 
 class ReadAhead:
     """`read_and_hash(path, ...)` started on a thread now; `result()` waits for it (and raises
-    its OSError). `then`, if given, runs on the same thread afterwards (a library's one-time
-    set-up the caller will need); its failure is ignored, as it only prepares."""
+    its OSError)."""
 
-    def __init__(
-        self,
-        path: Path,
-        *,
-        limit: int | None = None,
-        md5: bool = True,
-        then: Callable[[], object] | None = None,
-    ) -> None:
+    def __init__(self, path: Path, *, limit: int | None = None, md5: bool = True) -> None:
         self._read: FileRead | None = None
         self._error: OSError | None = None
         self._done = threading.Event()
@@ -79,13 +69,8 @@ class ReadAhead:
                 self._error = exc
             finally:
                 self._done.set()
-            if then is not None:
-                # Preparation only: whatever failed here fails again where it is needed.
-                with contextlib.suppress(Exception):
-                    then()
 
-        self._thread = threading.Thread(target=work, name="sohoa-read-ahead", daemon=True)
-        self._thread.start()
+        threading.Thread(target=work, name="sohoa-read-ahead", daemon=True).start()
 
     def result(self) -> FileRead:
         """The file as read, once it is (its OSError raised here)."""
@@ -94,7 +79,3 @@ class ReadAhead:
             raise self._error
         assert self._read is not None
         return self._read
-
-    def join(self) -> None:
-        """Wait for `then` as well: a library is not left half set up at the process's exit."""
-        self._thread.join()
