@@ -81,8 +81,8 @@ def inspect_command(
     except (OSError, ValueError) as exc:
         fail(f"cannot use the processing profile {settings.profile_path}: {exc}")
     # The photographer waits for this: the file is read and hashed on the other core while
-    # this one imports what inspecting needs, and OpenCV makes its colour tables there while
-    # this one decodes.
+    # this one imports what inspecting needs; then OpenCV makes its colour tables on a thread
+    # of its own while this one decodes.
     ahead = ReadAhead(file, limit=profile.limits.max_file_mb * 1024 * 1024, md5=as_json)
     # The import makes ~90,000 objects that live as long as the process: collecting garbage
     # meanwhile finds none and cost 0.07 CPU-s.
