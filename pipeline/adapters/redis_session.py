@@ -3,7 +3,7 @@ prefix: a coordination cache, never a record (the session index in the bucket is
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from pipeline.adapters.redis_keys import PrefixedRedis
 
@@ -13,9 +13,11 @@ _TTL_SECONDS = 30 * 24 * 3600
 
 
 class SessionMarks(PrefixedRedis):
-    """Per session group: the scans stored since it was last scored (a set), and a lock held
-    by whoever scores it, so that one scorer works on a group at a time and the last one to
-    score has seen every scan indexed before it."""
+    """Per session group: the scans stored since it was last scored (a set), a lock held by
+    whoever scores it, so that one scorer works on a group at a time and the last one to
+    score has seen every scan indexed before it, and the colour basis of each of its sessions
+    as last scored (a hash), so that a scan joining a session is scored alone. Lost bases
+    (an emptied Redis) cost one full scoring of the session, never a wrong colour."""
 
     def _key(self, group: str, part: str) -> str:
         return f"{self.prefix}:session:{group}:{part}"
@@ -50,3 +52,23 @@ class SessionMarks(PrefixedRedis):
 
     def release(self, group: str, owner: str) -> None:
         self._release(self._key(group, "lock"), owner, "unlock a session group")
+
+    def bases(self, group: str) -> dict[str, str]:
+        """Session id -> the colour basis every member of that session holds."""
+        with self._redis("read a session group's bases") as client:
+            found = client.hgetall(self._key(group, "bases"))
+        return {_text(k): _text(v) for k, v in found.items()}
+
+    def keep_bases(self, group: str, bases: Mapping[str, str]) -> None:
+        """Replace the group's bases (a session no longer listed is forgotten)."""
+        key = self._key(group, "bases")
+        with self._redis("keep a session group's bases") as client, client.pipeline() as pipe:
+            pipe.delete(key)
+            if bases:
+                pipe.hset(key, items=[part for pair in sorted(bases.items()) for part in pair])
+                pipe.expire(key, _TTL_SECONDS)
+            pipe.execute()
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -3,9 +3,13 @@ and preview services, render; nothing is queued or stored."""
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import gc
 import json
 import re
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,22 +17,17 @@ import click
 
 from config.profile import load_profile
 from pipeline.cli.common import fail, settings_of
-from pipeline.core.chart import ChartReport
-from pipeline.core.inventory import InventoryRow, parse_inventory_csv
-from pipeline.core.metadata import ScanMetadata
-from pipeline.errors import PermanentError, SohoaError
-from pipeline.services.inspect import (
-    DuplicatesResult,
-    InspectResult,
-    find_duplicate_scans,
-    inspect_scan,
-)
-from pipeline.services.preview import preview_scan
-from schemas import inventory_columns
+from pipeline.services.read_ahead import ReadAhead
 
+# The services and their libraries (numpy, OpenCV, Pillow, tifffile, the models) are imported
+# where a command runs: `sohoa inspect` reads and hashes the file on another core meanwhile.
 if TYPE_CHECKING:
     from config.settings import SohoaSettings
     from pipeline.adapters.s3_store import S3Store
+    from pipeline.core.chart import ChartReport
+    from pipeline.core.inventory import InventoryRow
+    from pipeline.core.metadata import ScanMetadata
+    from pipeline.services.inspect import DuplicatesResult, InspectResult
 
 # Terminal control sequences have no place in a report: a file name or an embedded field could
 # otherwise move the cursor or recolour the screen.
@@ -81,11 +80,36 @@ def inspect_command(
         profile = load_profile(settings.profile_path)
     except (OSError, ValueError) as exc:
         fail(f"cannot use the processing profile {settings.profile_path}: {exc}")
-    inventory = _read_inventory(inventory_path) if inventory_path else None
+    # The photographer waits for this: the file is read and hashed on the other core while
+    # this one imports what inspecting needs; then OpenCV makes its colour tables on a thread
+    # of its own while this one decodes.
+    ahead = ReadAhead(file, limit=profile.limits.max_file_mb * 1024 * 1024, md5=as_json)
+    # The import makes ~90,000 objects that live as long as the process: collecting garbage
+    # meanwhile finds none and cost 0.07 CPU-s.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
-        result = inspect_scan(file, profile, inventory=inventory)
-    except OSError as exc:
-        fail(f"cannot read {file}: {exc.strerror or exc}")
+        from pipeline.services.inspect import inspect_scan
+    finally:
+        if collecting:
+            gc.enable()
+    # Python's last collections at the exit walk all of those objects too (0.07 s of a fresh
+    # `sohoa inspect`): frozen at the exit, they are skipped. Run in-process (tests), this
+    # happens at that process's own end.
+    atexit.unregister(gc.freeze)
+    atexit.register(gc.freeze)
+    warm = threading.Thread(target=_warm_opencv, name="sohoa-warm-opencv", daemon=True)
+    warm.start()
+    try:
+        inventory = _read_inventory(inventory_path) if inventory_path else None
+        try:
+            result = inspect_scan(
+                file, profile, inventory=inventory, read=ahead.result(), md5=as_json
+            )
+        except OSError as exc:
+            fail(f"cannot read {file}: {exc.strerror or exc}")
+    finally:
+        warm.join()  # OpenCV is not left half set up at the process's exit
     if as_json:
         click.echo(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
     else:
@@ -93,7 +117,21 @@ def inspect_command(
     sys.exit(0 if result.would_store else 1)
 
 
+def _warm_opencv() -> None:
+    """OpenCV builds its CIELAB tables at the first conversion (0.08 CPU-s): the quality checks
+    would wait for it; made on another thread (OpenCV lets go of the GIL) once the main
+    thread has imported OpenCV. A failure here fails again where it matters."""
+    import cv2
+    import numpy as np
+
+    with contextlib.suppress(cv2.error):
+        cv2.cvtColor(np.zeros((1, 1, 3), np.float32), cv2.COLOR_RGB2Lab)
+
+
 def _read_inventory(path: Path) -> dict[str, InventoryRow]:
+    from pipeline.core.inventory import parse_inventory_csv
+    from schemas import inventory_columns
+
     try:
         parsed = parse_inventory_csv(path.read_bytes(), columns=inventory_columns())
     except OSError as exc:
@@ -282,6 +320,9 @@ def process(ctx: click.Context, file: Path, out: Path, as_json: bool) -> None:
     Writes derivatives/{access,preview,thumb}.jpg, iiif/{scan}/… and scan.json (metadata,
     quality) under --out. A file ingest would quarantine prints its code and exits 1.
     """
+    from pipeline.errors import PermanentError
+    from pipeline.services.preview import preview_scan
+
     settings = settings_of(ctx)
     out.mkdir(parents=True, exist_ok=True)
     try:
@@ -342,6 +383,9 @@ def duplicates_command(
       sohoa duplicates
       sohoa duplicates --max-distance 2 --across-objects --json
     """
+    from pipeline.errors import SohoaError
+    from pipeline.services.inspect import find_duplicate_scans
+
     settings = settings_of(ctx)
     try:
         result = find_duplicate_scans(

@@ -12,7 +12,6 @@ from typing import Any, Final, TypeGuard
 
 import cv2
 import numpy as np
-import tifffile
 from PIL import Image, ImageFile
 
 from pipeline.core import pages
@@ -195,6 +194,8 @@ def _view_uncompressed_tiff(
     """
     if fmt.pillow_format != "TIFF" or (getattr(image, "n_frames", 1) or 1) != 1:
         return None
+    import tifffile  # here: a JPEG's `sohoa inspect` need not import it (0.05 CPU-s)
+
     try:
         # tifffile's objects form reference cycles; closing the stream ourselves lets go of
         # the scan's bytes now, not at the next cyclic garbage collection.
@@ -268,6 +269,8 @@ def _precise_samples(
     bits_tuple = bits if isinstance(bits, tuple) else (bits,)
     if not bits_tuple or int(bits_tuple[0] or 8) != 16:
         return None
+    import tifffile
+
     try:
         with io.BytesIO(data) as stream, tifffile.TiffFile(stream) as tif:
             samples = tif.pages.first.asarray()

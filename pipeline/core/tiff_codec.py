@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import tifffile
 from PIL import Image
 
 from pipeline.errors import (
@@ -45,6 +44,8 @@ def codec_name(code: int) -> str:
     """A person's name for a TIFF compression code."""
     if code in _NAMES:
         return _NAMES[code]
+    import tifffile  # in each function: a JPEG's `sohoa inspect` need not import it
+
     try:
         return str(tifffile.COMPRESSION(code).name).replace("_", " ")
     except ValueError:
@@ -99,6 +100,8 @@ def short_page(data: bytes) -> tuple[int, int] | None:
 
 def first_compression(data: bytes) -> int | None:
     """The first page's Compression tag, or None when tifffile cannot read the header."""
+    import tifffile
+
     try:
         with io.BytesIO(data) as stream, tifffile.TiffFile(stream) as tif:
             return int(tif.pages.first.compression)
@@ -120,6 +123,8 @@ class TiffPicture:
 
 def decode_with_tifffile(data: bytes, *, name: str, code: int, check_pixels: Any) -> TiffPicture:
     """Decode every page with tifffile + imagecodecs, or refuse the codec by name."""
+    import tifffile
+
     codec = codec_name(code)
     unsupported = UnsupportedFormatError(
         f"File {name!r} is a TIFF compressed with {codec}, which Sohoa cannot decode: export "

@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.core.chart import ChartReport
 from pipeline.core.decode_check import unique
-from pipeline.core.fixity import digest_bytes, md5_hex
 from pipeline.core.imaging import decode_scan
 from pipeline.core.inventory import InventoryRow
 from pipeline.core.layout import SCANS_PREFIX
@@ -35,6 +34,7 @@ from pipeline.core.tagging import (
 )
 from pipeline.errors import FileTooLargeError, PermanentError, SohoaError
 from pipeline.library_output import capture_native_stderr
+from pipeline.services.read_ahead import FileRead, read_and_hash
 
 if TYPE_CHECKING:  # boto3 costs a quarter of a second to import; inspecting a file needs none
     from pipeline.adapters.s3_store import S3Store
@@ -122,31 +122,41 @@ class InspectResult(_Model):
 
 
 def inspect_scan(
-    path: Path, profile: ProcessingProfile, *, inventory: dict[str, InventoryRow] | None = None
+    path: Path,
+    profile: ProcessingProfile,
+    *,
+    inventory: dict[str, InventoryRow] | None = None,
+    read: FileRead | None = None,
+    md5: bool = True,
 ) -> InspectResult:
     """Run ingest's steps on one file (size, name, decode, metadata, quality, tags) and report.
 
     A bad name does not stop the rest (its pixels are still worth seeing); a file too large or
     one that does not decode does. `inventory` (rows by object slug) adds the row's tags.
+    `read`: the file as the caller read it already (`read_ahead.ReadAhead`, with the profile's
+    size limit), else it is read here; `md5=False` leaves the MD5 out (None), as a report
+    that does not show it needs no second hash.
     OSError from reading the file propagates: that is the caller's environment, not the file.
     """
     started = time.monotonic()
     name = to_nfc(path.name)
-    size = path.stat().st_size
+    limit = profile.limits.max_file_mb * 1024 * 1024
+    if read is None:
+        read = read_and_hash(path, limit=limit, md5=md5)
+    size = read.size
     result = InspectResult(
         file=FileFacts(path=str(path), name=name, size=size, sha256=None, md5=None),
         profile=profile.name,
     )
-    limit = profile.limits.max_file_mb * 1024 * 1024
-    if size > limit:
+    if read.data is None or size > limit:
         error = FileTooLargeError(
             f"File {path.name!r} is {size / 2**20:,.0f} MB, above the profile's limit of "
             f"{limit / 2**20:,.0f} MB: raise limits.max_file_mb if it is genuine.",
             file=path.name,
         )
         return _finish(result, started, problems=[_problem(error)])
-    data = path.read_bytes()
-    result.file.sha256, result.file.md5 = digest_bytes(data).sha256, md5_hex(data)
+    data = read.data
+    result.file.sha256, result.file.md5 = read.sha256, read.md5 if md5 else None
     problems: list[Problem] = []
     try:
         parsed = parse_scan_name(name, profile.naming.pattern)

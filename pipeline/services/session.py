@@ -12,7 +12,7 @@ sessions, so the last run over a camera's scans is right whatever ran before it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,7 @@ from pipeline.core.session import (
     SessionColour,
     SessionMember,
     SessionRecord,
+    colour_basis,
     group_sessions,
     score_session,
 )
@@ -40,10 +41,13 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class SessionOutcome:
-    """What scoring did: every session of the groups touched, and the objects it changed."""
+    """What scoring did: every session of the groups touched, and the objects it changed.
+    `bases`: per group, each current session's colour basis (`colour_basis`) under which every
+    one of its members holds its colour, as far as this scoring knows (session id -> basis)."""
 
     sessions: list[SessionRecord] = field(default_factory=list)
     changed_objects: list[str] = field(default_factory=list)
+    bases: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def settle_sessions(
@@ -52,10 +56,17 @@ def settle_sessions(
     *,
     republish: Callable[[list[str]], Any] | None = None,
     only: Collection[str] | None = None,
+    known: Mapping[str, Mapping[str, str]] | None = None,
 ) -> SessionOutcome:
     """Score every session of `groups` (with `only`, the sessions holding one of those scans):
     write `sessions/{group}/{id}.json`, put each member's colour into its scan record, then
-    `republish` the objects whose colour changed."""
+    `republish` the objects whose colour changed.
+
+    `known`: the bases a previous scoring left (`SessionOutcome.bases`, by group). A session
+    scored for `only` whose basis is still the one known has its other members' colours right
+    already: only the `only` scans get theirs, so a scan joining a session of n costs a few
+    requests, not n reads (n² over the session). When a known session is gone (merged into
+    another by a scan between them), the group's touched sessions are scored in full."""
     outcome = SessionOutcome()
     changed: set[str] = set()
     for group in sorted({g for g in groups if g}):
@@ -64,8 +75,14 @@ def settle_sessions(
             continue
         sessions = group_sessions(members, ctx.profile.session.window_hours)
         current = {session_key(group, s.session_id) for s in sessions}
+        was = dict((known or {}).get(group, {}))
+        if not was.keys() <= {s.session_id for s in sessions}:
+            was = {}  # a merge: the merged session's members hold other sessions' colours
+        bases = outcome.bases.setdefault(group, {})
         for session in sessions:
             if only is not None and not any(m.scan_id in only for m in session.members):
+                if session.session_id in was:
+                    bases[session.session_id] = was[session.session_id]
                 continue
             records = {
                 m.scan_id: _read_scan(ctx, m.object, m.scan_id)
@@ -78,15 +95,24 @@ def settle_sessions(
                 if rec is not None and (score := reference_score(rec)) is not None
             }
             first = records.get(session.members[0].scan_id)
+            camera = camera_label(first) if first else None
             summary, colours = score_session(
-                session,
-                references,
-                ctx.profile.session,
-                camera=camera_label(first) if first else None,
+                session, references, ctx.profile.session, camera=camera
             )
+            basis = colour_basis(session, references, ctx.profile.session, camera=camera)
+            # The basis known still holds: only the scans that joined need their colour.
+            held = was.get(session.session_id) == basis
+            joined = set(only) if only is not None and held else None
+            complete = True
             for member in session.members:
-                if _set_colour(ctx, member, colours[member.scan_id]):
+                if joined is not None and member.scan_id not in joined:
+                    continue
+                got, as_scored = _set_colour(ctx, member, colours[member.scan_id])
+                if got:
                     changed.add(member.object)
+                complete = complete and as_scored
+            if complete:  # else the next scoring tries them all again
+                bases[session.session_id] = basis
             # After its members: a summary says what every member's record already holds.
             _write_summary(ctx, summary)
             outcome.sessions.append(summary)
@@ -128,21 +154,24 @@ def _write_summary(ctx: Context, summary: SessionRecord) -> None:
     )
 
 
-def _set_colour(ctx: Context, member: SessionMember, colour: SessionColour) -> bool:
+def _set_colour(ctx: Context, member: SessionMember, colour: SessionColour) -> tuple[bool, bool]:
     """Put the member's colour in its scan record, its access images remade first when the
-    correction it carries changed; True when the record changed."""
+    correction it carries changed: (the record changed, it now holds `colour` or has no
+    record; False when a postponed correction left the images, and the colour, as they were)."""
     key = scan_record_key(member.object, member.scan_id)
     found = ctx.store.read_json(key)
     if found is None:
-        return False
+        return False, True
     record = ScanRecord.model_validate(found[0])
     if record.session == colour:
-        return False
+        return False, True
     applied = record.session.matrix if record.session else None
+    as_scored = True
     if colour.matrix != applied:
         remade = try_remake_access(ctx, record, colour.matrix)
         if remade is None:  # keep saying what the images are
             colour = colour.model_copy(update={"corrected": applied is not None, "matrix": applied})
+            as_scored = False
         else:
             record = remade
     wanted = record.model_copy(update={"session": colour}).model_dump(mode="json")
@@ -155,7 +184,7 @@ def _set_colour(ctx: Context, member: SessionMember, colour: SessionColour) -> b
         return None if updated == current else updated
 
     ctx.store.update_json(key, change)
-    return True
+    return True, as_scored
 
 
 def read_sessions(ctx: Context, groups: Iterable[str | None]) -> list[SessionRecord]:

@@ -7,6 +7,11 @@ The holder takes the marks, scores the sessions they name, and goes on while mar
 scan that finds the lock taken leaves its mark to the holder, who looks for marks again after
 giving the lock back. So the last scoring of a group has listed every scan indexed before it,
 and a chart shot that arrives after the other scans of its session reaches them all.
+
+A worker's scoring is incremental: the holder keeps each session's colour basis in Redis, and
+while a session's basis stays the same (no new chart shot, no new first scan) a scan joining
+it gets its colour alone: a few requests per scan, where reading every member's record made a
+session of n scans cost n²/2 reads. A report's scoring (`full`) reads them all, as a check.
 """
 
 from __future__ import annotations
@@ -117,8 +122,13 @@ def _score_while_marked(
             while (taken := marks.take(group)) or full:
                 try:
                     got = settle_sessions(
-                        ctx, [group], republish=republish, only=None if full else taken
+                        ctx,
+                        [group],
+                        republish=republish,
+                        only=None if full else taken,
+                        known=None if full else {group: marks.bases(group)},
                     )
+                    marks.keep_bases(group, got.bases.get(group, {}))
                 except BaseException:
                     marks.mark(group, taken)
                     raise

@@ -4,8 +4,10 @@ subject) against the real SeaweedFS, then scored; the result does not depend on 
 from __future__ import annotations
 
 import io
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -240,5 +242,122 @@ def test_a_scan_finding_its_group_busy_leaves_it_marked_for_the_scorer(
         assert again.changed_objects == [] and [s.session_id for s in again.sessions] == [
             session.session_id
         ]
+    finally:
+        marks.close()
+
+
+def test_a_scan_joining_a_session_is_scored_alone_not_with_every_member(
+    ctx: Context, clean_redis: str, tmp_path: Path
+) -> None:
+    """The worker's scoring after each stored scan costs the same few requests however large
+    the session: reading every member's record (and, in a session without a chart, rewriting
+    and republishing every one) made a session of n scans cost n²/2. Counted on the boto3
+    client of the real store, not timed."""
+    scored_ctx = Context(
+        settings=ctx.settings.model_copy(update={"redis_url": clean_redis}),
+        profile=ctx.profile,
+        store=ctx.store,
+    )
+    requests: Counter[str] = Counter()
+
+    def count(model: Any, **_: Any) -> None:
+        requests[model.name] += 1
+
+    ctx.store.client.meta.events.register("before-call.s3", count)
+    marks = open_session_marks(scored_ctx)
+    try:
+        for charted in (True, False):
+            folder = tmp_path / ("charted" if charted else "plain")
+            folder.mkdir()
+            if charted:
+                chart = render_chart_shot((640, 480), chart_width=0.6, noise=0.5)
+                (folder / "J.0_target_1.tif").write_bytes(encode_tiff(chart))
+            for n in range(1, 9):
+                shot(folder / f"J.{n}_front_{int(charted)}.jpg", camera=None, when=None, seed=n)
+            reads, writes, republished_each = [], [], []
+            stored = []
+            for path in sorted(folder.iterdir()):
+                result = process_scan(scored_ctx, ProcessScanTask(path=str(path)))
+                assert result.status == "stored", result
+                stored.append(result)
+                republished: list[str] = []
+                before = Counter(requests)
+                settle_scan(
+                    scored_ctx,
+                    marks,
+                    str(result.session_group),
+                    str(result.scan_id),
+                    owner="me",
+                    republish=republished.extend,
+                )
+                used = requests - before
+                reads.append(used["GetObject"])
+                writes.append(used["PutObject"])
+                republished_each.append(republished)
+            # The same requests for the 9th scan as for the 3rd: none per member.
+            assert reads[2:] == [reads[2]] * len(reads[2:]), reads
+            assert writes[2:] == [writes[2]] * len(writes[2:]), writes
+            assert max(reads) <= 6 and max(writes) <= 3, (reads, writes)
+            # Only the scan that joined changed: its own object is republished, no other.
+            assert [len(r) for r in republished_each[1:]] == [1] * (len(stored) - 1)
+            # Every member holds its colour: a report's full scoring changes nothing.
+            group = str(stored[0].session_group)
+            again = settle_groups(scored_ctx, marks, [group], owner="report", republish=print)
+            assert again.changed_objects == []
+            (session,) = again.sessions
+            assert session.scans == len(stored)
+            for result in stored:
+                colour = _record(ctx, result.object, result.scan_id).session
+                assert colour is not None and colour.session_id == session.session_id
+                assert colour.reference_scan == (stored[0].scan_id if charted else None)
+    finally:
+        ctx.store.client.meta.events.unregister("before-call.s3", count)
+        marks.close()
+
+
+def test_a_scan_bridging_two_sessions_gives_every_member_the_merged_session(
+    ctx: Context, clean_redis: str, tmp_path: Path
+) -> None:
+    """Incremental scoring meets a merge: a scan shot between two sessions of one camera (each
+    gap within the window) makes them one, whose id is the earlier one's; the later session's
+    members must be scored again although the merged session's basis is the one known."""
+    scored_ctx = Context(
+        settings=ctx.settings.model_copy(update={"redis_url": clean_redis}),
+        profile=ctx.profile,
+        store=ctx.store,
+    )
+    folder = tmp_path / "bridge"
+    folder.mkdir()
+    marks = open_session_marks(scored_ctx)
+    try:
+        stored = {}
+        for name, when in (
+            ("M.1_front_1.jpg", "2026:03:06 08:00:00"),
+            ("M.2_front_1.jpg", "2026:03:06 08:30:00"),
+            ("M.3_front_1.jpg", "2026:03:06 14:00:00"),  # 5.5 h later: a session of its own
+            ("M.4_front_1.jpg", "2026:03:06 11:15:00"),  # within 4 h of both: one session
+        ):
+            path = shot(folder / name, camera="XF", when=when, seed=len(stored) + 31)
+            result = process_scan(scored_ctx, ProcessScanTask(path=str(path)))
+            assert result.status == "stored", result
+            stored[name] = result
+            outcome = settle_scan(
+                scored_ctx,
+                marks,
+                str(result.session_group),
+                str(result.scan_id),
+                owner="me",
+                republish=print,
+            )
+            assert outcome is not None
+            if name == "M.3_front_1.jpg":
+                assert len(outcome.sessions) == 1 and outcome.sessions[0].scans == 1
+        (merged,) = outcome.sessions
+        assert merged.scans == 4
+        for result in stored.values():
+            colour = _record(ctx, result.object, result.scan_id).session
+            assert colour is not None and colour.session_id == merged.session_id, result.name
+        summaries = list(ctx.store.list_keys(f"{SESSIONS_PREFIX}{merged.group}/"))
+        assert summaries == [f"{SESSIONS_PREFIX}{merged.group}/{merged.session_id}.json"]
     finally:
         marks.close()

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +27,7 @@ from pipeline.services.inspect import (
     SkippedScan,
     inspect_scan,
 )
+from pipeline.services.read_ahead import ReadAhead, read_and_hash
 from tests.unit.metadata_writer import (
     IIM_UTF8,
     iptc_segment,
@@ -169,6 +174,60 @@ def test_json_output_is_the_whole_result(tmp_path, good_jpeg):
     assert data["quality"]["verdict"] in ("pass", "warn", "fail")
     assert data["metadata"]["restricted"]["gps"]["latitude"] == pytest.approx(16.47, abs=0.01)
     assert data["problems"] == []
+    # Read and hashed on another thread, in one pass: the same digests as hashlib's.
+    assert data["file"]["sha256"] == hashlib.sha256(good_jpeg).hexdigest()
+    assert data["file"]["md5"] == hashlib.md5(good_jpeg).hexdigest()
+    assert data["file"]["size"] == len(good_jpeg)
+
+
+def test_digests_of_a_file_larger_than_one_hashing_piece(tmp_path):
+    data = bytes(range(256)) * (20 * 1024 * 1024 // 256) + b"tail"  # 5 pieces, a short last
+    read = read_and_hash(write(tmp_path, "big.bin", data))
+    assert read.data == data and read.size == len(data)
+    assert read.sha256 == hashlib.sha256(data).hexdigest()
+    assert read.md5 == hashlib.md5(data).hexdigest()
+    assert read_and_hash(tmp_path / "big.bin", md5=False).md5 is None
+    assert read_and_hash(tmp_path / "big.bin", limit=len(data) - 1).data is None
+
+
+def test_a_missing_file_read_ahead_raises_its_os_error(tmp_path):
+    ahead = ReadAhead(tmp_path / "gone.jpg")
+    with pytest.raises(FileNotFoundError):
+        ahead.result()
+
+
+def test_the_text_report_hashes_no_md5_it_does_not_show(tmp_path, good_jpeg):
+    path = write(tmp_path, "BTCVH.GG.0008_front_1.jpg", good_jpeg)
+    done = run(tmp_path, inspect_command, str(path))
+    assert done.exit_code == 0, done.output
+    assert hashlib.sha256(good_jpeg).hexdigest() in done.output
+    assert hashlib.md5(good_jpeg).hexdigest() not in done.output
+    assert inspect_scan(path, PROFILE, md5=False).file.md5 is None
+
+
+def test_inspect_loads_no_storage_broker_web_or_tiff_module(tmp_path, good_jpeg):
+    # What a photographer waits for before a session: a fresh `sohoa inspect` of a JPEG imports
+    # only what inspecting needs (boto3, Celery, Redis, FastAPI: ~1 CPU-s; tifffile: 0.05).
+    path = write(tmp_path, "BTCVH.GG.0008_front_1.jpg", good_jpeg)
+    code = (
+        "import sys\n"
+        "from pipeline.cli import main\n"
+        "try:\n"
+        f"    main(['inspect', {str(path)!r}])\n"
+        "except SystemExit as exit:\n"
+        "    assert not exit.code, exit.code\n"
+        "heavy = ('boto3', 'botocore', 'celery', 'kombu', 'redis', 'fastapi', 'starlette', "
+        "'uvicorn', 'watchdog', 'openpyxl', 'tifffile', 'workers', 'pipeline.adapters', "
+        "'pipeline.services.preview')\n"
+        "loaded = [m for m in sys.modules if m.split('.')[0] in heavy or m.startswith(heavy)]\n"
+        "print('loaded:', ','.join(sorted(loaded)))\n"
+    )
+    env = {**os.environ, "SOHOA_VAR_DIR": str(tmp_path / "var")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert "Ingest would store this file" in done.stdout
+    assert done.stdout.splitlines()[-1] == "loaded: "
 
 
 def test_the_profiles_quality_thresholds_are_used(tmp_path, good_jpeg):

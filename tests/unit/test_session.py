@@ -34,6 +34,7 @@ from pipeline.core.session import (
     ReferenceScore,
     SessionColour,
     SessionMember,
+    colour_basis,
     group_sessions,
     score_session,
     to_group,
@@ -137,6 +138,37 @@ def test_a_session_without_a_chart_warns_or_fails_as_the_profile_says() -> None:
     # A target shot whose chart could not be measured says so.
     (targeted,) = group_sessions([member(1, 0, reference=True), member(2, 5)], window_hours=4)
     assert "could not be measured" in score_session(targeted, {}, SETTINGS)[0].finding
+
+
+def test_a_member_keeps_its_colour_and_the_basis_stays_while_scans_join() -> None:
+    """What makes a worker's scoring incremental: a scan joining a session changes its summary
+    but no member's colour, and the basis says so; a new chart shot, a new first scan or other
+    settings change the basis (then every member is scored again)."""
+    references = {scan_id(1): score(3, 2.5)}
+    for charted in (False, True):
+        refs = references if charted else {}
+        small = [member(1, 10, reference=charted), member(2, 20)]
+        (before,) = group_sessions(small, window_hours=4)
+        (after,) = group_sessions([*small, member(3, 60)], window_hours=4)
+        summary, colours = score_session(before, refs, SETTINGS, camera="Nikon Z7")
+        grown, grown_colours = score_session(after, refs, SETTINGS, camera="Nikon Z7")
+        assert grown.scans == 3
+        if not charted:
+            assert grown.finding != summary.finding  # "2 scans" became "3 scans"
+        assert {k: grown_colours[k] for k in colours} == colours
+        basis = colour_basis(before, refs, SETTINGS, camera="Nikon Z7")
+        assert colour_basis(after, refs, SETTINGS, camera="Nikon Z7") == basis
+        (earlier,) = group_sessions([member(4, 0), *small], window_hours=4)
+        assert colour_basis(earlier, refs, SETTINGS, camera="Nikon Z7") != basis
+        strict = SessionSettings(require_reference=True, correct=True)
+        assert colour_basis(before, refs, strict, camera="Nikon Z7") != basis
+    (charted,) = group_sessions([member(1, 10, reference=True), member(2, 20)], window_hours=4)
+    plain = colour_basis(charted, {}, SETTINGS)
+    assert colour_basis(charted, references, SETTINGS) != plain
+    assert colour_basis(charted, {scan_id(1): score(2, 4.5)}, SETTINGS) not in (
+        plain,
+        colour_basis(charted, references, SETTINGS),
+    )
 
 
 def chart_report(cast: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> ChartReport:

@@ -2,6 +2,7 @@
 
 from pipeline.core.session.grouping import (
     Session,
+    colour_basis,
     describe_level,
     group_sessions,
     score_session,
@@ -24,6 +25,7 @@ __all__ = [
     "SessionColour",
     "SessionMember",
     "SessionRecord",
+    "colour_basis",
     "describe_level",
     "group_sessions",
     "score_session",

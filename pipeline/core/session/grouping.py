@@ -4,6 +4,7 @@ its chart shots and hand every member its inherited colour; no I/O, no clock."""
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -131,10 +132,15 @@ def score_session(
     }
     if not charts:
         verdict: Verdict = "fail" if settings.require_reference else "warn"
-        finding = _no_reference(session, camera, unmeasured)
+        finding = _no_reference(session, camera, unmeasured, _span(session))
         record = SessionRecord(**base, level=None, verdict=verdict, finding=finding)
+        # A member's sentence names its session by its start, not by its size or end: scans
+        # joining the session change its summary, never its members' records.
         colour = SessionColour(
-            session_id=session.session_id, verdict=verdict, inherited=True, finding=finding
+            session_id=session.session_id,
+            verdict=verdict,
+            inherited=True,
+            finding=_no_reference(session, camera, unmeasured, _start(session)),
         )
         return record, {m.scan_id: colour for m in session.members}
     worst = max(
@@ -163,6 +169,38 @@ def score_session(
             session.session_id, chart, references[chart.scan_id], member, settings
         )
     return record, colours
+
+
+def colour_basis(
+    session: Session,
+    references: Mapping[str, ReferenceScore],
+    settings: SessionSettings,
+    *,
+    camera: str | None = None,
+) -> str:
+    """A fingerprint of everything `score_session` makes a member's colour from, besides the
+    member itself: the session's id and start, its camera, its chart shots (when, of what, and
+    their scores), the unmeasured ones and the settings. While it stays the same, a member
+    scored before keeps its colour, so only the scans that joined need theirs."""
+    charts = [m for m in session.members if m.scan_id in references]
+    unmeasured = [m for m in session.members if m.reference and m.scan_id not in references]
+    basis = {
+        "session_id": session.session_id,
+        "started": session.started.isoformat() if session.started else None,
+        "camera": camera,
+        "settings": settings.model_dump(mode="json"),
+        "charts": [
+            [
+                m.scan_id,
+                m.object,
+                m.moment.isoformat() if m.moment else None,
+                references[m.scan_id].model_dump(mode="json"),
+            ]
+            for m in charts
+        ],
+        "unmeasured": [[m.scan_id, m.object] for m in unmeasured],
+    }
+    return _hash(json.dumps(basis, sort_keys=True, ensure_ascii=False))
 
 
 def to_session_colour(
@@ -221,16 +259,24 @@ def _span(session: Session) -> str:
     return f"{len(session.members)} scans, {session.started:%Y-%m-%d %H:%M}–{session.ended:%H:%M}"
 
 
-def _no_reference(session: Session, camera: str | None, unmeasured: list[SessionMember]) -> str:
+def _start(session: Session) -> str:
+    if session.started is None:
+        return "one batch folder, no camera data"
+    return f"from {session.started:%Y-%m-%d %H:%M}"
+
+
+def _no_reference(
+    session: Session, camera: str | None, unmeasured: list[SessionMember], span: str
+) -> str:
     where = f"{camera}, " if camera else ""
     if unmeasured:
         return (
-            f"No colour reference in this session ({where}{_span(session)}): the chart shot of "
+            f"No colour reference in this session ({where}{span}): the chart shot of "
             f"{unmeasured[0].object} could not be measured; shoot the whole chart, flat and "
             "evenly lit, again."
         )
     return (
-        f"No colour reference in this session ({where}{_span(session)}): shoot the colour "
+        f"No colour reference in this session ({where}{span}): shoot the colour "
         "chart (view `target`) at the start of each session."
     )
 
