@@ -12,11 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from config.settings import SohoaSettings
+from pipeline.adapters.s3_client import make_client
 from pipeline.adapters.s3_put import LeanPutter, storage_error, unreachable_error
 from pipeline.core.fixity import md5_base64, sha256_base64
 from pipeline.errors import (
@@ -72,62 +71,6 @@ class PutResult:
     etag: str | None = None
     # How a master's stored bytes were proven equal to the source (store_master only).
     verified_by: VerifiedBy | None = None
-
-
-def client_config(
-    *, attempts: int = 3, connect_timeout: float = 5, read_timeout: float = 60
-) -> Config:
-    """boto3 settings for any S3-compatible server: checksums only when required (boto3 ≥ 1.36
-    adds CRC trailers that several servers reject; integrity is our own SHA-256), path-style
-    addressing (no DNS per bucket), and no SigV4 payload hash.
-
-    Over plain HTTP botocore otherwise hashes every body a second time for the signature
-    (0.06 CPU-s per 24 MP master, measured). Every body Sohoa writes already carries a checksum
-    header inside the signature (x-amz-checksum-sha256 or Content-MD5, see put_bytes and
-    put_once_multipart) that the server checks, so damage or tampering in transit is refused
-    either way; it is what botocore itself does over HTTPS when a checksum is present.
-    """
-    return Config(
-        request_checksum_calculation="when_required",
-        response_checksum_validation="when_required",
-        s3={"addressing_style": "path", "payload_signing_enabled": False},
-        retries={"max_attempts": attempts, "mode": "standard"},
-        connect_timeout=connect_timeout,
-        read_timeout=read_timeout,
-        max_pool_connections=10,
-    )
-
-
-def make_client(settings: SohoaSettings) -> Any:
-    """A boto3 S3 client for the configured store."""
-    config = client_config()
-    return boto3.client(
-        "s3",
-        endpoint_url=settings.s3_endpoint_url or None,
-        aws_access_key_id=settings.s3_access_key.get_secret_value() or None,
-        aws_secret_access_key=settings.s3_secret_key.get_secret_value() or None,
-        region_name=settings.s3_region,
-        config=config,
-    )
-
-
-def make_presigning_client(settings: SohoaSettings) -> Any:
-    """A client whose presigned GET URLs use SigV4 (X-Amz-Expires in the URL).
-
-    Unless a client's config names a signature version, botocore presigns S3 URLs with SigV2
-    in regions that still accept it (us-east-1 among them), which AWS refuses in newer regions
-    and for KMS-encrypted objects; naming 's3v4' outright made SeaweedFS answer 403. So presigns
-    alone are steered to 's3v4-query' through botocore's choose-signer event.
-    """
-    client = make_client(settings)
-
-    def keep_sigv4(signature_version: str, **kwargs: Any) -> str | None:
-        if signature_version in ("v4-query", "s3v4-query", "s3-query"):
-            return "s3v4-query"
-        return None
-
-    client.meta.events.register_first("choose-signer.s3", keep_sigv4)
-    return client
 
 
 def error_code(exc: ClientError) -> str:

@@ -9,7 +9,8 @@ from typing import Any, Final
 
 from config.profile import load_profile
 from config.settings import SohoaSettings
-from pipeline.adapters.s3_store import S3Store, make_client, make_presigning_client
+from pipeline.adapters.s3_client import make_client, make_presigning_client
+from pipeline.adapters.s3_store import S3Store
 from pipeline.adapters.sqlite_index import SqliteIndex
 from pipeline.core.catalogue import CatalogueIndex
 from pipeline.core.layout import MASTERS_PREFIX, SIGNABLE_PREFIXES, manifest_key

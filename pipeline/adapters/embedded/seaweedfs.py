@@ -26,7 +26,7 @@ from pipeline.adapters.embedded.process import (
     wait_until_ready,
     write_private_file,
 )
-from pipeline.adapters.s3_store import client_config
+from pipeline.adapters.s3_client import client_config
 
 logger = logging.getLogger(__name__)
 
