@@ -239,6 +239,11 @@ def test_an_interrupted_batch_resumes_and_stores_every_scan_once(
         assert summary["codes"] == {"NOT_AN_IMAGE": 1}
         stored_ids = {f["scan_id"] for f in report["files"] if f["status"] == "stored"}
         assert stored_ids == {Path(key).stem for key in masters}
+        # Its page shows every scan that failed QC (all are thumbnail-sized) by its thumbnail,
+        # read back from the bucket.
+        failing = [f for f in report["files"] if f["qc_verdict"] == "fail"]
+        page = (report_dir / "night-1.html").read_text("utf-8")
+        assert failing and page.count('src="data:image/') == len(failing)
         in_bucket = stack.store.get_bytes("reports/night-1.json")
         assert in_bucket is not None
         assert json.loads(in_bucket[0])["summary"] == summary
