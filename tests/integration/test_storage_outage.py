@@ -9,7 +9,6 @@ import secrets
 from pathlib import Path
 
 import pytest
-import redis
 
 from pipeline.adapters import embedded
 from pipeline.adapters.s3_store import S3Store
@@ -21,30 +20,11 @@ from tests.integration.test_batch import (
     pause_publishing,
     resume_publishing,
 )
+from tests.support.stacks import worker_idle
 from tests.support.wait import wait_until
 from workers import client
-from workers.app import bulk_queue, configure_app, interactive_queue
 
 pytestmark = pytest.mark.integration
-
-
-def worker_idle(stack: Stack) -> bool:
-    """Nothing queued for the stack's worker, and nothing running, reserved or waiting for a
-    retry's countdown in it: every task the outage touched has ended."""
-    app = configure_app(stack.settings)
-    inspect = app.control.inspect(destination=[str(stack.worker_name)], timeout=1.0)
-    held = [inspect.active(), inspect.reserved(), inspect.scheduled()]
-    if any(not replies for replies in held):
-        return False  # the worker did not answer: not known to be idle
-    broker = redis.Redis.from_url(stack.settings.redis_url)
-    try:
-        queued = sum(
-            broker.llen(queue)
-            for queue in (bulk_queue(stack.settings), interactive_queue(stack.settings))
-        )
-    finally:
-        broker.close()
-    return queued == 0 and not any(tasks for replies in held for tasks in replies.values())
 
 
 @pytest.mark.slow
