@@ -86,6 +86,9 @@ class ScanProducer:
     def live_workers(self) -> list[str]:
         return _members(self.app)
 
+    def any_worker(self) -> bool:
+        return _any_member(self.app)
+
     def held(self, task_ids: list[str], timeout: float = 2.0) -> set[str] | None:
         """Which of these tasks a live worker holds (running, reserved, or waiting for a retry's
         countdown): one broadcast, answered by every worker's main process; None when the
@@ -164,6 +167,22 @@ def _members(celery_app: Celery, timeout: float = 1.0) -> list[str]:
         for name, answer in reply.items()
         if isinstance(answer, dict) and answer.get("installation") == own
     )
+
+
+def _any_member(celery_app: Celery, timeout: float = 1.0) -> bool:
+    """Whether a worker serving this installation answers, known at the first answer (asking
+    for every answer waits the whole timeout). A first answer from a worker that serves another
+    store is not enough: then every worker is asked."""
+    own = settings_of(celery_app).installation_id
+    replies = celery_app.control.broadcast(
+        "sohoa_installation", reply=True, timeout=timeout, limit=1
+    )
+    if not replies:
+        return False
+    answers = [answer for reply in replies for answer in reply.values()]
+    if any(isinstance(a, dict) and a.get("installation") == own for a in answers):
+        return True
+    return bool(_members(celery_app, timeout))
 
 
 def wait_for(

@@ -164,7 +164,7 @@ def batch(
         if detach:
             click.echo(f"Detached. Progress: sohoa status {batch_id}")
             return
-        if run.pending and not sender.live_workers():
+        if run.pending and not sender.any_worker():
             click.secho(
                 "warning: no worker answers; the files wait in the queue until one starts "
                 "(`sohoa worker`).",

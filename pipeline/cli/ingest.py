@@ -128,7 +128,7 @@ def run_ingest(
     if not wait:
         click.echo("Follow progress with the worker's log; `sohoa show ACCESSION` when done.")
         return None
-    if not sender.live_workers():
+    if not sender.any_worker():
         click.secho(
             "warning: no worker answers; the files stay queued until one starts "
             "(`sohoa worker`, or `make run`).",

@@ -84,7 +84,7 @@ def watch(
         Context.from_settings(settings),
         connect_producer(settings, interactive=True, then="the watcher tries again"),
     )
-    if not sender.live_workers():
+    if not sender.any_worker():
         click.secho(
             "warning: no worker answers; files wait in the queue until one starts "
             "(`sohoa worker`, or `make run`).",

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.adapters.redis_batch import BatchState
-from pipeline.core.layout import scan_record_key
 from pipeline.core.naming import parse_scan_name, to_nfc
 from pipeline.errors import BatchBusyError, NotRegularFileError, SohoaError
 from pipeline.services.completeness import RecordGap, find_record_gaps
@@ -25,6 +24,7 @@ from pipeline.services.models import PublishRecordTask, ScanResult
 from pipeline.services.progress import BatchProgress, count_outcome, read_progress
 from pipeline.services.quarantine import sha256_of_file
 from pipeline.services.sender import SendScan
+from pipeline.services.stored import stored_result, stored_results
 
 log = logging.getLogger(__name__)
 
@@ -47,40 +47,6 @@ def default_batch_id(folder: Path) -> str:
     resolved = folder.resolve()
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", resolved.name).strip("-._")[:40] or "batch"
     return f"{slug}-{hashlib.sha1(str(resolved).encode()).hexdigest()[:8]}"
-
-
-def stored_result(ctx: Context, path: Path, slug: str, sha256: str) -> dict[str, Any] | None:
-    """A `stored` result when the bucket holds this file's scan record and its master, whole.
-
-    The scan record is written last, once everything it points at is stored; the master's
-    size and recorded SHA-256 are checked too, so a damaged bucket sends the file again.
-    """
-    found = ctx.store.read_json(scan_record_key(slug, sha256))
-    if found is None:
-        return None
-    record = found[0]
-    try:
-        master = record["master"]
-        head = ctx.store.head(str(master["key"]), bucket=str(master["bucket"]))
-        whole = (
-            head is not None
-            and head.get("ContentLength") == master["size"]
-            and head.get("Metadata", {}).get("sha256") == sha256
-        )
-    except (KeyError, TypeError):
-        whole = False
-    if not whole:
-        return None
-    quality = record.get("quality") or {}
-    return ScanResult(
-        status="stored",
-        path=str(path),
-        name=to_nfc(path.name),
-        object=slug,
-        scan_id=sha256,
-        already_stored=True,
-        qc_verdict=quality.get("verdict"),
-    ).model_dump()
 
 
 @dataclass
@@ -535,16 +501,19 @@ class BatchRun:
             return self._verify_stored()
 
     def _verify_stored(self) -> list[str]:
+        told = [
+            (key, outcome.get("object"), outcome.get("scan_id"))
+            for key, outcome in self.outcomes.items()
+            # Those found in the bucket by this run already are not asked again.
+            if outcome.get("status") == "stored" and not self.entries.get(key, {}).get("outcome")
+        ]
         missing = []
-        for number, (key, outcome) in enumerate(list(self.outcomes.items()), start=1):
+        checked = zip(told, stored_results(self.ctx, told), strict=True)
+        for number, ((key, _, _), found) in enumerate(checked, start=1):
             if number % 200 == 0:
                 self._renew()
-            if outcome.get("status") != "stored" or self.entries.get(key, {}).get("outcome"):
-                continue  # found in the bucket by this run already
-            slug, sha256 = outcome.get("object"), outcome.get("scan_id")
-            if slug and sha256 and stored_result(self.ctx, Path(key), slug, sha256):
-                continue
-            missing.append(key)
+            if not found:
+                missing.append(key)
         if not missing:
             return []
         current = self.state.read_file_entries(self.batch_id, missing)

@@ -92,6 +92,9 @@ class StagingSender:
     def live_workers(self) -> list[str]:
         return list(self.inner.live_workers())
 
+    def any_worker(self) -> bool:
+        return bool(self.inner.any_worker())
+
     def held(self, task_ids: list[str]) -> set[str] | None:
         found = self.inner.held(task_ids)
         return set(found) if found is not None else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +33,9 @@ from pipeline.services.publish import publish_record
 from pipeline.services.session_scoring import settle_for_report
 
 log = logging.getLogger(__name__)
+
+# Thumbnails read at once for a report (small GETs, mostly waiting on the network).
+_READERS = 8
 
 CONTENT_TYPES = {
     "json": "application/json",
@@ -151,24 +155,32 @@ def _to_report_file(row: dict[str, Any]) -> ReportFile:
 def fetch_qc_thumbnails(
     store: S3Store, report: BatchReportRecord, *, limit: int = 200
 ) -> dict[str, bytes]:
-    """The thumbnails of the scans that failed QC (scan id -> JPEG), at most `limit` of them.
+    """The thumbnails of the scans that failed QC (scan id -> JPEG), at most `limit` of them,
+    read `_READERS` at a time (a batch whose scans all fail QC has one per file).
 
     A thumbnail that cannot be read just now is left out: the report matters more than its
     pictures, and the scan's record points at the same image.
     """
-    found: dict[str, bytes] = {}
-    for item in report.files:
-        if len(found) >= limit:
-            break
-        if item.qc_verdict != "fail" or not item.scan_id or not item.object:
-            continue
+    wanted = [
+        item for item in report.files if item.qc_verdict == "fail" and item.scan_id and item.object
+    ]
+
+    def fetch(item: ReportFile) -> bytes | None:
         try:
-            got = store.get_bytes(derivative_key(item.object, item.scan_id, "thumb"))
+            got = store.get_bytes(derivative_key(str(item.object), str(item.scan_id), "thumb"))
         except RetryableError as exc:
             log.warning("report %s: thumbnail of %s left out: %s", report.batch_id, item.name, exc)
-            continue
-        if got is not None:
-            found[item.scan_id] = got[0]
+            return None
+        return got[0] if got is not None else None
+
+    found: dict[str, bytes] = {}
+    # In batches of `limit`: past the first, only as many as are still missing are read.
+    while wanted and len(found) < limit:
+        batch, wanted = wanted[: limit - len(found)], wanted[limit - len(found) :]
+        with ThreadPoolExecutor(_READERS, thread_name_prefix="thumbs") as pool:
+            for item, data in zip(batch, pool.map(fetch, batch), strict=True):
+                if data is not None:
+                    found[str(item.scan_id)] = data
     return found
 
 

@@ -40,3 +40,7 @@ class ScanSender(Protocol):
     def live_workers(self) -> list[str]:
         """The names of the workers that answer a ping."""
         ...
+
+    def any_worker(self) -> bool:
+        """Whether a worker answers: known at its answer, not after waiting for every one."""
+        ...

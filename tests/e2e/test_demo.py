@@ -19,6 +19,7 @@ import pytest
 
 from pipeline.adapters.embedded import find_free_ports, is_process_alive
 from tests.conftest import QUEUE_PREFIX
+from tests.support.stacks import run_cli_in_process
 
 pytestmark = pytest.mark.integration
 
@@ -136,7 +137,8 @@ def test_demo_runs_twice_without_duplicates_and_stops_cleanly(
         assert "41 stored (0 new, 41 already there)" in second
         assert "reusing worker" in second
 
-        shown = sohoa(env, tmp_path, "show", "BTCVH.GS.0012", "--json")
+        # The command, not the interpreter, is the subject here: run in this process.
+        shown = run_cli_in_process(["show", "BTCVH.GS.0012", "--json"], env, tmp_path)
         assert shown.returncode == 0, shown.stderr
         record = json.loads(shown.stdout)
         assert len(record["views"]) == 4
@@ -153,7 +155,7 @@ def test_demo_runs_twice_without_duplicates_and_stops_cleanly(
             if (state / "state.json").exists()
             else {}
         )
-        down = sohoa(env, tmp_path, "services", "down")
+        down = run_cli_in_process(["services", "down"], env, tmp_path)
     assert down.returncode == 0, down.stderr
     assert "worker" in down.stdout and "seaweedfs" in down.stdout
     if worker:

@@ -116,8 +116,11 @@ def assert_catalogue_complete(stack: Stack, views: dict[str, int]) -> None:
     wait_until(indexed, "the catalogue index to hold every record", timeout=60)
 
 
-def payload_path(message: dict) -> str:
-    """The file a process_scan message (as kombu keeps it in Redis) is about."""
+def payload_path(message: dict) -> str | None:
+    """The file a process_scan message (as kombu keeps it in Redis) is about; None for another
+    task's (a scan's settle_session follows it on the bulk queue)."""
+    if message.get("headers", {}).get("task") != "sohoa.process_scan":
+        return None
     _args, kwargs, _embed = json.loads(base64.b64decode(message["body"]))
     return str(kwargs["payload"]["path"])
 
@@ -185,7 +188,8 @@ def test_an_interrupted_batch_resumes_and_stores_every_scan_once(
             1
             for message, _, queue in held
             if queue == f"{QUEUE_PREFIX}.bulk"
-            and not broker.hexists(results, payload_path(message))
+            and (path := payload_path(message)) is not None
+            and not broker.hexists(results, path)
         )
         assert held_by_the_dead > 0, "the worker held no unfinished scan when it was killed"
 
@@ -235,6 +239,11 @@ def test_an_interrupted_batch_resumes_and_stores_every_scan_once(
         assert summary["codes"] == {"NOT_AN_IMAGE": 1}
         stored_ids = {f["scan_id"] for f in report["files"] if f["status"] == "stored"}
         assert stored_ids == {Path(key).stem for key in masters}
+        # Its page shows every scan that failed QC (all are thumbnail-sized) by its thumbnail,
+        # read back from the bucket.
+        failing = [f for f in report["files"] if f["qc_verdict"] == "fail"]
+        page = (report_dir / "night-1.html").read_text("utf-8")
+        assert failing and page.count('src="data:image/') == len(failing)
         in_bucket = stack.store.get_bytes("reports/night-1.json")
         assert in_bucket is not None
         assert json.loads(in_bucket[0])["summary"] == summary

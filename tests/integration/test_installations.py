@@ -186,6 +186,8 @@ def test_a_task_of_another_store_on_shared_queues_fails_with_configuration(
     (b_worker,) = _workers_of(pair.b)
     assert client.is_answering(b_worker, timeout=5)
     assert client.live_workers(timeout=5) == []
+    # Nor by the check `sohoa ingest`, `batch` and `watch` make, which ends at a first answer.
+    assert not client.ScanProducer(client.app).any_worker()
 
 
 # --- the stock Celery tools ----------------------------------------------------------------------

@@ -17,7 +17,8 @@ from pipeline.services.models import ProcessScanTask
 from tests.conftest import S3Server, Stack
 from tests.integration.test_backbone import write_jpeg
 from tests.support.s3_proxy import Rule
-from tests.support.stacks import ProxiedStack, proxied_stack, published_record
+from tests.support.stacks import ProxiedStack, proxied_stack, published_record, worker_idle
+from tests.support.wait import wait_until
 from workers import client
 
 pytestmark = pytest.mark.integration
@@ -259,6 +260,8 @@ def test_wrong_credentials_stop_an_ingest_before_anything_is_queued(
     done = stack.sohoa("ingest", str(source), "--wait", "--timeout", "60")
     # (sanity: the same command with the right key works; run the wrong one afterwards)
     assert done.returncode == 0, done.stdout + done.stderr
+    # Its session scoring goes on after it returns (and may publish again): let it end first.
+    wait_until(lambda: worker_idle(stack), "the worker to hold no task", timeout=120)
     for key in list(stack.store.list_keys("")):
         stack.store.delete(key)
     proxy.clear()

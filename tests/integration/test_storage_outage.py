@@ -20,6 +20,8 @@ from tests.integration.test_batch import (
     pause_publishing,
     resume_publishing,
 )
+from tests.support.stacks import worker_idle
+from tests.support.wait import wait_until
 from workers import client
 
 pytestmark = pytest.mark.integration
@@ -86,6 +88,9 @@ def test_an_outage_fails_the_file_softly_and_a_rerun_stores_it(
         given_up = client.wait_for(publishes, timeout=120)
         assert [given_up[t]["code"] for t in publishes] == ["TASK_FAILED"] * 2, given_up
 
+        # The records the session scoring sent again give up too: none is left waiting for
+        # storage to come back, so the record below is missing because of the outage alone.
+        wait_until(lambda: worker_idle(stack), "the worker to hold no task", timeout=120)
         server = start()  # same data directory, same ports: the bucket is still there
         assert store.head("records/out.2.json") is None
         again = stack.sohoa("batch", str(drop), "--batch-id", "after-outage")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from click.testing import CliRunner
 
 from config.settings import SohoaSettings
@@ -187,6 +188,27 @@ def wait_for_worker(
         return bool(app.control.ping(destination=[name], timeout=0.5))
 
     wait_until(answers, f"worker {name} to answer a ping", timeout=60, interval=0, log=log)
+
+
+def worker_idle(stack: Stack) -> bool:
+    """Nothing queued for the stack's worker, and nothing running, reserved or waiting for a
+    retry's countdown in it: every task it was given has ended."""
+    from workers.app import bulk_queue, configure_app, interactive_queue
+
+    app = configure_app(stack.settings)
+    inspect = app.control.inspect(destination=[str(stack.worker_name)], timeout=1.0)
+    held = [inspect.active(), inspect.reserved(), inspect.scheduled()]
+    if any(not replies for replies in held):
+        return False  # the worker did not answer: not known to be idle
+    broker = redis.Redis.from_url(stack.settings.redis_url)
+    try:
+        queued = sum(
+            broker.llen(queue)
+            for queue in (bulk_queue(stack.settings), interactive_queue(stack.settings))
+        )
+    finally:
+        broker.close()
+    return queued == 0 and not any(tasks for replies in held for tasks in replies.values())
 
 
 def require_volume_slot(s3: S3Server) -> None:

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from config.settings import SohoaSettings
 from workers.app import (
     INSTALLATION_HEADER,
@@ -21,6 +23,14 @@ from workers.app import (
 from workers.installation import foreign_home
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _no_settings_from_the_shell(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests name every setting they use: a SOHOA_QUEUE_PREFIX exported in the shell
+    (as each engineer sharing the machine's Redis does) must not answer for them."""
+    for name in [n for n in os.environ if n.startswith("SOHOA_")]:
+        monkeypatch.delenv(name)
 
 
 def settings(**values: object) -> SohoaSettings:
