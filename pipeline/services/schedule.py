@@ -185,7 +185,7 @@ def finish_batches(
                     progress = run.progress()
                     done["waiting"].append(
                         {"batch_id": batch_id, "remaining": progress.remaining, "sent_again":
-                         run.resent}
+                         run.resent, "published_again": len(run.republished)}
                     )  # fmt: skip
                     continue
                 ended = finish_batch(run)

@@ -355,8 +355,10 @@ def test_redis_restarted_empty_mid_batch_loses_no_scan(s3_server: S3Server, tmp_
             assert re.search(r"sent again:\s+[1-9]", output), output  # the loss was noticed
             assert_catalogue_complete(stack, {f"batch.{i:03d}": 4 for i in range(count // 4)})
             artefacts = count // 4
-            current = rf"records:\s+{artefacts} of {artefacts} current \([1-9]\d* published again"
-            assert re.search(current, output), output
+            # The records whose publish was lost come back either from the batch's republish
+            # or from the session scoring, which rescores in full once Redis forgot its basis
+            # (whichever runs first); test_finish_batches proves the republish on its own.
+            assert re.search(rf"records:\s+{artefacts} of {artefacts} current", output), output
             assert len(list(stack.store.list_keys("masters/"))) == count
             assert len(list(stack.store.list_keys("scans/"))) == count
             created = [

@@ -21,6 +21,7 @@ from pipeline.adapters.redis_batch import BatchState
 from pipeline.services.batch import read_progress
 from tests.conftest import QUEUE_PREFIX, S3Server, Stack
 from tests.support.stacks import running_stack
+from tests.support.wait import wait_until
 from tests.unit.images import encode, gradient_rgb
 from workers.app import bulk_queue, configure_app, interactive_queue
 
@@ -299,3 +300,53 @@ def test_the_fixity_sample_writes_its_report_with_the_damaged_master(
     text = stack.sohoa("status").stdout
     assert "3 checked, 1 changed, 0 missing, 0 untracked" in text
     assert f"s3://{stack.settings.bucket}/{json_key}" in text
+
+
+@pytest.mark.slow
+def test_records_whose_publish_was_lost_are_published_by_the_finishing_round(
+    unattended: Stack, tmp_path: Path
+) -> None:
+    """Fault: every record's publish message is lost (queued while the worker took nothing
+    from the interactive queue, then gone as after a Redis restart), the session scoring's
+    republishes with them. Outcome: the finishing round finds the artefacts without a record,
+    publishes them again (it says how many), and ends the batch only once they are current."""
+    stack = unattended
+    count = 8
+    folder = tmp_path / "unpublished"
+    write_scans(folder, count, "PUB")
+    app = configure_app(stack.settings)
+    queue = interactive_queue(stack.settings)
+    worker = [str(stack.worker_name)]
+    assert app.control.cancel_consumer(queue, destination=worker, reply=True)
+    sent = stack.sohoa("batch", str(folder), "--batch-id", "pub-1", "--detach")
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    wait_settled(stack, "pub-1")
+    broker = redis.Redis.from_url(stack.settings.redis_url)
+
+    def scans_and_scoring_done() -> bool:
+        inspect = app.control.inspect(destination=worker, timeout=1.0)
+        held = [inspect.active(), inspect.reserved(), inspect.scheduled()]
+        busy = any(not replies or any(replies.values()) for replies in held)
+        return not busy and broker.llen(bulk_queue(stack.settings)) == 0
+
+    wait_until(scans_and_scoring_done, "the scans and their sessions' scoring to end", timeout=120)
+    assert broker.llen(queue) >= 2  # at least one publish per artefact, waiting
+    for key in broker.scan_iter(match=f"{queue}*"):
+        broker.delete(key)  # what a Redis restarted without its data does (never a FLUSH)
+    assert list(stack.store.list_keys("records/")) == []
+    assert app.control.add_consumer(queue, destination=worker, reply=True)
+
+    rounds = finish_until_done(stack, "pub-1")
+    published_again = [
+        item.get("published_again", 0)
+        for one in rounds
+        for item in one["waiting"]
+        if item["batch_id"] == "pub-1"
+    ]
+    assert max(published_again, default=0) == count // 4, rounds
+    for slug in ("pub.00", "pub.01"):
+        found = stack.store.read_json(f"records/{slug}.json")
+        assert found is not None, f"no record for {slug}"
+        assert len(found[0]["views"]) == 4
+    summary = report_of(stack, "pub-1")["summary"]
+    assert (summary["files"], summary["stored"]) == (count, count)
