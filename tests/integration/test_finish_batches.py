@@ -308,8 +308,9 @@ def test_records_whose_publish_was_lost_are_published_by_the_finishing_round(
 ) -> None:
     """Fault: every record's publish message is lost (queued while the worker took nothing
     from the interactive queue, then gone as after a Redis restart), the session scoring's
-    republishes with them. Outcome: the finishing round finds the artefacts without a record,
-    publishes them again (it says how many), and ends the batch only once they are current."""
+    republishes with them.
+    Outcome: the finishing round finds the artefacts without a record, publishes them again
+    (it says how many), and ends the batch only once they are current."""
     stack = unattended
     count = 8
     folder = tmp_path / "unpublished"
