@@ -197,16 +197,21 @@ def _record(ctx: Context, slug: str | None, scan_id: str | None) -> ScanRecord:
     return ScanRecord.model_validate(found[0])
 
 
+def on_redis(ctx: Context, redis_url: str) -> Context:
+    """The same store and profile, with the session marks in a Redis of the test's own."""
+    return Context(
+        settings=ctx.settings.model_copy(update={"redis_url": redis_url}),
+        profile=ctx.profile,
+        store=ctx.store,
+    )
+
+
 def test_a_scan_finding_its_group_busy_leaves_it_marked_for_the_scorer(
     ctx: Context, clean_redis: str, tmp_path: Path
 ) -> None:
     """The worker's path (services/session_scoring.py) against the real Redis: one scorer per
     group; a scan that finds the group taken is scored by whoever scores it next."""
-    scored_ctx = Context(
-        settings=ctx.settings.model_copy(update={"redis_url": clean_redis}),
-        profile=ctx.profile,
-        store=ctx.store,
-    )
+    scored_ctx = on_redis(ctx, clean_redis)
     folder = tmp_path / "busy"
     folder.mkdir()
     chart = render_chart_shot((640, 480), chart_width=0.6, noise=0.5)
@@ -253,11 +258,7 @@ def test_a_scan_joining_a_session_is_scored_alone_not_with_every_member(
     the session: reading every member's record (and, in a session without a chart, rewriting
     and republishing every one) made a session of n scans cost n²/2. Counted on the boto3
     client of the real store, not timed."""
-    scored_ctx = Context(
-        settings=ctx.settings.model_copy(update={"redis_url": clean_redis}),
-        profile=ctx.profile,
-        store=ctx.store,
-    )
+    scored_ctx = on_redis(ctx, clean_redis)
     requests: Counter[str] = Counter()
 
     def count(model: Any, **_: Any) -> None:
@@ -321,11 +322,7 @@ def test_a_scan_bridging_two_sessions_gives_every_member_the_merged_session(
     """Incremental scoring meets a merge: a scan shot between two sessions of one camera (each
     gap within the window) makes them one, whose id is the earlier one's; the later session's
     members must be scored again although the merged session's basis is the one known."""
-    scored_ctx = Context(
-        settings=ctx.settings.model_copy(update={"redis_url": clean_redis}),
-        profile=ctx.profile,
-        store=ctx.store,
-    )
+    scored_ctx = on_redis(ctx, clean_redis)
     folder = tmp_path / "bridge"
     folder.mkdir()
     marks = open_session_marks(scored_ctx)
