@@ -22,11 +22,6 @@ def digest_bytes(data: bytes | memoryview) -> Digests:
     return Digests(sha256=hashlib.sha256(data).hexdigest(), size=len(data))
 
 
-def md5_hex(data: bytes | memoryview) -> str:
-    """The MD5 archivists' older tools compare against (`sohoa inspect` shows it)."""
-    return hashlib.md5(data, usedforsecurity=False).hexdigest()
-
-
 def md5_base64(data: bytes | memoryview) -> str:
     """The Content-MD5 header value: the server rejects the PUT if the bytes changed in transit."""
     return base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode("ascii")

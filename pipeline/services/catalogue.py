@@ -16,11 +16,11 @@ from pipeline.core.catalogue import CatalogueIndex, IndexDocument, to_index_docu
 from pipeline.core.layout import RECORDS_PREFIX, record_key, to_object_slug_of
 from pipeline.core.records import ArtefactRecord
 from pipeline.services.context import Context
+from pipeline.services.parallel import READERS, read_each
 
 log = logging.getLogger(__name__)
 
-# Reading records is round trips to the store, not CPU: a few in flight hide the latency.
-_READERS = 8
+# Records read per round of the rebuild (READERS of them in flight at once).
 _CHUNK = 64
 
 
@@ -106,7 +106,7 @@ def reindex(ctx: Context, index: CatalogueIndex) -> ReindexResult:
 
     def documents() -> Iterator[IndexDocument]:
         keys = iter(ctx.store.list_keys(RECORDS_PREFIX))
-        with ThreadPoolExecutor(_READERS, thread_name_prefix="reindex") as pool:
+        with ThreadPoolExecutor(READERS, thread_name_prefix="reindex") as pool:
             while chunk := list(islice(keys, _CHUNK)):
                 for outcome in pool.map(lambda key: load_document(ctx, key), chunk):
                     if isinstance(outcome, RejectedRecord):
@@ -160,19 +160,21 @@ def catch_up(
     )
     gone = sorted(set(held) - set(listed))
     indexed, rejected = 0, []
-    with ThreadPoolExecutor(_READERS, thread_name_prefix="catch-up") as pool:
-        outcomes = pool.map(lambda slug: (slug, load_document(ctx, record_key(slug))), stale)
-        for slug, outcome in outcomes:
-            if isinstance(outcome, IndexDocument):
-                index.upsert(outcome)
-                known_bad.pop(slug, None)
-                indexed += 1
-                continue
-            index.delete(slug)
-            if isinstance(outcome, RejectedRecord):
-                log.warning("not indexed: %s: %s", outcome.key, outcome.reason)
-                known_bad[slug] = listed[slug]
-                rejected.append(outcome)
+
+    def load(slug: str) -> tuple[str, IndexDocument | RejectedRecord | None]:
+        return slug, load_document(ctx, record_key(slug))
+
+    for slug, outcome in read_each(load, stale, name="catch-up"):
+        if isinstance(outcome, IndexDocument):
+            index.upsert(outcome)
+            known_bad.pop(slug, None)
+            indexed += 1
+            continue
+        index.delete(slug)
+        if isinstance(outcome, RejectedRecord):
+            log.warning("not indexed: %s: %s", outcome.key, outcome.reason)
+            known_bad[slug] = listed[slug]
+            rejected.append(outcome)
     for slug in gone:
         index.delete(slug)
     return CatchUpResult(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from pydantic import ValidationError
@@ -16,12 +15,10 @@ from pipeline.core.layout import SCANS_PREFIX, record_key, scans_prefix, to_scan
 from pipeline.core.records import ArtefactRecord
 from pipeline.errors import SohoaError
 from pipeline.services.context import Context
+from pipeline.services.parallel import read_each
 from pipeline.services.publish import publish_record
 
 log = logging.getLogger(__name__)
-
-# Listing and reading are round trips to the store, not CPU: a few in flight hide the latency.
-_READERS = 8
 
 
 @dataclass(frozen=True)
@@ -80,8 +77,8 @@ def stored_scans(ctx: Context, objects: Iterable[str] | None = None) -> dict[str
     if objects is None:
         listings = [scans_of(SCANS_PREFIX)]
     else:
-        with ThreadPoolExecutor(_READERS, thread_name_prefix="scans") as pool:
-            listings = list(pool.map(scans_of, [scans_prefix(slug) for slug in set(objects)]))
+        prefixes = [scans_prefix(slug) for slug in set(objects)]
+        listings = list(read_each(scans_of, prefixes, name="scans"))
     for listing in listings:
         for slug, scan_id in listing:
             found[slug].add(scan_id)
@@ -117,10 +114,9 @@ def find_record_gaps(ctx: Context, objects: Iterable[str] | None = None) -> list
             log.warning("record not checked for completeness: %s", exc)
             return slug, None, False
 
-    with ThreadPoolExecutor(_READERS, thread_name_prefix="records") as pool:
-        for slug, views, readable in pool.map(read, sorted(stored)):
-            if readable:
-                listed[slug] = views
+    for slug, views, readable in read_each(read, sorted(stored), name="records"):
+        if readable:
+            listed[slug] = views
     return gaps_of(stored, listed)
 
 

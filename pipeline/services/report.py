@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,13 +28,11 @@ from pipeline.services.batch import BatchRun
 from pipeline.services.intake import summarise
 from pipeline.services.models import PublishRecordTask, ScanResult
 from pipeline.services.notify import notify_record_changed
+from pipeline.services.parallel import read_each
 from pipeline.services.publish import publish_record
 from pipeline.services.session_scoring import settle_for_report
 
 log = logging.getLogger(__name__)
-
-# Thumbnails read at once for a report (small GETs, mostly waiting on the network).
-_READERS = 8
 
 CONTENT_TYPES = {
     "json": "application/json",
@@ -156,7 +153,7 @@ def fetch_qc_thumbnails(
     store: S3Store, report: BatchReportRecord, *, limit: int = 200
 ) -> dict[str, bytes]:
     """The thumbnails of the scans that failed QC (scan id -> JPEG), at most `limit` of them,
-    read `_READERS` at a time (a batch whose scans all fail QC has one per file).
+    read several at a time (a batch whose scans all fail QC has one per file).
 
     A thumbnail that cannot be read just now is left out: the report matters more than its
     pictures, and the scan's record points at the same image.
@@ -177,10 +174,9 @@ def fetch_qc_thumbnails(
     # In batches of `limit`: past the first, only as many as are still missing are read.
     while wanted and len(found) < limit:
         batch, wanted = wanted[: limit - len(found)], wanted[limit - len(found) :]
-        with ThreadPoolExecutor(_READERS, thread_name_prefix="thumbs") as pool:
-            for item, data in zip(batch, pool.map(fetch, batch), strict=True):
-                if data is not None:
-                    found[str(item.scan_id)] = data
+        for item, data in zip(batch, read_each(fetch, batch, name="thumbs"), strict=True):
+            if data is not None:
+                found[str(item.scan_id)] = data
     return found
 
 

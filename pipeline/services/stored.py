@@ -4,7 +4,6 @@ and once more before it calls the file stored; many at once, in parallel, for th
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +11,7 @@ from pipeline.core.layout import scan_record_key
 from pipeline.core.naming import to_nfc
 from pipeline.services.context import Context
 from pipeline.services.models import ScanResult
-
-# Reads in flight at once: each check is two small requests, mostly waiting on the network.
-_READERS = 8
+from pipeline.services.parallel import read_each
 
 
 def stored_result(ctx: Context, path: Path, slug: str, sha256: str) -> dict[str, Any] | None:
@@ -54,12 +51,11 @@ def stored_result(ctx: Context, path: Path, slug: str, sha256: str) -> dict[str,
 def stored_results(
     ctx: Context, files: Iterable[tuple[str, str | None, str | None]]
 ) -> Iterator[dict[str, Any] | None]:
-    """stored_result for each (path, slug, sha256), in order, checked `_READERS` at a time (a
+    """stored_result for each (path, slug, sha256), in order, checked several at a time (a
     batch's last look at thousands of files is that many round trips); None without both."""
 
     def check(item: tuple[str, str | None, str | None]) -> dict[str, Any] | None:
         path, slug, sha256 = item
         return stored_result(ctx, Path(path), slug, sha256) if slug and sha256 else None
 
-    with ThreadPoolExecutor(_READERS, thread_name_prefix="stored") as pool:
-        yield from pool.map(check, files)
+    yield from read_each(check, list(files), name="stored")
