@@ -123,7 +123,9 @@ def assert_indexed_once(stack: Stack, accession: str) -> None:
     while True:
         found = stack.sohoa("search", accession, "--json")
         hits = json.loads(found.stdout)["hits"] if found.returncode == 0 else []
-        if hits:
+        # Until the artefact is indexed, an accession query may find its neighbours by their
+        # near-identical numbers (CHILD.2 for CHILD.1): wait for the artefact itself.
+        if any(h["accession_number"] == accession for h in hits):
             break
         assert time.monotonic() < deadline, found.stdout + found.stderr
         time.sleep(0.5)
