@@ -25,6 +25,7 @@ from pipeline.services.context import Context
 from pipeline.services.notify import IndexFollower
 from tests.conftest import S3Server, Stack, make_settings
 from tests.integration.test_backbone import write_jpeg
+from tests.support.stacks import worker_idle
 from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.integration
@@ -108,6 +109,9 @@ def ingest_one(stack: Stack, tmp_path: Path) -> None:
     )
     done = stack.sohoa("ingest", str(drop), "--inventory", str(drop / "inventory.csv"), "--wait")
     assert done.returncode == 0, done.stdout + done.stderr
+    # The scan's session scoring may still republish its record (one more announcement) after
+    # the command returns: the tests count announcements, so it ends first.
+    wait_until(lambda: worker_idle(stack), "the worker to end the scan's tasks", timeout=60)
 
 
 def test_a_running_api_finds_new_records_live_and_missed_ones_after_a_catch_up(
