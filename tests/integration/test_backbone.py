@@ -18,6 +18,8 @@ from PIL import Image
 from pipeline.core.naming import to_object_slug
 from schemas import load_schema
 from tests.conftest import Stack
+from tests.support.stacks import worker_idle
+from tests.support.wait import wait_until
 from tests.unit.images import gradient_rgb
 from tests.unit.test_imaging import _png_with_size
 
@@ -106,11 +108,14 @@ def test_ingesting_twice_changes_nothing(stack: Stack, tmp_path: Path) -> None:
         write_jpeg(drop / f"TWICE.{i}_front_1.jpg", seed=10 + i)
     first = stack.sohoa("ingest", str(drop), "--wait")
     assert first.returncode == 0, first.stdout + first.stderr
+    # The scans' session scoring may republish their records after the command returns.
+    wait_until(lambda: worker_idle(stack), "the worker to end the scans' tasks", timeout=60)
     before = {key: stack.store.get_bytes(key)[0] for key in stack.store.list_keys("")}
 
     again = stack.sohoa("ingest", str(drop), "--wait")
     assert again.returncode == 0, again.stdout + again.stderr
     assert "3 stored (0 new, 3 already there)" in again.stdout
+    wait_until(lambda: worker_idle(stack), "the worker to end the scans' tasks", timeout=60)
     after = {key: stack.store.get_bytes(key)[0] for key in stack.store.list_keys("")}
     assert after == before
     assert len([k for k in after if k.startswith("records/")]) == 3
